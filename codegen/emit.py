@@ -1,0 +1,135 @@
+"""Render layers + plan into C source text with jinja2 templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import numpy as np
+
+from tinyengine.ir import DTYPE_BYTES, Graph
+from tinyengine.lower import ConstArray, Layer, NullArg, ScratchArg, TensorArg, TensorListArg
+from tinyengine.planner import Plan
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class GeneratedModel:
+    files: dict[str, str]   # file name -> content
+
+    def write(self, out_dir: Path) -> None:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for name, text in self.files.items():
+            (out_dir / name).write_text(text)
+
+
+def c_value(v: Any) -> str:
+    if isinstance(v, ConstArray):
+        return v.name
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    if isinstance(v, (float, np.floating)):
+        return f"{float(np.float32(v)).hex()}f" if np.isfinite(v) else "0.0f"
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (list, tuple)):
+        return "{" + ", ".join(c_value(x) for x in v) + "}"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f".{k} = {c_value(x)}" for k, x in v.items()) + "}"
+    raise TypeError(f"cannot render {v!r} as C")
+
+
+def c_array_body(data: np.ndarray, per_line: int = 16) -> str:
+    flat = data.reshape(-1)
+    if flat.dtype == np.float32:
+        items = [f"{float(x).hex()}f" for x in flat]
+    else:
+        items = [str(int(x)) for x in flat]
+    lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+    return ",\n    ".join(lines)
+
+
+def _shape(graph: Graph, t: int) -> str:
+    return "x".join(str(d) for d in graph.tensors[t].shape) or "scalar"
+
+
+def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, version: str) -> GeneratedModel:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
+                             trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+
+    def tensor_ref(t: int, ctype: str, const: bool) -> str:
+        qual = "const " if const else ""
+        return f"({qual}{ctype} *)ARENA({plan.tensor_offset(t)})"
+
+    calls = []
+    for layer in layers:
+        ins = " + ".join(_shape(graph, t) for t in layer.inputs) or "constants"
+        outs = " + ".join(_shape(graph, t) for t in layer.outputs)
+        comment = f"L{layer.index} {layer.op} '{layer.name}': {ins} -> {outs}"
+        out_t = layer.outputs[0]
+        out_bytes = graph.tensors[out_t].nbytes
+        out_ptr = f"ARENA({plan.tensor_offset(out_t)})"
+        if layer.kernel is None:
+            calls.append({"comment": comment + " (a view: shares its input's memory, no code)", "stmt": None,
+                          "pre": None, "index": layer.index, "out_ptr": out_ptr, "out_bytes": out_bytes})
+            continue
+        args = [f"&L{layer.index}_params"]
+        pre = None
+        for a in layer.args:
+            if isinstance(a, TensorArg):
+                args.append(tensor_ref(a.tensor, a.ctype, a.const))
+            elif isinstance(a, ConstArray):
+                args.append(a.name)
+            elif isinstance(a, ScratchArg):
+                args.append(f"ARENA({plan.scratch_offset(layer.index)})")
+            elif isinstance(a, NullArg):
+                args.append(f"(const {a.ctype} *)0")
+            elif isinstance(a, TensorListArg):
+                refs = ", ".join(f"ARENA({plan.tensor_offset(t)})" for t in a.tensors)
+                pre = f"const void *const L{layer.index}_inputs[{len(a.tensors)}] = {{{refs}}};"
+                args.append(f"L{layer.index}_inputs")
+        calls.append({"comment": comment, "pre": pre, "stmt": f"{layer.kernel}({', '.join(args)});",
+                      "index": layer.index, "out_ptr": out_ptr, "out_bytes": out_bytes})
+
+    consts: dict[str, ConstArray] = {}
+    for layer in layers:
+        for c in layer.consts:
+            consts[c.name] = c
+    params = [{"type": layer.params_type, "name": f"L{layer.index}_params", "value": c_value(layer.params),
+               "comment": f"L{layer.index} {layer.op} '{layer.name}'"}
+              for layer in layers if layer.kernel is not None]
+
+    def io(ts: tuple[int, ...]) -> list[dict[str, Any]]:
+        return [{"offset": plan.tensor_offset(t), "bytes": graph.tensors[t].nbytes, "name": graph.tensors[t].name,
+                 "shape": _shape(graph, t), "dtype": graph.tensors[t].dtype} for t in ts]
+
+    ctx = {
+        "model": graph.name, "contract": contract, "version": version, "plan": plan,
+        "calls": calls, "params": params,
+        "consts": [{"c": c, "body": c_array_body(c.data)} for c in consts.values()],
+        "inputs": io(graph.inputs), "outputs": io(graph.outputs),
+        "num_layers": len(layers), "layer_names": [layer.name for layer in layers],
+        "layer_ops": [layer.op for layer in layers],
+        "arena_decl": max(plan.arena_bytes, 4),
+    }
+    files = {name: env.get_template(f"{name}.j2").render(**ctx) for name in ("model.h", "model.c", "model_data.h")}
+    return GeneratedModel(files)
+
+
+def param_bytes_estimate(layers: list[Layer]) -> int:
+    """Flash taken by the per-layer parameter structs (an upper bound: 4 bytes per scalar field)."""
+    def count(v: Any) -> int:
+        if isinstance(v, dict):
+            return sum(count(x) for x in v.values())
+        if isinstance(v, (list, tuple)):
+            return 4 * len(v)
+        return 4 if not isinstance(v, ConstArray) else 4
+    return sum(count(layer.params) for layer in layers)
+
+
+assert DTYPE_BYTES

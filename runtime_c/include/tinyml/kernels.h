@@ -1,0 +1,248 @@
+/*
+ * tinyml/kernels.h - the portable C99 int8 reference kernels.
+ *
+ * Conventions (all kernels):
+ *   - Activations are int8, NHWC (batch, height, width, channels), densely packed.
+ *   - Weights are int8 and symmetric (zero point 0); conv filters are OHWI,
+ *     depthwise filters are 1HW(C*M), fully connected weights are [units][depth].
+ *   - Bias is int32, quantized with scale input_scale * weight_scale[c].
+ *   - `input_offset` is -input_zero_point, `output_offset` is +output_zero_point
+ *     (TFLite's convention).
+ *   - Requantization: per-channel (multiplier[c], shift[c]) pairs, shift in
+ *     [-31, 30]; positive shift is a left shift. See fixedpoint.h for the two
+ *     rounding contracts.
+ *   - act_min/act_max clamp the int8 output (fused activation), in [-128, 127].
+ *   - Kernels never allocate. A kernel that needs scratch memory takes a
+ *     `scratch` pointer and has a `*_scratch_size()` function that the memory
+ *     planner calls at compile time.
+ *   - Shapes given as `int32_t shape[TINYML_MAX_DIMS]` are right-aligned
+ *     (leading dimensions padded with 1).
+ */
+#ifndef TINYML_KERNELS_H
+#define TINYML_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "tinyml/fixedpoint.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define TINYML_MAX_DIMS 6
+
+typedef struct {
+    int32_t n, h, w, c;
+} tinyml_dims_t;
+
+/* ---- CONV_2D ---------------------------------------------------------- */
+typedef struct {
+    tinyml_dims_t input;   /* N, H, W, C_in */
+    tinyml_dims_t filter;  /* C_out, KH, KW, C_in */
+    tinyml_dims_t output;  /* N, OH, OW, C_out */
+    int32_t stride_h, stride_w;
+    int32_t dilation_h, dilation_w;
+    int32_t pad_h, pad_w;  /* top / left padding; bottom / right implied */
+    int32_t input_offset, output_offset;
+    int32_t act_min, act_max;
+    tinyml_rounding_t rounding;
+    const int32_t *multiplier; /* [C_out] */
+    const int32_t *shift;      /* [C_out] */
+} tinyml_conv2d_params_t;
+
+void tinyml_conv2d_s8(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
+                      const int32_t *bias, int8_t *output);
+
+/* ---- DEPTHWISE_CONV_2D ------------------------------------------------ */
+typedef struct {
+    tinyml_dims_t input;   /* N, H, W, C_in */
+    tinyml_dims_t filter;  /* 1, KH, KW, C_in * depth_multiplier */
+    tinyml_dims_t output;  /* N, OH, OW, C_in * depth_multiplier */
+    int32_t depth_multiplier;
+    int32_t stride_h, stride_w;
+    int32_t dilation_h, dilation_w;
+    int32_t pad_h, pad_w;
+    int32_t input_offset, output_offset;
+    int32_t act_min, act_max;
+    tinyml_rounding_t rounding;
+    const int32_t *multiplier; /* [C_out] */
+    const int32_t *shift;      /* [C_out] */
+} tinyml_depthwise_conv2d_params_t;
+
+void tinyml_depthwise_conv2d_s8(const tinyml_depthwise_conv2d_params_t *p, const int8_t *input,
+                                const int8_t *filter, const int32_t *bias, int8_t *output);
+
+/* ---- FULLY_CONNECTED -------------------------------------------------- */
+typedef struct {
+    int32_t batches, input_depth, units;
+    int32_t input_offset, filter_offset, output_offset;
+    int32_t act_min, act_max;
+    tinyml_rounding_t rounding;
+    int32_t per_channel;       /* 0: multiplier[0]/shift[0] for all units */
+    const int32_t *multiplier; /* [units] or [1] */
+    const int32_t *shift;
+} tinyml_fully_connected_params_t;
+
+void tinyml_fully_connected_s8(const tinyml_fully_connected_params_t *p, const int8_t *input,
+                               const int8_t *weights, const int32_t *bias, int8_t *output);
+
+/* ---- broadcast geometry shared by ADD / MUL ---------------------------- */
+typedef struct {
+    int32_t out_shape[TINYML_MAX_DIMS];
+    int32_t in1_strides[TINYML_MAX_DIMS]; /* element strides, 0 on broadcast dims */
+    int32_t in2_strides[TINYML_MAX_DIMS];
+} tinyml_broadcast_t;
+
+/* ---- ADD -------------------------------------------------------------- */
+typedef struct {
+    tinyml_broadcast_t geometry;
+    int32_t left_shift;
+    int32_t input1_offset, input1_multiplier, input1_shift;
+    int32_t input2_offset, input2_multiplier, input2_shift;
+    int32_t output_offset, output_multiplier, output_shift;
+    int32_t act_min, act_max;
+    tinyml_rounding_t rounding;
+} tinyml_add_params_t;
+
+void tinyml_add_s8(const tinyml_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+
+/* ---- MUL -------------------------------------------------------------- */
+typedef struct {
+    tinyml_broadcast_t geometry;
+    int32_t input1_offset, input2_offset, output_offset;
+    int32_t output_multiplier, output_shift;
+    int32_t act_min, act_max;
+    tinyml_rounding_t rounding;
+} tinyml_mul_params_t;
+
+void tinyml_mul_s8(const tinyml_mul_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+
+/* ---- AVERAGE_POOL_2D / MAX_POOL_2D ------------------------------------ */
+typedef struct {
+    tinyml_dims_t input;
+    tinyml_dims_t output;
+    int32_t filter_h, filter_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_h, pad_w;
+    int32_t act_min, act_max;
+} tinyml_pool2d_params_t;
+
+void tinyml_avg_pool2d_s8(const tinyml_pool2d_params_t *p, const int8_t *input, int8_t *output);
+void tinyml_max_pool2d_s8(const tinyml_pool2d_params_t *p, const int8_t *input, int8_t *output);
+
+/* ---- MEAN (any set of axes) ------------------------------------------- */
+typedef struct {
+    int32_t in_shape[TINYML_MAX_DIMS];
+    int32_t out_strides[TINYML_MAX_DIMS]; /* element strides into the output, 0 on reduced axes */
+    int32_t num_outputs;
+    int32_t num_elements_in_axis;
+    int32_t input_zero_point, output_zero_point;
+    int32_t multiplier, shift; /* already folded with 1/num_elements_in_axis */
+    tinyml_rounding_t rounding;
+} tinyml_mean_params_t;
+
+size_t tinyml_mean_s8_scratch_size(const tinyml_mean_params_t *p);
+void tinyml_mean_s8(const tinyml_mean_params_t *p, const int8_t *input, int8_t *output, void *scratch);
+
+/* ---- SOFTMAX / LOG_SOFTMAX (last axis) -------------------------------- */
+typedef struct {
+    int32_t outer_size, depth;
+    int32_t input_multiplier, input_left_shift;
+    int32_t diff_min;
+    int32_t reverse_scaling_divisor, reverse_scaling_shift; /* LOG_SOFTMAX only */
+    tinyml_rounding_t rounding;
+} tinyml_softmax_params_t;
+
+void tinyml_softmax_s8(const tinyml_softmax_params_t *p, const int8_t *input, int8_t *output);
+void tinyml_log_softmax_s8(const tinyml_softmax_params_t *p, const int8_t *input, int8_t *output);
+
+/* ---- LOGISTIC --------------------------------------------------------- */
+typedef struct {
+    int32_t size;
+    int32_t input_zero_point;
+    int32_t input_range_radius;
+    int32_t input_multiplier, input_left_shift;
+    tinyml_rounding_t rounding;
+} tinyml_logistic_params_t;
+
+void tinyml_logistic_s8(const tinyml_logistic_params_t *p, const int8_t *input, int8_t *output);
+
+/* ---- HARD_SWISH ------------------------------------------------------- */
+typedef struct {
+    int32_t size;
+    int32_t input_zero_point, output_zero_point;
+    int16_t reluish_multiplier_fixedpoint_int16;
+    int32_t reluish_multiplier_exponent;
+    int16_t output_multiplier_fixedpoint_int16;
+    int32_t output_multiplier_exponent;
+} tinyml_hard_swish_params_t;
+
+void tinyml_hard_swish_s8(const tinyml_hard_swish_params_t *p, const int8_t *input, int8_t *output);
+
+/* ---- RELU / RELU6 / RELU_N1_TO_1 and int8 -> int8 requantize ----------- */
+typedef struct {
+    int32_t size;
+    int32_t input_zero_point, output_zero_point;
+    int32_t multiplier, shift;
+    int32_t act_min, act_max;
+    tinyml_rounding_t rounding;
+} tinyml_requantize_params_t;
+
+void tinyml_requantize_s8(const tinyml_requantize_params_t *p, const int8_t *input, int8_t *output);
+
+/* ---- QUANTIZE (float32 -> int8) / DEQUANTIZE (int8 -> float32) -------- */
+typedef struct {
+    int32_t size;
+    float scale;
+    int32_t zero_point;
+} tinyml_affine_params_t;
+
+void tinyml_quantize_f32_s8(const tinyml_affine_params_t *p, const float *input, int8_t *output);
+void tinyml_dequantize_s8_f32(const tinyml_affine_params_t *p, const int8_t *input, float *output);
+
+/* ---- PAD -------------------------------------------------------------- */
+typedef struct {
+    int32_t in_shape[TINYML_MAX_DIMS];
+    int32_t out_shape[TINYML_MAX_DIMS];
+    int32_t pad_before[TINYML_MAX_DIMS];
+    int32_t element_size; /* bytes per element */
+    int32_t pad_value;    /* for int8 tensors */
+} tinyml_pad_params_t;
+
+void tinyml_pad(const tinyml_pad_params_t *p, const void *input, void *output);
+
+/* ---- CONCATENATION ---------------------------------------------------- */
+typedef struct {
+    int32_t num_inputs;
+    int32_t outer_size;
+    const int32_t *copy_bytes; /* [num_inputs] bytes copied per outer index */
+} tinyml_concat_params_t;
+
+void tinyml_concat(const tinyml_concat_params_t *p, const void *const *inputs, void *output);
+
+/* ---- TRANSPOSE -------------------------------------------------------- */
+typedef struct {
+    int32_t out_shape[TINYML_MAX_DIMS];
+    int32_t in_strides[TINYML_MAX_DIMS]; /* input element stride for each output axis */
+    int32_t element_size;
+} tinyml_transpose_params_t;
+
+void tinyml_transpose(const tinyml_transpose_params_t *p, const void *input, void *output);
+
+/* ---- RESIZE_NEAREST_NEIGHBOR ------------------------------------------ */
+typedef struct {
+    tinyml_dims_t input;
+    tinyml_dims_t output;
+    const int32_t *y_index; /* [OH] source row for each output row */
+    const int32_t *x_index; /* [OW] source column for each output column */
+    int32_t element_size;
+} tinyml_resize_nearest_params_t;
+
+void tinyml_resize_nearest(const tinyml_resize_nearest_params_t *p, const void *input, void *output);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* TINYML_KERNELS_H */

@@ -1,0 +1,40 @@
+/* ADD, int8, with N-d broadcasting (TFLite's 20-bit headroom scheme). */
+#include "tinyml/kernels.h"
+
+static int32_t add_one(const tinyml_add_params_t *p, int32_t a, int32_t b)
+{
+    const int32_t shifted1 = (int32_t)((uint32_t)(a + p->input1_offset) << p->left_shift);
+    const int32_t shifted2 = (int32_t)((uint32_t)(b + p->input2_offset) << p->left_shift);
+    const int32_t scaled1 = tm_mbqm_lt_one(shifted1, p->input1_multiplier, p->input1_shift, p->rounding);
+    const int32_t scaled2 = tm_mbqm_lt_one(shifted2, p->input2_multiplier, p->input2_shift, p->rounding);
+    const int32_t raw_sum = scaled1 + scaled2;
+    const int32_t raw_out =
+        tm_mbqm_lt_one(raw_sum, p->output_multiplier, p->output_shift, p->rounding) + p->output_offset;
+    return tm_clamp(raw_out, p->act_min, p->act_max);
+}
+
+void tinyml_add_s8(const tinyml_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output)
+{
+    const tinyml_broadcast_t *g = &p->geometry;
+    int32_t idx[TINYML_MAX_DIMS] = {0};
+    int32_t total = 1;
+    for (int d = 0; d < TINYML_MAX_DIMS; ++d) {
+        total *= g->out_shape[d];
+    }
+    int32_t o1 = 0, o2 = 0;
+    for (int32_t i = 0; i < total; ++i) {
+        output[i] = (int8_t)add_one(p, input1[o1], input2[o2]);
+        /* advance the 6-d index, innermost axis fastest */
+        for (int d = TINYML_MAX_DIMS - 1; d >= 0; --d) {
+            idx[d]++;
+            o1 += g->in1_strides[d];
+            o2 += g->in2_strides[d];
+            if (idx[d] < g->out_shape[d]) {
+                break;
+            }
+            o1 -= g->in1_strides[d] * idx[d];
+            o2 -= g->in2_strides[d] * idx[d];
+            idx[d] = 0;
+        }
+    }
+}

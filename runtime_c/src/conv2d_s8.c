@@ -1,0 +1,44 @@
+/* CONV_2D, int8, per-channel requantization: the portable reference kernel. */
+#include "tinyml/kernels.h"
+
+void tinyml_conv2d_s8(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
+                      const int32_t *bias, int8_t *output)
+{
+    const int32_t in_h = p->input.h, in_w = p->input.w, in_c = p->input.c;
+    const int32_t k_h = p->filter.h, k_w = p->filter.w;
+    const int32_t out_h = p->output.h, out_w = p->output.w, out_c = p->output.c;
+    for (int32_t b = 0; b < p->output.n; ++b) {
+        for (int32_t oy = 0; oy < out_h; ++oy) {
+            const int32_t in_y0 = oy * p->stride_h - p->pad_h;
+            for (int32_t ox = 0; ox < out_w; ++ox) {
+                const int32_t in_x0 = ox * p->stride_w - p->pad_w;
+                for (int32_t oc = 0; oc < out_c; ++oc) {
+                    int32_t acc = 0;
+                    for (int32_t ky = 0; ky < k_h; ++ky) {
+                        const int32_t iy = in_y0 + ky * p->dilation_h;
+                        if (iy < 0 || iy >= in_h) {
+                            continue;
+                        }
+                        for (int32_t kx = 0; kx < k_w; ++kx) {
+                            const int32_t ix = in_x0 + kx * p->dilation_w;
+                            if (ix < 0 || ix >= in_w) {
+                                continue;
+                            }
+                            const int8_t *in_px = input + ((b * in_h + iy) * in_w + ix) * in_c;
+                            const int8_t *f_px = filter + ((oc * k_h + ky) * k_w + kx) * in_c;
+                            for (int32_t ic = 0; ic < in_c; ++ic) {
+                                acc += ((int32_t)in_px[ic] + p->input_offset) * (int32_t)f_px[ic];
+                            }
+                        }
+                    }
+                    if (bias) {
+                        acc += bias[oc];
+                    }
+                    acc = tm_mbqm(acc, p->multiplier[oc], p->shift[oc], p->rounding);
+                    acc += p->output_offset;
+                    output[((b * out_h + oy) * out_w + ox) * out_c + oc] = (int8_t)tm_clamp(acc, p->act_min, p->act_max);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,14 @@
+"""User-facing errors. Every problem with a user's input is a TinyMLError with a
+one-line message naming the op / tensor / numbers; the CLI prints it and exits non-zero."""
+
+
+class TinyMLError(Exception):
+    """A problem with the user's input or environment, explained in one line."""
+
+
+class UnsupportedModelError(TinyMLError):
+    """The model is valid TFLite but uses something this engine does not implement."""
+
+
+class MalformedModelError(TinyMLError):
+    """The file is not a readable .tflite flatbuffer."""

@@ -1,0 +1,127 @@
+"""Host target: build generated C + the runtime into a Python extension with cffi
+(API mode) and run it. Builds are cached by a hash of every source and flag."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+
+from .errors import TinyMLError
+
+RUNTIME = Path(__file__).resolve().parent.parent / "runtime_c"
+C_FLAGS = ["-std=c99", "-O2", "-fPIC", "-Wall", "-Wextra", "-Werror", "-DTINYML_LAYER_HOOK"]
+MODEL_FILES = ("model.c", "model.h", "model_data.h")
+
+_HARNESS = r"""
+#include <string.h>
+#include "model.h"
+static uint8_t *g_dump;
+static const uint32_t *g_offsets;
+void tinyml_layer_hook(int layer, const void *output, size_t bytes)
+{
+    if (g_dump) memcpy(g_dump + g_offsets[layer], output, bytes);
+}
+void tinyml_host_set_dump(uint8_t *buf, const uint32_t *offsets)
+{
+    g_dump = buf;
+    g_offsets = offsets;
+}
+"""
+
+_CDEF = """
+int tinyml_invoke_multi(const void *const *inputs, void *const *outputs);
+void tinyml_host_set_dump(uint8_t *buf, const uint32_t *offsets);
+"""
+
+
+def cache_root() -> Path:
+    base = os.environ.get("TINYML_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache"),
+                                                          "tinyml")
+    return Path(base)
+
+
+def runtime_sources() -> list[Path]:
+    return sorted((RUNTIME / "src").glob("*.c"))
+
+
+def _digest(files: list[Path], extra: str) -> str:
+    h = hashlib.sha256(extra.encode())
+    for f in files:
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:20]
+
+
+@dataclass
+class HostModel:
+    module: ModuleType
+    input_bytes: list[int]
+    output_specs: list[tuple[tuple[int, ...], np.dtype]]
+
+    def run(self, inputs: list[np.ndarray], dump_offsets: np.ndarray | None = None,
+            dump_bytes: int = 0) -> tuple[list[np.ndarray], bytes | None]:
+        ffi, lib = self.module.ffi, self.module.lib
+        in_bufs = [ffi.from_buffer(np.ascontiguousarray(x)) for x in inputs]
+        for buf, n in zip(in_bufs, self.input_bytes):
+            if len(buf) != n:
+                raise TinyMLError(f"input has {len(buf)} bytes, the model expects {n}")
+        outs = [np.zeros(shape, dtype=dtype) for shape, dtype in self.output_specs]
+        out_bufs = [ffi.from_buffer(o) for o in outs]
+        dump = None
+        if dump_offsets is not None:
+            dump = bytearray(dump_bytes)
+            offsets = np.ascontiguousarray(dump_offsets, dtype=np.uint32)
+            lib.tinyml_host_set_dump(ffi.from_buffer("uint8_t[]", dump), ffi.from_buffer("uint32_t[]", offsets))
+        try:
+            status = lib.tinyml_invoke_multi(ffi.new("void *[]", [ffi.cast("void *", b) for b in in_bufs]),
+                                             ffi.new("void *[]", [ffi.cast("void *", b) for b in out_bufs]))
+        finally:
+            if dump_offsets is not None:
+                lib.tinyml_host_set_dump(ffi.NULL, ffi.NULL)
+        if status != 0:
+            raise TinyMLError(f"tinyml_invoke returned {status}")
+        return outs, (bytes(dump) if dump is not None else None)
+
+
+def build_host(model_dir: Path, input_bytes: list[int],
+               output_specs: list[tuple[tuple[int, ...], np.dtype]]) -> HostModel:
+    """Compile `model_dir`'s generated C with the runtime; reuse a cached build when unchanged."""
+    import cffi
+
+    model_dir = Path(model_dir)
+    sources = runtime_sources() + sorted((RUNTIME / "include" / "tinyml").glob("*.h"))
+    model_files = [model_dir / f for f in MODEL_FILES]
+    for f in model_files:
+        if not f.exists():
+            raise TinyMLError(f"'{model_dir}' has no {f.name}; run 'tinyml compile' first")
+    digest = _digest(sources + model_files, " ".join(C_FLAGS) + _HARNESS + _CDEF)
+    build_dir = cache_root() / "host" / digest
+    module_name = f"_tinyml_host_{digest}"
+    so = next(build_dir.glob(f"{module_name}*.so"), None) if build_dir.exists() else None
+    if so is None:
+        build_dir.mkdir(parents=True, exist_ok=True)
+        objects = []
+        includes = [f"-I{RUNTIME / 'include'}", f"-I{model_dir}"]
+        for src in runtime_sources() + [model_dir / "model.c"]:
+            obj = build_dir / (src.stem + ".o")
+            cmd = ["gcc", *C_FLAGS, *includes, "-c", str(src), "-o", str(obj)]
+            proc = subprocess.run(cmd, capture_output=True, text=True)
+            if proc.returncode != 0:
+                raise TinyMLError(f"host compile of {src.name} failed:\n{proc.stderr.strip()}")
+            objects.append(str(obj))
+        ffi = cffi.FFI()
+        ffi.cdef(_CDEF)
+        ffi.set_source(module_name, _HARNESS, include_dirs=[str(model_dir), str(RUNTIME / "include")],
+                       extra_objects=objects)
+        so = Path(ffi.compile(tmpdir=str(build_dir), verbose=False))
+    spec = importlib.util.spec_from_file_location(module_name, so)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return HostModel(module, input_bytes, output_specs)

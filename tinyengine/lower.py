@@ -1,0 +1,705 @@
+"""Lower each IR op to one runtime kernel call with all parameters precomputed.
+
+The result is a list of `Layer`s: the kernel to call (a function of the C runtime's
+ABI, see runtime_c/include/tinyml/kernels.h), its parameter struct as plain data,
+and its arguments (activation tensors, constant arrays, scratch). Nothing here
+writes C; codegen renders these objects."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from . import quant as Q
+from .contracts import Contract
+from .errors import UnsupportedModelError
+from .ir import DTYPE_BYTES, Graph, Op, Tensor
+
+MAX_DIMS = 6
+
+
+@dataclass(frozen=True)
+class ConstArray:
+    """A constant array placed in flash; `ctype` is the C element type."""
+
+    name: str
+    ctype: str
+    data: np.ndarray = field(compare=False, repr=False)
+
+    @property
+    def nbytes(self) -> int:
+        return int(self.data.size) * int(self.data.itemsize)
+
+
+@dataclass(frozen=True)
+class TensorArg:
+    tensor: int
+    ctype: str
+    const: bool  # read-only input
+
+
+@dataclass(frozen=True)
+class TensorListArg:
+    tensors: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class ScratchArg:
+    pass
+
+
+@dataclass(frozen=True)
+class NullArg:
+    ctype: str
+
+
+Arg = TensorArg | TensorListArg | ConstArray | ScratchArg | NullArg
+
+
+@dataclass(frozen=True)
+class Layer:
+    index: int
+    op: str
+    name: str                       # name of the op's (first) output tensor
+    kernel: str | None              # runtime function, None for a view (RESHAPE)
+    params_type: str | None
+    params: dict[str, Any]
+    args: tuple[Arg, ...]
+    inputs: tuple[int, ...]         # activation tensors read
+    outputs: tuple[int, ...]
+    alias_of: int | None = None     # a view: output shares the input's memory
+    scratch_bytes: int = 0
+    macs: int = 0
+
+    @property
+    def consts(self) -> list[ConstArray]:
+        found = [a for a in self.args if isinstance(a, ConstArray)]
+        found += [v for v in _walk(self.params) if isinstance(v, ConstArray)]
+        return found
+
+
+def _walk(obj: Any):
+    if isinstance(obj, dict):
+        for v in obj.values():
+            yield from _walk(v)
+    else:
+        yield obj
+
+
+SUPPORTED_OPS = (
+    "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL", "AVERAGE_POOL_2D",
+    "MAX_POOL_2D", "MEAN", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SOFTMAX", "LOG_SOFTMAX", "PAD",
+    "PADV2", "QUANTIZE", "DEQUANTIZE", "CONCATENATION", "TRANSPOSE", "RESIZE_NEAREST_NEIGHBOR",
+    "LOGISTIC", "HARD_SWISH", "RELU", "RELU6", "RELU_N1_TO_1",
+)
+
+
+def lower_graph(graph: Graph, contract: Contract) -> list[Layer]:
+    """Lower every op; raise UnsupportedModelError naming the first op that cannot be."""
+    check_supported(graph)
+    return [_LOWERINGS[op.kind](_Ctx(graph, op, contract)) for op in graph.ops]
+
+
+def check_supported(graph: Graph) -> None:
+    for op in graph.ops:
+        if op.kind not in _LOWERINGS:
+            raise UnsupportedModelError(
+                f"unsupported op {graph.describe_op(op)}; supported ops: {', '.join(SUPPORTED_OPS)}")
+    for op in graph.ops:
+        for t in op.inputs + op.outputs:
+            if t < 0:
+                continue
+            tensor = graph.tensors[t]
+            if tensor.dtype == "float32" and not tensor.is_constant:
+                edge_ok = (op.kind == "QUANTIZE" and t in op.inputs) or (op.kind == "DEQUANTIZE" and t in op.outputs)
+                if not edge_ok:
+                    raise UnsupportedModelError(
+                        f"{graph.describe_op(op)} works on float32 tensor '{tensor.name}': only fully-int8 "
+                        "models are supported (float32 is allowed only into QUANTIZE and out of DEQUANTIZE); "
+                        "convert with full integer quantization")
+
+
+class _Ctx:
+    """Helpers shared by the lowering functions for one op."""
+
+    def __init__(self, graph: Graph, op: Op, contract: Contract):
+        self.graph, self.op, self.contract = graph, op, contract
+        self.desc = graph.describe_op(op)
+
+    def t(self, i: int) -> Tensor:
+        return self.graph.tensors[self.op.inputs[i]]
+
+    def out(self, i: int = 0) -> Tensor:
+        return self.graph.tensors[self.op.outputs[i]]
+
+    def has_input(self, i: int) -> bool:
+        return len(self.op.inputs) > i and self.op.inputs[i] >= 0
+
+    @property
+    def rounding(self) -> str:
+        return self.contract.rounding(self.op.kind)
+
+    @property
+    def single(self) -> bool:
+        return self.rounding == "single"
+
+    def fail(self, why: str) -> UnsupportedModelError:
+        return UnsupportedModelError(f"{self.desc}: {why}")
+
+    def int8_act(self, tensor: Tensor, role: str) -> tuple[float, int]:
+        if tensor.dtype != "int8":
+            raise self.fail(f"{role} '{tensor.name}' is {tensor.dtype}; only int8 activations are supported")
+        if tensor.quant is None:
+            raise self.fail(f"{role} '{tensor.name}' has no quantization parameters")
+        if tensor.quant.per_channel:
+            raise self.fail(f"{role} '{tensor.name}' is quantized per channel; activations must be per tensor")
+        return tensor.quant.scale, tensor.quant.zero_point
+
+    def const(self, tensor: Tensor, role: str) -> np.ndarray:
+        if tensor.data is None:
+            raise self.fail(f"{role} '{tensor.name}' must be a constant tensor")
+        return tensor.data
+
+    def array(self, suffix: str, ctype: str, data: np.ndarray) -> ConstArray:
+        return ConstArray(f"L{self.op.index}_{suffix}", ctype, np.ascontiguousarray(data))
+
+    def act_arg(self, i: int) -> Arg:
+        """An activation input: a constant array when the tensor is constant, else an arena tensor."""
+        tensor = self.t(i)
+        if tensor.is_constant:
+            return self.array(f"input{i}", "int8_t", tensor.data.astype(np.int8))
+        return TensorArg(tensor.index, "int8_t", True)
+
+    def out_arg(self, ctype: str = "int8_t") -> TensorArg:
+        return TensorArg(self.op.outputs[0], ctype, False)
+
+    def activation_inputs(self) -> tuple[int, ...]:
+        return tuple(t for t in self.op.inputs if t >= 0 and not self.graph.tensors[t].is_constant)
+
+    def layer(self, kernel: str | None, params_type: str | None, params: dict[str, Any], args: list[Arg],
+              **extra: Any) -> Layer:
+        return Layer(index=self.op.index, op=self.op.kind, name=self.out().name, kernel=kernel,
+                     params_type=params_type, params=params, args=tuple(args),
+                     inputs=self.activation_inputs(), outputs=self.op.outputs, **extra)
+
+
+def _dims(shape: tuple[int, ...]) -> dict[str, int]:
+    if len(shape) != 4:
+        raise ValueError(shape)
+    return {"n": shape[0], "h": shape[1], "w": shape[2], "c": shape[3]}
+
+
+def _rounding_enum(ctx: _Ctx) -> str:
+    return "TINYML_ROUND_SINGLE" if ctx.single else "TINYML_ROUND_DOUBLE"
+
+
+def _per_channel_multipliers(ctx: _Ctx, in_scale: float, weights: Tensor, out_scale: float,
+                             channels: int) -> tuple[np.ndarray, np.ndarray]:
+    wq = weights.quant
+    if wq is None:
+        raise ctx.fail(f"weights '{weights.name}' have no quantization parameters")
+    if any(z != 0 for z in wq.zero_points):
+        raise ctx.fail(f"weights '{weights.name}' have a non-zero zero point; int8 weights must be symmetric")
+    scales = list(wq.scales) if wq.per_channel else [wq.scale] * channels
+    if len(scales) != channels:
+        raise ctx.fail(f"weights '{weights.name}' have {len(scales)} scales for {channels} output channels")
+    mults, shifts = [], []
+    for s in scales:
+        m, sh = Q.quantize_multiplier(float(in_scale) * float(s) / float(out_scale), ctx.single)
+        mults.append(m)
+        shifts.append(sh)
+    return np.array(mults, dtype=np.int32), np.array(shifts, dtype=np.int32)
+
+
+def _bias_arg(ctx: _Ctx, index: int, channels: int) -> Arg:
+    if not ctx.has_input(index):
+        return NullArg("int32_t")
+    bias = ctx.t(index)
+    data = ctx.const(bias, "bias")
+    if bias.dtype != "int32":
+        raise ctx.fail(f"bias '{bias.name}' is {bias.dtype}; int8 kernels need int32 bias")
+    if data.size != channels:
+        raise ctx.fail(f"bias '{bias.name}' has {data.size} values for {channels} output channels")
+    return ctx.array("bias", "int32_t", data.astype(np.int32).reshape(-1))
+
+
+def _conv_common(ctx: _Ctx, depthwise: bool) -> Layer:
+    x, w, y = ctx.t(0), ctx.t(1), ctx.out()
+    in_scale, in_zp = ctx.int8_act(x, "input")
+    out_scale, out_zp = ctx.int8_act(y, "output")
+    if w.dtype != "int8":
+        raise ctx.fail(f"weights '{w.name}' are {w.dtype}; only int8 weights are supported")
+    if len(x.shape) != 4 or len(w.shape) != 4 or len(y.shape) != 4:
+        raise ctx.fail(f"expects 4-d NHWC tensors, got input {list(x.shape)}, weights {list(w.shape)}")
+    wdata = ctx.const(w, "weights")
+    o = ctx.op.options
+    stride_h, stride_w = o.get("strideH", 1), o.get("strideW", 1)
+    dil_h, dil_w = o.get("dilationHFactor", 1), o.get("dilationWFactor", 1)
+    kh, kw = w.shape[1], w.shape[2]
+    out_c = y.shape[3]
+    mult, shift = _per_channel_multipliers(ctx, in_scale, w, out_scale, out_c)
+    act_min, act_max = Q.activation_range(o.get("fusedActivationFunction", 0), out_scale, out_zp, ctx.desc)
+    params: dict[str, Any] = {
+        "input": _dims(x.shape), "filter": _dims(w.shape), "output": _dims(y.shape),
+    }
+    if depthwise:
+        dm = o.get("depthMultiplier", 0) or (out_c // x.shape[3])
+        if x.shape[3] * dm != out_c:
+            raise ctx.fail(f"depth multiplier {dm} x {x.shape[3]} input channels != {out_c} output channels")
+        params["depth_multiplier"] = dm
+        macs = y.shape[0] * y.shape[1] * y.shape[2] * out_c * kh * kw
+    else:
+        if w.shape[3] != x.shape[3]:
+            raise ctx.fail(f"grouped convolution ({x.shape[3]} input channels, filter depth {w.shape[3]}) "
+                           "is not supported")
+        macs = y.shape[0] * y.shape[1] * y.shape[2] * out_c * kh * kw * x.shape[3]
+    params.update({
+        "stride_h": stride_h, "stride_w": stride_w, "dilation_h": dil_h, "dilation_w": dil_w,
+        "pad_h": Q.padding(x.shape[1], y.shape[1], kh, stride_h, dil_h),
+        "pad_w": Q.padding(x.shape[2], y.shape[2], kw, stride_w, dil_w),
+        "input_offset": -in_zp, "output_offset": out_zp, "act_min": act_min, "act_max": act_max,
+        "rounding": _rounding_enum(ctx),
+        "multiplier": ctx.array("multiplier", "int32_t", mult),
+        "shift": ctx.array("shift", "int32_t", shift),
+    })
+    name = "depthwise_conv2d" if depthwise else "conv2d"
+    args = [ctx.act_arg(0), ctx.array("weights", "int8_t", wdata.astype(np.int8)), _bias_arg(ctx, 2, out_c),
+            ctx.out_arg()]
+    return ctx.layer(f"tinyml_{name}_s8", f"tinyml_{name}_params_t", params, args, macs=macs)
+
+
+def _conv2d(ctx: _Ctx) -> Layer:
+    return _conv_common(ctx, depthwise=False)
+
+
+def _depthwise(ctx: _Ctx) -> Layer:
+    return _conv_common(ctx, depthwise=True)
+
+
+def _fully_connected(ctx: _Ctx) -> Layer:
+    x, w, y = ctx.t(0), ctx.t(1), ctx.out()
+    in_scale, in_zp = ctx.int8_act(x, "input")
+    out_scale, out_zp = ctx.int8_act(y, "output")
+    if w.dtype != "int8" or len(w.shape) != 2:
+        raise ctx.fail(f"weights '{w.name}' must be 2-d int8, got {w.dtype} {list(w.shape)}")
+    if ctx.op.options.get("weightsFormat", 0) != 0:
+        raise ctx.fail("shuffled weights format is not supported")
+    wdata = ctx.const(w, "weights")
+    units, depth = w.shape
+    if x.num_elements % depth:
+        raise ctx.fail(f"input has {x.num_elements} elements, not a multiple of the weights' depth {depth}")
+    batches = x.num_elements // depth
+    per_channel = w.quant is not None and w.quant.per_channel
+    mult, shift = _per_channel_multipliers(ctx, in_scale, w, out_scale, units)
+    if not per_channel:
+        mult, shift = mult[:1], shift[:1]
+    act_min, act_max = Q.activation_range(ctx.op.options.get("fusedActivationFunction", 0), out_scale, out_zp,
+                                          ctx.desc)
+    params = {
+        "batches": batches, "input_depth": depth, "units": units,
+        "input_offset": -in_zp, "filter_offset": 0, "output_offset": out_zp,
+        "act_min": act_min, "act_max": act_max, "rounding": _rounding_enum(ctx),
+        "per_channel": int(per_channel),
+        "multiplier": ctx.array("multiplier", "int32_t", mult), "shift": ctx.array("shift", "int32_t", shift),
+    }
+    args = [ctx.act_arg(0), ctx.array("weights", "int8_t", wdata.astype(np.int8)), _bias_arg(ctx, 2, units),
+            ctx.out_arg()]
+    return ctx.layer("tinyml_fully_connected_s8", "tinyml_fully_connected_params_t", params, args,
+                     macs=batches * units * depth)
+
+
+def _right_align(shape: tuple[int, ...]) -> list[int]:
+    if len(shape) > MAX_DIMS:
+        raise ValueError(shape)
+    return [1] * (MAX_DIMS - len(shape)) + list(shape)
+
+
+def _contiguous_strides(shape: list[int]) -> list[int]:
+    strides = [1] * len(shape)
+    for d in range(len(shape) - 2, -1, -1):
+        strides[d] = strides[d + 1] * shape[d + 1]
+    return strides
+
+
+def _broadcast(ctx: _Ctx, a: Tensor, b: Tensor, y: Tensor) -> dict[str, Any]:
+    if max(len(a.shape), len(b.shape), len(y.shape)) > MAX_DIMS:
+        raise ctx.fail(f"more than {MAX_DIMS} dimensions")
+    out = _right_align(y.shape)
+    geometry: dict[str, Any] = {"out_shape": out}
+    for key, t in (("in1_strides", a), ("in2_strides", b)):
+        shape = _right_align(t.shape)
+        strides = _contiguous_strides(shape)
+        for d in range(MAX_DIMS):
+            if shape[d] != out[d]:
+                if shape[d] != 1:
+                    raise ctx.fail(f"cannot broadcast {list(a.shape)} with {list(b.shape)} to {list(y.shape)}")
+                strides[d] = 0
+        geometry[key] = strides
+    return geometry
+
+
+def _add(ctx: _Ctx) -> Layer:
+    a, b, y = ctx.t(0), ctx.t(1), ctx.out()
+    s1, z1 = ctx.int8_act(a, "input 1")
+    s2, z2 = ctx.int8_act(b, "input 2")
+    so, zo = ctx.int8_act(y, "output")
+    left_shift = 20
+    twice_max = 2 * float(max(np.float32(s1), np.float32(s2)))
+    m1, sh1 = Q.quantize_multiplier(float(s1) / twice_max, ctx.single)
+    m2, sh2 = Q.quantize_multiplier(float(s2) / twice_max, ctx.single)
+    mo, sho = Q.quantize_multiplier(twice_max / ((1 << left_shift) * float(so)), ctx.single)
+    act_min, act_max = Q.activation_range(ctx.op.options.get("fusedActivationFunction", 0), so, zo, ctx.desc)
+    params = {
+        "geometry": _broadcast(ctx, a, b, y), "left_shift": left_shift,
+        "input1_offset": -z1, "input1_multiplier": m1, "input1_shift": sh1,
+        "input2_offset": -z2, "input2_multiplier": m2, "input2_shift": sh2,
+        "output_offset": zo, "output_multiplier": mo, "output_shift": sho,
+        "act_min": act_min, "act_max": act_max, "rounding": _rounding_enum(ctx),
+    }
+    return ctx.layer("tinyml_add_s8", "tinyml_add_params_t", params,
+                     [ctx.act_arg(0), ctx.act_arg(1), ctx.out_arg()], macs=y.num_elements)
+
+
+def _mul(ctx: _Ctx) -> Layer:
+    a, b, y = ctx.t(0), ctx.t(1), ctx.out()
+    s1, z1 = ctx.int8_act(a, "input 1")
+    s2, z2 = ctx.int8_act(b, "input 2")
+    so, zo = ctx.int8_act(y, "output")
+    m, sh = Q.quantize_multiplier(float(s1) * float(s2) / float(so), ctx.single)
+    act_min, act_max = Q.activation_range(ctx.op.options.get("fusedActivationFunction", 0), so, zo, ctx.desc)
+    params = {
+        "geometry": _broadcast(ctx, a, b, y), "input1_offset": -z1, "input2_offset": -z2,
+        "output_offset": zo, "output_multiplier": m, "output_shift": sh,
+        "act_min": act_min, "act_max": act_max, "rounding": _rounding_enum(ctx),
+    }
+    return ctx.layer("tinyml_mul_s8", "tinyml_mul_params_t", params,
+                     [ctx.act_arg(0), ctx.act_arg(1), ctx.out_arg()], macs=y.num_elements)
+
+
+def _pool(ctx: _Ctx, kind: str) -> Layer:
+    x, y = ctx.t(0), ctx.out()
+    in_scale, in_zp = ctx.int8_act(x, "input")
+    out_scale, out_zp = ctx.int8_act(y, "output")
+    if (in_scale, in_zp) != (out_scale, out_zp):
+        raise ctx.fail(f"input and output quantization differ ({in_scale},{in_zp}) vs ({out_scale},{out_zp})")
+    if len(x.shape) != 4:
+        raise ctx.fail(f"expects a 4-d NHWC input, got {list(x.shape)}")
+    o = ctx.op.options
+    fh, fw = o.get("filterHeight", 1), o.get("filterWidth", 1)
+    sh, sw = o.get("strideH", 1), o.get("strideW", 1)
+    act_min, act_max = Q.activation_range(o.get("fusedActivationFunction", 0), out_scale, out_zp, ctx.desc)
+    params = {
+        "input": _dims(x.shape), "output": _dims(y.shape), "filter_h": fh, "filter_w": fw,
+        "stride_h": sh, "stride_w": sw,
+        "pad_h": Q.padding(x.shape[1], y.shape[1], fh, sh, 1), "pad_w": Q.padding(x.shape[2], y.shape[2], fw, sw, 1),
+        "act_min": act_min, "act_max": act_max,
+    }
+    return ctx.layer(f"tinyml_{kind}_pool2d_s8", "tinyml_pool2d_params_t", params, [ctx.act_arg(0), ctx.out_arg()],
+                     macs=y.num_elements * fh * fw)
+
+
+def _mean(ctx: _Ctx) -> Layer:
+    x, y = ctx.t(0), ctx.out()
+    in_scale, in_zp = ctx.int8_act(x, "input")
+    out_scale, out_zp = ctx.int8_act(y, "output")
+    axes = sorted({int(a) % len(x.shape) for a in ctx.const(ctx.t(1), "axis").reshape(-1)})
+    in_shape = _right_align(x.shape)
+    pad = MAX_DIMS - len(x.shape)
+    reduced = [d + pad for d in axes]
+    out_shape = [1 if d in reduced else in_shape[d] for d in range(MAX_DIMS)]
+    out_strides = _contiguous_strides(out_shape)
+    for d in reduced:
+        out_strides[d] = 0
+    n = int(np.prod([in_shape[d] for d in reduced]))
+    num_outputs = int(np.prod(out_shape))
+    m, s = Q.quantize_multiplier(float(in_scale) / float(out_scale), ctx.single)
+    # QuantizedMeanOrSum folds 1/n into the multiplier: floor(log2 n) bits of headroom.
+    fold = min(n.bit_length() - 1, 32, 31 + s)
+    m = (m << fold) // n
+    s -= fold
+    params = {
+        "in_shape": in_shape, "out_strides": out_strides, "num_outputs": num_outputs,
+        "num_elements_in_axis": n, "input_zero_point": in_zp, "output_zero_point": out_zp,
+        "multiplier": m, "shift": s, "rounding": _rounding_enum(ctx),
+    }
+    return ctx.layer("tinyml_mean_s8", "tinyml_mean_params_t", params,
+                     [ctx.act_arg(0), ctx.out_arg(), ScratchArg()], scratch_bytes=4 * num_outputs,
+                     macs=x.num_elements)
+
+
+def _check_output_quant(ctx: _Ctx, scale: float, zero_point: int) -> None:
+    y = ctx.out()
+    out_scale, out_zp = ctx.int8_act(y, "output")
+    if out_zp != zero_point or abs(out_scale - scale) > 1e-6 * scale:
+        raise ctx.fail(f"int8 output must have scale {scale} and zero point {zero_point}, "
+                       f"'{y.name}' has {out_scale} and {out_zp}")
+
+
+def _softmax(ctx: _Ctx) -> Layer:
+    x = ctx.t(0)
+    in_scale, _ = ctx.int8_act(x, "input")
+    _check_output_quant(ctx, 1.0 / 256, -128)
+    beta = float(np.float32(ctx.op.options.get("beta", 1.0)))
+    m, ls = Q.softmax_scaling(beta, in_scale, 5, ctx.single)
+    depth = x.shape[-1]
+    params = {
+        "outer_size": x.num_elements // depth, "depth": depth, "input_multiplier": m, "input_left_shift": ls,
+        "diff_min": -Q.input_radius(5, ls), "reverse_scaling_divisor": 0, "reverse_scaling_shift": 0,
+        "rounding": _rounding_enum(ctx),
+    }
+    return ctx.layer("tinyml_softmax_s8", "tinyml_softmax_params_t", params, [ctx.act_arg(0), ctx.out_arg()],
+                     macs=x.num_elements)
+
+
+def _log_softmax(ctx: _Ctx) -> Layer:
+    x = ctx.t(0)
+    in_scale, _ = ctx.int8_act(x, "input")
+    _check_output_quant(ctx, 16.0 / 256, 127)
+    m, ls = Q.softmax_scaling(1.0, in_scale, 5, ctx.single)
+    reverse = (1 << (31 - ls)) / float(m)
+    rd, rs = Q.quantize_multiplier(reverse, ctx.single)
+    depth = x.shape[-1]
+    params = {
+        "outer_size": x.num_elements // depth, "depth": depth, "input_multiplier": m, "input_left_shift": ls,
+        "diff_min": -Q.input_radius(5, ls), "reverse_scaling_divisor": rd, "reverse_scaling_shift": rs,
+        "rounding": _rounding_enum(ctx),
+    }
+    return ctx.layer("tinyml_log_softmax_s8", "tinyml_softmax_params_t", params, [ctx.act_arg(0), ctx.out_arg()],
+                     macs=x.num_elements)
+
+
+def _logistic(ctx: _Ctx) -> Layer:
+    x = ctx.t(0)
+    in_scale, in_zp = ctx.int8_act(x, "input")
+    _check_output_quant(ctx, 1.0 / 256, -128)
+    real = float(in_scale) * float(1 << (31 - 4))
+    if ctx.single:
+        m, ls = Q.quantize_multiplier(real, True)
+    else:
+        q, ls = __import__("math").frexp(real)
+        m = Q.round_half_away(q * (1 << 31))
+    params = {
+        "size": x.num_elements, "input_zero_point": in_zp, "input_range_radius": Q.input_radius(4, ls),
+        "input_multiplier": m, "input_left_shift": ls, "rounding": _rounding_enum(ctx),
+    }
+    return ctx.layer("tinyml_logistic_s8", "tinyml_logistic_params_t", params, [ctx.act_arg(0), ctx.out_arg()],
+                     macs=x.num_elements)
+
+
+def _hard_swish(ctx: _Ctx) -> Layer:
+    x, y = ctx.t(0), ctx.out()
+    in_scale, in_zp = ctx.int8_act(x, "input")
+    out_scale, out_zp = ctx.int8_act(y, "output")
+    f = np.float32
+    hires_input_scale = f(1.0 / 128.0) * f(in_scale)
+    reluish_scale = f(3.0) / f(32768.0)
+    om, oe = Q.quantize_multiplier(float(hires_input_scale / f(out_scale)), ctx.single)
+    rm, re = Q.quantize_multiplier(float(hires_input_scale / reluish_scale), ctx.single)
+    if oe > 0:
+        raise ctx.fail(f"output scale {out_scale} is too small for input scale {in_scale}")
+    params = {
+        "size": x.num_elements, "input_zero_point": in_zp, "output_zero_point": out_zp,
+        "reluish_multiplier_fixedpoint_int16": Q.downscale_multiplier_int16(rm), "reluish_multiplier_exponent": re,
+        "output_multiplier_fixedpoint_int16": Q.downscale_multiplier_int16(om), "output_multiplier_exponent": oe,
+    }
+    return ctx.layer("tinyml_hard_swish_s8", "tinyml_hard_swish_params_t", params, [ctx.act_arg(0), ctx.out_arg()],
+                     macs=x.num_elements)
+
+
+def _requantize(ctx: _Ctx, act_lo: float | None, act_hi: float | None, float_multiplier: bool) -> Layer:
+    x, y = ctx.t(0), ctx.out()
+    in_scale, in_zp = ctx.int8_act(x, "input")
+    out_scale, out_zp = ctx.int8_act(y, "output")
+    if float_multiplier:  # the activation kernels divide the scales in float32
+        real = float(np.float32(in_scale) / np.float32(out_scale))
+    else:
+        real = float(in_scale) / float(out_scale)
+    m, s = Q.quantize_multiplier(real, ctx.single)
+    act_min = Q.INT8_MIN if act_lo is None else max(Q.INT8_MIN, Q.quantize_f32(act_lo, out_scale, out_zp))
+    act_max = Q.INT8_MAX if act_hi is None else min(Q.INT8_MAX, Q.quantize_f32(act_hi, out_scale, out_zp))
+    params = {
+        "size": x.num_elements, "input_zero_point": in_zp, "output_zero_point": out_zp, "multiplier": m,
+        "shift": s, "act_min": act_min, "act_max": act_max, "rounding": _rounding_enum(ctx),
+    }
+    return ctx.layer("tinyml_requantize_s8", "tinyml_requantize_params_t", params,
+                     [ctx.act_arg(0), ctx.out_arg()], macs=x.num_elements)
+
+
+def _quantize(ctx: _Ctx) -> Layer:
+    x, y = ctx.t(0), ctx.out()
+    if x.dtype == "int8":
+        return _requantize(ctx, None, None, float_multiplier=False)
+    if x.dtype != "float32":
+        raise ctx.fail(f"QUANTIZE from {x.dtype} is not supported (float32 or int8 input)")
+    out_scale, out_zp = ctx.int8_act(y, "output")
+    params = {"size": x.num_elements, "scale": float(np.float32(out_scale)), "zero_point": out_zp}
+    arg: Arg = (ctx.array("input0", "float", x.data.astype(np.float32)) if x.is_constant
+                else TensorArg(x.index, "float", True))
+    return ctx.layer("tinyml_quantize_f32_s8", "tinyml_affine_params_t", params, [arg, ctx.out_arg()],
+                     macs=x.num_elements)
+
+
+def _dequantize(ctx: _Ctx) -> Layer:
+    x, y = ctx.t(0), ctx.out()
+    in_scale, in_zp = ctx.int8_act(x, "input")
+    if y.dtype != "float32":
+        raise ctx.fail(f"DEQUANTIZE to {y.dtype} is not supported (float32 only)")
+    params = {"size": x.num_elements, "scale": float(np.float32(in_scale)), "zero_point": in_zp}
+    return ctx.layer("tinyml_dequantize_s8_f32", "tinyml_affine_params_t", params,
+                     [ctx.act_arg(0), ctx.out_arg("float")], macs=x.num_elements)
+
+
+def _view(ctx: _Ctx) -> Layer:
+    x, y = ctx.t(0), ctx.out()
+    if x.num_elements != y.num_elements:
+        raise ctx.fail(f"reshape from {list(x.shape)} to {list(y.shape)} changes the element count")
+    if x.quant != y.quant and x.dtype == "int8":
+        raise ctx.fail("a reshape that changes quantization parameters is not supported")
+    return Layer(index=ctx.op.index, op=ctx.op.kind, name=y.name, kernel=None, params_type=None, params={},
+                 args=(), inputs=ctx.activation_inputs(), outputs=ctx.op.outputs, alias_of=x.index)
+
+
+def _element(ctx: _Ctx, t: Tensor) -> tuple[int, str]:
+    sizes = {"int8": (1, "int8_t"), "float32": (4, "float"), "int32": (4, "int32_t"), "int16": (2, "int16_t")}
+    if t.dtype not in sizes:
+        raise ctx.fail(f"tensor '{t.name}' has unsupported type {t.dtype}")
+    return sizes[t.dtype]
+
+
+def _pad(ctx: _Ctx) -> Layer:
+    x, y = ctx.t(0), ctx.out()
+    size, ctype = _element(ctx, x)
+    if x.dtype == "int8":
+        ctx.int8_act(x, "input")
+        out_scale, out_zp = ctx.int8_act(y, "output")
+        if x.quant != y.quant:
+            raise ctx.fail("input and output quantization differ")
+    if len(x.shape) > MAX_DIMS:
+        raise ctx.fail(f"more than {MAX_DIMS} dimensions")
+    paddings = ctx.const(ctx.t(1), "paddings").reshape(-1, 2).astype(np.int64)
+    if (paddings < 0).any():
+        raise ctx.fail("negative padding is not supported")
+    pad_value = 0
+    if x.dtype == "int8":
+        pad_value = y.quant.zero_point
+        if ctx.op.kind == "PADV2" and ctx.has_input(2):
+            pad_value = int(ctx.const(ctx.t(2), "constant_values").reshape(-1)[0])
+    elif ctx.op.kind == "PADV2" and ctx.has_input(2):
+        raise ctx.fail("PADV2 with a non-zero constant on a non-int8 tensor is not supported")
+    before = [0] * (MAX_DIMS - len(x.shape)) + [int(p) for p in paddings[:, 0]]
+    params = {
+        "in_shape": _right_align(x.shape), "out_shape": _right_align(y.shape), "pad_before": before,
+        "element_size": size, "pad_value": pad_value,
+    }
+    arg: Arg = ctx.act_arg(0) if x.dtype == "int8" else TensorArg(x.index, ctype, True)
+    return ctx.layer("tinyml_pad", "tinyml_pad_params_t", params, [arg, ctx.out_arg(ctype)])
+
+
+def _concat(ctx: _Ctx) -> Layer:
+    y = ctx.out()
+    size, ctype = _element(ctx, y)
+    axis = ctx.op.options.get("axis", 0) % len(y.shape)
+    if ctx.op.options.get("fusedActivationFunction", 0) != 0:
+        raise ctx.fail("fused activation on CONCATENATION is not supported")
+    inputs = [ctx.t(i) for i in range(len(ctx.op.inputs))]
+    for t in inputs:
+        if y.dtype == "int8":
+            ctx.int8_act(t, "input")
+            if t.quant != y.quant:
+                raise ctx.fail(f"input '{t.name}' has quantization ({t.quant.scale}, {t.quant.zero_point}) but the "
+                               f"output has ({y.quant.scale}, {y.quant.zero_point}); inputs must share it")
+        if t.is_constant:
+            raise ctx.fail(f"constant input '{t.name}' to CONCATENATION is not supported")
+    outer = int(np.prod(y.shape[:axis], dtype=np.int64))
+    copy = [int(np.prod(t.shape[axis:], dtype=np.int64)) * size for t in inputs]
+    params = {"num_inputs": len(inputs), "outer_size": outer,
+              "copy_bytes": ctx.array("copy_bytes", "int32_t", np.array(copy, dtype=np.int32))}
+    return ctx.layer("tinyml_concat", "tinyml_concat_params_t", params,
+                     [TensorListArg(tuple(t.index for t in inputs)), ctx.out_arg("void")])
+
+
+def _transpose(ctx: _Ctx) -> Layer:
+    x, y = ctx.t(0), ctx.out()
+    size, ctype = _element(ctx, x)
+    if x.dtype == "int8" and x.quant != y.quant:
+        raise ctx.fail("input and output quantization differ")
+    perm = [int(p) % len(x.shape) for p in ctx.const(ctx.t(1), "perm").reshape(-1)]
+    if len(x.shape) > MAX_DIMS:
+        raise ctx.fail(f"more than {MAX_DIMS} dimensions")
+    in_strides = _contiguous_strides(list(x.shape))
+    pad = MAX_DIMS - len(x.shape)
+    params = {"out_shape": _right_align(y.shape),
+              "in_strides": [0] * pad + [in_strides[p] for p in perm], "element_size": size}
+    arg: Arg = ctx.act_arg(0) if x.dtype == "int8" else TensorArg(x.index, ctype, True)
+    return ctx.layer("tinyml_transpose", "tinyml_transpose_params_t", params, [arg, ctx.out_arg(ctype)])
+
+
+def _nearest_index(out_size: int, in_size: int, align_corners: bool, half_pixel: bool) -> np.ndarray:
+    f = np.float32
+    if align_corners and out_size > 1:
+        scale = f(in_size - 1) / f(out_size - 1)
+    else:
+        scale = f(in_size) / f(out_size)
+    offset = f(0.5) if half_pixel else f(0.0)
+    idx = []
+    for i in range(out_size):
+        v = (f(i) + offset) * scale
+        src = Q.round_half_away(float(v)) if align_corners else int(np.floor(v))
+        src = min(src, in_size - 1)
+        if half_pixel:
+            src = max(0, src)
+        idx.append(src)
+    return np.array(idx, dtype=np.int32)
+
+
+def _resize_nearest(ctx: _Ctx) -> Layer:
+    x, y = ctx.t(0), ctx.out()
+    size, ctype = _element(ctx, x)
+    if x.dtype == "int8" and x.quant != y.quant:
+        raise ctx.fail("input and output quantization differ")
+    if len(x.shape) != 4:
+        raise ctx.fail(f"expects a 4-d NHWC input, got {list(x.shape)}")
+    o = ctx.op.options
+    align, half = bool(o.get("alignCorners", False)), bool(o.get("halfPixelCenters", False))
+    params = {
+        "input": _dims(x.shape), "output": _dims(y.shape),
+        "y_index": ctx.array("y_index", "int32_t", _nearest_index(y.shape[1], x.shape[1], align, half)),
+        "x_index": ctx.array("x_index", "int32_t", _nearest_index(y.shape[2], x.shape[2], align, half)),
+        "element_size": size,
+    }
+    arg: Arg = ctx.act_arg(0) if x.dtype == "int8" else TensorArg(x.index, ctype, True)
+    return ctx.layer("tinyml_resize_nearest", "tinyml_resize_nearest_params_t", params, [arg, ctx.out_arg(ctype)])
+
+
+_LOWERINGS: dict[str, Callable[[_Ctx], Layer]] = {
+    "CONV_2D": _conv2d,
+    "DEPTHWISE_CONV_2D": _depthwise,
+    "FULLY_CONNECTED": _fully_connected,
+    "ADD": _add,
+    "MUL": _mul,
+    "AVERAGE_POOL_2D": lambda c: _pool(c, "avg"),
+    "MAX_POOL_2D": lambda c: _pool(c, "max"),
+    "MEAN": _mean,
+    "RESHAPE": _view,
+    "SQUEEZE": _view,
+    "EXPAND_DIMS": _view,
+    "SOFTMAX": _softmax,
+    "LOG_SOFTMAX": _log_softmax,
+    "PAD": _pad,
+    "PADV2": _pad,
+    "QUANTIZE": _quantize,
+    "DEQUANTIZE": _dequantize,
+    "CONCATENATION": _concat,
+    "TRANSPOSE": _transpose,
+    "RESIZE_NEAREST_NEIGHBOR": _resize_nearest,
+    "LOGISTIC": _logistic,
+    "HARD_SWISH": _hard_swish,
+    "RELU": lambda c: _requantize(c, 0.0, None, float_multiplier=True),
+    "RELU6": lambda c: _requantize(c, 0.0, 6.0, float_multiplier=True),
+    "RELU_N1_TO_1": lambda c: _requantize(c, -1.0, 1.0, float_multiplier=True),
+}
+
+assert set(_LOWERINGS) == set(SUPPORTED_OPS)
+assert all(DTYPE_BYTES)

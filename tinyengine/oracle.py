@@ -1,0 +1,106 @@
+"""The two reference interpreters, behind one interface.
+
+`tflm`   tflite_micro.runtime.Interpreter (kPreserveAllTensors), what MCUs run.
+`litert` ai_edge_litert Interpreter with the BUILTIN_REF resolver (reference
+         kernels; the default XNNPACK path differs by 1-2 LSB) and
+         experimental_preserve_all_tensors."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+from pathlib import Path
+
+import numpy as np
+
+from .errors import TinyMLError
+
+
+class Oracle:
+    name = "oracle"
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        raise NotImplementedError
+
+    def tensor(self, index: int) -> np.ndarray:
+        """Value of tensor `index` from the last run (intermediate tensors included)."""
+        raise NotImplementedError
+
+
+class TflmOracle(Oracle):
+    name = "tflm"
+
+    def __init__(self, model_path: Path, num_outputs: int):
+        from tflite_micro.python.tflite_micro import runtime
+
+        data = Path(model_path).read_bytes()
+        self._num_outputs = num_outputs
+        try:
+            with _quiet():
+                self._interp = runtime.Interpreter.from_bytes(
+                    data, arena_size=max(len(data) * 10, 4 << 20),
+                    intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors)
+        except Exception as exc:
+            raise TinyMLError(f"TF-Lite Micro cannot load '{model_path}': {exc}") from None
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        for i, x in enumerate(inputs):
+            self._interp.set_input(x, i)
+        self._interp.invoke()
+        return [np.array(self._interp.get_output(i)) for i in range(self._num_outputs)]
+
+    def tensor(self, index: int) -> np.ndarray:
+        return np.array(self._interp.GetTensor(index, 0)["tensor_data"])
+
+
+class LiteRTOracle(Oracle):
+    name = "litert"
+
+    def __init__(self, model_path: Path, num_outputs: int):
+        from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+        try:
+            self._interp = Interpreter(model_path=str(model_path),
+                                       experimental_op_resolver_type=OpResolverType.BUILTIN_REF,
+                                       experimental_preserve_all_tensors=True)
+            self._interp.allocate_tensors()
+        except Exception as exc:
+            raise TinyMLError(f"LiteRT cannot load '{model_path}': {exc}") from None
+        self._in = [d["index"] for d in self._interp.get_input_details()]
+        self._out = [d["index"] for d in self._interp.get_output_details()]
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        for idx, x in zip(self._in, inputs):
+            self._interp.set_tensor(idx, x)
+        self._interp.invoke()
+        return [np.array(self._interp.get_tensor(i)) for i in self._out]
+
+    def tensor(self, index: int) -> np.ndarray:
+        return np.array(self._interp.get_tensor(index))
+
+
+def make_oracle(name: str, model_path: Path, num_outputs: int) -> Oracle:
+    if name == "tflm":
+        return TflmOracle(model_path, num_outputs)
+    if name == "litert":
+        return LiteRTOracle(model_path, num_outputs)
+    raise TinyMLError(f"unknown reference '{name}' (tflm or litert)")
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence the C++ interpreter's stderr chatter while it loads."""
+    try:
+        fd = os.dup(2)
+    except OSError:
+        yield
+        return
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            with contextlib.redirect_stderr(io.StringIO()):
+                yield
+    finally:
+        os.dup2(fd, 2)
+        os.close(fd)

@@ -1,0 +1,85 @@
+"""The compile pipeline: .tflite -> IR -> lowered layers -> memory plan -> C files.
+
+Each stage is a pure function of the previous one; `write_output` puts the
+result on disk atomically (a failed compile leaves no partial directory)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from codegen import GeneratedModel, generate
+from codegen.emit import param_bytes_estimate
+
+from . import __version__
+from .contracts import get_contract
+from .errors import TinyMLError
+from .ir import Graph
+from .lower import Layer, lower_graph
+from .planner import Plan, plan_memory
+from .reader import read_tflite
+from .report import render_report
+
+
+@dataclass(frozen=True)
+class Compiled:
+    graph: Graph
+    layers: list[Layer]
+    plan: Plan
+    code: GeneratedModel
+    contract: str
+    source: Path
+
+    def meta(self) -> dict:
+        def io(ts: tuple[int, ...]) -> list[dict]:
+            out = []
+            for t in ts:
+                tensor = self.graph.tensors[t]
+                q = tensor.quant
+                out.append({"index": t, "name": tensor.name, "shape": list(tensor.shape), "dtype": tensor.dtype,
+                            "scale": q.scale if q else None, "zero_point": q.zero_point if q else None})
+            return out
+        return {"model": self.graph.name, "source": str(self.source), "contract": self.contract,
+                "tinyml_version": __version__, "inputs": io(self.graph.inputs), "outputs": io(self.graph.outputs),
+                "layers": [{"index": layer.index, "op": layer.op, "name": layer.name, "output": layer.outputs[0]}
+                           for layer in self.layers]}
+
+
+def compile_model(path: str | Path, contract: str = "tflm") -> Compiled:
+    rules = get_contract(contract)
+    graph = read_tflite(path)
+    if not graph.inputs or not graph.outputs:
+        raise TinyMLError(f"'{graph.name}' has no inputs or no outputs")
+    layers = lower_graph(graph, rules)
+    plan = plan_memory(graph, layers, param_bytes_estimate(layers))
+    code = generate(graph, layers, plan, contract, __version__)
+    return Compiled(graph, layers, plan, code, contract, Path(path))
+
+
+def write_output(compiled: Compiled, out_dir: str | Path) -> Path:
+    """Write model.c/.h, model_data.h, plan.json, meta.json, report.md into out_dir, atomically."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    try:
+        compiled.code.write(tmp)
+        (tmp / "plan.json").write_text(compiled.plan.to_json(compiled.graph, compiled.layers))
+        (tmp / "meta.json").write_text(json.dumps(compiled.meta(), indent=2))
+        (tmp / "report.md").write_text(render_report(compiled.graph, compiled.layers, compiled.plan,
+                                                     compiled.contract))
+        shutil.copyfile(compiled.source, tmp / "model.tflite")
+        if out_dir.exists():
+            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
+            out_dir.rename(old)
+            tmp.rename(out_dir)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(out_dir)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return out_dir

@@ -1,0 +1,134 @@
+"""Bit-exact verification of generated code against a reference interpreter,
+with the first differing layer named on a mismatch."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+
+from .host import HostModel, build_host
+from .ir import Graph
+from .oracle import make_oracle
+from .pipeline import Compiled
+
+NUMPY = {"int8": np.int8, "float32": np.float32, "int32": np.int32, "int16": np.int16, "uint8": np.uint8}
+
+
+@dataclass(frozen=True)
+class LayerMismatch:
+    layer: int
+    op: str
+    tensor: str
+    differing_bytes: int
+    total: int
+    max_abs_diff: float
+
+    def __str__(self) -> str:
+        return (f"first mismatch at layer {self.layer} {self.op} (tensor '{self.tensor}'): "
+                f"{self.differing_bytes}/{self.total} values differ, max |diff| {self.max_abs_diff:g}")
+
+
+@dataclass
+class VerifyResult:
+    model: str
+    reference: str
+    target: str
+    layers: int
+    inputs: int = 0
+    exact: int = 0
+    first_mismatch: LayerMismatch | None = None
+    failed_input: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return self.inputs > 0 and self.exact == self.inputs
+
+    def summary(self) -> str:
+        line = (f"{self.model}: {self.exact}/{self.inputs} inputs bit-exact vs {self.reference}, "
+                f"{self.layers} layers, {self.target}")
+        if self.first_mismatch is not None:
+            line += f"\n  input #{self.failed_input}: {self.first_mismatch}"
+        return line
+
+
+def random_inputs(graph: Graph, count: int, seed: int) -> list[list[np.ndarray]]:
+    """Uniform random values over each input's full representable (or quantized) range."""
+    rng = np.random.default_rng(seed)
+    sets = []
+    for _ in range(count):
+        one = []
+        for t in graph.inputs:
+            tensor = graph.tensors[t]
+            if tensor.dtype == "float32":
+                lo, hi = _float_range(graph, t)
+                one.append(rng.uniform(lo, hi, size=tensor.shape).astype(np.float32))
+            else:
+                info = np.iinfo(NUMPY[tensor.dtype])
+                one.append(rng.integers(info.min, info.max + 1, size=tensor.shape, dtype=NUMPY[tensor.dtype]))
+        sets.append(one)
+    return sets
+
+
+def _float_range(graph: Graph, t: int) -> tuple[float, float]:
+    for op in graph.ops:
+        if op.kind == "QUANTIZE" and op.inputs[0] == t:
+            q = graph.tensors[op.outputs[0]].quant
+            return q.scale * (-128 - q.zero_point), q.scale * (127 - q.zero_point)
+    return -1.0, 1.0
+
+
+def host_model(compiled: Compiled, model_dir: Path) -> HostModel:
+    g = compiled.graph
+    return build_host(model_dir, [g.tensors[t].nbytes for t in g.inputs],
+                      [(g.tensors[t].shape, np.dtype(NUMPY[g.tensors[t].dtype])) for t in g.outputs])
+
+
+def dump_layout(compiled: Compiled) -> tuple[np.ndarray, int]:
+    offsets, pos = [], 0
+    for layer in compiled.layers:
+        offsets.append(pos)
+        pos += compiled.graph.tensors[layer.outputs[0]].nbytes
+    return np.array(offsets, dtype=np.uint32), pos
+
+
+def verify_host(compiled: Compiled, model_dir: Path, input_sets: list[list[np.ndarray]],
+                reference: str | None = None,
+                progress: Callable[[int], None] | None = None) -> VerifyResult:
+    """Run every input set through the host build and the oracle; stop at the first mismatch."""
+    reference = reference or compiled.contract
+    g = compiled.graph
+    model = host_model(compiled, model_dir)
+    oracle = make_oracle(reference, compiled.source, len(g.outputs))
+    offsets, total = dump_layout(compiled)
+    result = VerifyResult(g.name, reference, "host", len(compiled.layers))
+    for n, inputs in enumerate(input_sets):
+        outs, dump = model.run(inputs, offsets, total)
+        expected = oracle.run(inputs)
+        result.inputs += 1
+        if all(np.array_equal(a, b) for a, b in zip(outs, expected)):
+            result.exact += 1
+        else:
+            result.failed_input = n
+            result.first_mismatch = first_layer_mismatch(compiled, dump, offsets, oracle)
+            break
+        if progress:
+            progress(n + 1)
+    return result
+
+
+def first_layer_mismatch(compiled: Compiled, dump: bytes, offsets: np.ndarray, oracle) -> LayerMismatch | None:
+    g = compiled.graph
+    for layer, off in zip(compiled.layers, offsets):
+        t = g.tensors[layer.outputs[0]]
+        dtype = NUMPY[t.dtype]
+        ours = np.frombuffer(dump, dtype=dtype, count=t.num_elements, offset=int(off))
+        ref = oracle.tensor(t.index).reshape(-1)
+        if not np.array_equal(ours, ref):
+            diff = np.abs(ours.astype(np.float64) - ref.astype(np.float64))
+            return LayerMismatch(layer.index, layer.op, t.name, int((ours != ref).sum()), t.num_elements,
+                                 float(diff.max()))
+    return None

@@ -1,0 +1,1 @@
+"""TinyNAS: search, train and export models that fit a board (see the TinyNAS issue)."""
