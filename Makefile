@@ -36,10 +36,10 @@ test: setup
 	$(PY) -m pytest -n $(JOBS) -m "not slow" tests
 
 test-all: setup
-	$(PY) -m pytest -n $(JOBS) tests
+	TINYML_EXAMPLES=60 $(PY) -m pytest -n $(JOBS) tests
 
 lint: setup
-	.venv/bin/ruff check tinyengine codegen tinynas tests bench
+	.venv/bin/ruff check tinyengine codegen tinynas tests
 
 clean:
 	rm -rf .cache out build .pytest_cache .hypothesis

@@ -44,6 +44,11 @@ def c_value(v: Any) -> str:
     raise TypeError(f"cannot render {v!r} as C")
 
 
+def c_comment(text: str) -> str:
+    """Text safe inside a /* */ comment (tensor names come from the user's model)."""
+    return text.replace("*/", "* /").replace("/*", "/ *").replace("\n", " ")
+
+
 def c_array_body(data: np.ndarray, per_line: int = 16) -> str:
     flat = data.reshape(-1)
     if flat.dtype == np.float32:
@@ -70,7 +75,7 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
     for layer in layers:
         ins = " + ".join(_shape(graph, t) for t in layer.inputs) or "constants"
         outs = " + ".join(_shape(graph, t) for t in layer.outputs)
-        comment = f"L{layer.index} {layer.op} '{layer.name}': {ins} -> {outs}"
+        comment = f"L{layer.index} {layer.op} '{c_comment(layer.name)}': {ins} -> {outs}"
         out_t = layer.outputs[0]
         out_bytes = graph.tensors[out_t].nbytes
         out_ptr = f"ARENA({plan.tensor_offset(out_t)})"
@@ -101,11 +106,12 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
         for c in layer.consts:
             consts[c.name] = c
     params = [{"type": layer.params_type, "name": f"L{layer.index}_params", "value": c_value(layer.params),
-               "comment": f"L{layer.index} {layer.op} '{layer.name}'"}
+               "comment": f"L{layer.index} {layer.op} '{c_comment(layer.name)}'"}
               for layer in layers if layer.kernel is not None]
 
     def io(ts: tuple[int, ...]) -> list[dict[str, Any]]:
-        return [{"offset": plan.tensor_offset(t), "bytes": graph.tensors[t].nbytes, "name": graph.tensors[t].name,
+        return [{"offset": plan.tensor_offset(t), "bytes": graph.tensors[t].nbytes,
+                 "name": c_comment(graph.tensors[t].name),
                  "shape": _shape(graph, t), "dtype": graph.tensors[t].dtype} for t in ts]
 
     ctx = {

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import importlib.util
 import os
@@ -90,6 +92,40 @@ class HostModel:
         return outs, (bytes(dump) if dump is not None else None)
 
 
+@contextlib.contextmanager
+def _locked(directory: Path):
+    """Serialise builds of one directory across processes (pytest-xdist workers)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    with open(directory / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _compile(src: Path, out_dir: Path, include_dirs: list[Path]) -> Path:
+    obj = out_dir / (src.stem + ".o")
+    includes = [f"-I{RUNTIME / 'include'}"] + [f"-I{d}" for d in include_dirs]
+    proc = subprocess.run(["gcc", *C_FLAGS, *includes, "-c", str(src), "-o", str(obj)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise TinyMLError(f"host compile of {src.name} failed:\n{proc.stderr.strip()}")
+    return obj
+
+
+def _runtime_objects() -> list[Path]:
+    """The runtime kernels compiled once per runtime version (content hash)."""
+    sources = runtime_sources()
+    headers = sorted((RUNTIME / "include" / "tinyml").glob("*.h"))
+    rt_dir = cache_root() / "host" / ("runtime-" + _digest(sources + headers, " ".join(C_FLAGS)))
+    with _locked(rt_dir):
+        objects = [rt_dir / (src.stem + ".o") for src in sources]
+        if not (rt_dir / ".complete").exists():
+            objects = [_compile(src, rt_dir, []) for src in sources]
+            (rt_dir / ".complete").write_text("ok")
+    return objects
+
+
 def build_host(model_dir: Path, input_bytes: list[int],
                output_specs: list[tuple[tuple[int, ...], np.dtype]]) -> HostModel:
     """Compile `model_dir`'s generated C with the runtime; reuse a cached build when unchanged."""
@@ -104,23 +140,15 @@ def build_host(model_dir: Path, input_bytes: list[int],
     digest = _digest(sources + model_files, " ".join(C_FLAGS) + _HARNESS + _CDEF)
     build_dir = cache_root() / "host" / digest
     module_name = f"_tinyml_host_{digest}"
-    so = next(build_dir.glob(f"{module_name}*.so"), None) if build_dir.exists() else None
-    if so is None:
-        build_dir.mkdir(parents=True, exist_ok=True)
-        objects = []
-        includes = [f"-I{RUNTIME / 'include'}", f"-I{model_dir}"]
-        for src in runtime_sources() + [model_dir / "model.c"]:
-            obj = build_dir / (src.stem + ".o")
-            cmd = ["gcc", *C_FLAGS, *includes, "-c", str(src), "-o", str(obj)]
-            proc = subprocess.run(cmd, capture_output=True, text=True)
-            if proc.returncode != 0:
-                raise TinyMLError(f"host compile of {src.name} failed:\n{proc.stderr.strip()}")
-            objects.append(str(obj))
-        ffi = cffi.FFI()
-        ffi.cdef(_CDEF)
-        ffi.set_source(module_name, _HARNESS, include_dirs=[str(model_dir), str(RUNTIME / "include")],
-                       extra_objects=objects)
-        so = Path(ffi.compile(tmpdir=str(build_dir), verbose=False))
+    with _locked(build_dir):
+        so = next(build_dir.glob(f"{module_name}*.so"), None)
+        if so is None:
+            objects = _runtime_objects() + [_compile(model_dir / "model.c", build_dir, [model_dir])]
+            ffi = cffi.FFI()
+            ffi.cdef(_CDEF)
+            ffi.set_source(module_name, _HARNESS, include_dirs=[str(model_dir), str(RUNTIME / "include")],
+                           extra_objects=[str(o) for o in objects])
+            so = Path(ffi.compile(tmpdir=str(build_dir), verbose=False))
     spec = importlib.util.spec_from_file_location(module_name, so)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -7,8 +7,9 @@ writes C; codegen renders these objects."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -527,6 +528,23 @@ def _requantize(ctx: _Ctx, act_lo: float | None, act_hi: float | None, float_mul
                      [ctx.act_arg(0), ctx.out_arg()], macs=x.num_elements)
 
 
+def _relu6(ctx: _Ctx) -> Layer:
+    if not ctx.contract.relu6_clamps_input_domain:
+        return _requantize(ctx, 0.0, 6.0, float_multiplier=True)
+    # TFLM: out = clamp(x, q(0), q(6)) with q() in the *input* quantization, no rescale.
+    x = ctx.t(0)
+    in_scale, in_zp = ctx.int8_act(x, "input")
+    ctx.int8_act(ctx.out(), "output")
+    six = min(Q.INT8_MAX, max(Q.INT8_MIN, Q.quantize_f32(6.0, in_scale, in_zp)))
+    params = {
+        "size": x.num_elements, "input_zero_point": 0, "output_zero_point": 0,
+        "multiplier": 1 << 30, "shift": 1,  # exactly x1 under either rounding
+        "act_min": in_zp, "act_max": six, "rounding": _rounding_enum(ctx),
+    }
+    return ctx.layer("tinyml_requantize_s8", "tinyml_requantize_params_t", params,
+                     [ctx.act_arg(0), ctx.out_arg()], macs=x.num_elements)
+
+
 def _quantize(ctx: _Ctx) -> Layer:
     x, y = ctx.t(0), ctx.out()
     if x.dtype == "int8":
@@ -697,7 +715,7 @@ _LOWERINGS: dict[str, Callable[[_Ctx], Layer]] = {
     "LOGISTIC": _logistic,
     "HARD_SWISH": _hard_swish,
     "RELU": lambda c: _requantize(c, 0.0, None, float_multiplier=True),
-    "RELU6": lambda c: _requantize(c, 0.0, 6.0, float_multiplier=True),
+    "RELU6": lambda c: _relu6(c),
     "RELU_N1_TO_1": lambda c: _requantize(c, -1.0, 1.0, float_multiplier=True),
 }
 

@@ -58,7 +58,8 @@ def _to_graph(model: Any, buf: bytes, name: str) -> Graph:
     ops = []
     for i, op in enumerate(sg.operators or []):
         if op.opcodeIndex >= len(model.operatorCodes or []):
-            raise MalformedModelError(f"'{name}': op #{i} refers to operator code {op.opcodeIndex}, which does not exist")
+            raise MalformedModelError(
+                f"'{name}': op #{i} refers to operator code {op.opcodeIndex}, which does not exist")
         code = model.operatorCodes[op.opcodeIndex]
         builtin = max(code.builtinCode, code.deprecatedBuiltinCode)
         kind = _OP_NAMES.get(builtin, f"BUILTIN_{builtin}")

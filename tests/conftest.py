@@ -1,0 +1,42 @@
+"""Shared test helpers. Under CI=true a missing tool or dataset fails the run, never skips."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+MODELS = ROOT.parent / "shared" / "models" / "mlperf_tiny"
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+
+def require(condition: bool, what: str) -> None:
+    """Skip locally when a tool/dataset is missing; under CI fail instead."""
+    if condition:
+        return
+    if os.environ.get("CI") == "true":
+        pytest.fail(f"required tool or data missing under CI: {what} (run 'make setup')")
+    pytest.skip(f"missing: {what} (run 'make setup')")
+
+
+def require_tool(name: str) -> None:
+    require(shutil.which(name) is not None, name)
+
+
+@pytest.fixture
+def models_dir() -> Path:
+    require(MODELS.is_dir(), f"shared models in {MODELS}")
+    return MODELS
+
+from hypothesis import HealthCheck, settings  # noqa: E402
+
+# Examples are derived deterministically so CI is reproducible; each example converts
+# a real TensorFlow model (cached), hence no deadline. `make test-all` raises TINYML_EXAMPLES.
+settings.register_profile("tinyml", max_examples=int(os.environ.get("TINYML_EXAMPLES", "10")),
+                          deadline=None, derandomize=True, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+settings.load_profile("tinyml")

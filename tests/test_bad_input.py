@@ -1,0 +1,91 @@
+"""Bad input gives a one-line error naming the problem, a non-zero exit status, and
+no output directory: truncated file, random bytes, a float model, an unsupported op."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from opmodels import CACHE
+
+from tinyengine.errors import MalformedModelError, UnsupportedModelError
+from tinyengine.reader import parse_tflite
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tinyengine", *args], capture_output=True, text=True)
+
+
+def assert_clean_failure(tmp_path: Path, model: Path, *needles: str) -> None:
+    out = tmp_path / "out"
+    proc = run_cli("compile", str(model), "-o", str(out))
+    assert proc.returncode == 2, proc
+    err = proc.stderr.strip()
+    assert "Traceback" not in err, err
+    assert len(err.splitlines()) == 1, err
+    for needle in needles:
+        assert needle in err, err
+    assert not out.exists()
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+
+
+def test_truncated_file(tmp_path, models_dir):
+    data = (models_dir / "kws_ref_model.tflite").read_bytes()
+    for cut in (10, 100, 1000, len(data) // 2):
+        bad = tmp_path / f"cut{cut}.tflite"
+        bad.write_bytes(data[:cut])
+        with pytest.raises(MalformedModelError):
+            parse_tflite(bad.read_bytes(), bad.name)
+    assert_clean_failure(tmp_path, tmp_path / f"cut{len(data) // 2}.tflite", "truncated or corrupt")
+
+
+def test_random_bytes(tmp_path):
+    rng = np.random.default_rng(0)
+    bad = tmp_path / "noise.tflite"
+    bad.write_bytes(rng.integers(0, 256, 5000, dtype=np.uint8).tobytes())
+    assert_clean_failure(tmp_path, bad, "not a TFLite model")
+    # random bytes behind a valid identifier must not crash the reader either
+    for i in range(30):
+        blob = bytearray(rng.integers(0, 256, 400, dtype=np.uint8).tobytes())
+        blob[4:8] = b"TFL3"
+        with pytest.raises((MalformedModelError, UnsupportedModelError)):
+            parse_tflite(bytes(blob), f"fuzz{i}")
+
+
+def test_missing_file(tmp_path):
+    assert_clean_failure(tmp_path, tmp_path / "nope.tflite", "cannot read model")
+
+
+def _float_model() -> Path:
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+
+    path = CACHE / "float_conv.tflite"
+    if not path.exists():
+        w = tf.constant(np.ones((3, 3, 2, 4), np.float32))
+        module = tf.Module()
+        module.f = tf.function(lambda x: tf.nn.conv2d(x, w, 1, "SAME"),
+                               input_signature=[tf.TensorSpec((1, 8, 8, 2), tf.float32)])
+        conv = tf.lite.TFLiteConverter.from_concrete_functions([module.f.get_concrete_function()], module)
+        CACHE.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(conv.convert())
+    return path
+
+
+def test_float_model(tmp_path):
+    assert_clean_failure(tmp_path, _float_model(), "float32", "CONV_2D", "fully-int8")
+
+
+def test_unsupported_op(tmp_path):
+    from opmodels import build
+
+    def factory(r):
+        import tensorflow as tf
+
+        return lambda x: tf.nn.tanh(x) * 2.0
+
+    model = build("tanh", {}, factory, [(1, 16)])
+    assert_clean_failure(tmp_path, model, "unsupported op TANH", "#0")
