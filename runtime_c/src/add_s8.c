@@ -1,5 +1,6 @@
 /* ADD, int8, with N-d broadcasting (TFLite's 20-bit headroom scheme). */
 #include "tinyml/kernels.h"
+#include "tinyml/nd_index.h"
 
 static int32_t add_one(const tinyml_add_params_t *p, int32_t a, int32_t b)
 {
@@ -17,24 +18,10 @@ void tinyml_add_s8(const tinyml_add_params_t *p, const int8_t *input1, const int
 {
     const tinyml_broadcast_t *g = &p->geometry;
     int32_t idx[TINYML_MAX_DIMS] = {0};
-    int32_t total = 1;
-    for (int d = 0; d < TINYML_MAX_DIMS; ++d) {
-        total *= g->out_shape[d];
-    }
+    const int32_t total = tm_nd_count(g->out_shape);
     int32_t o1 = 0, o2 = 0;
     for (int32_t i = 0; i < total; ++i) {
         output[i] = (int8_t)add_one(p, input1[o1], input2[o2]);
-        /* advance the 6-d index, innermost axis fastest */
-        for (int d = TINYML_MAX_DIMS - 1; d >= 0; --d) {
-            idx[d]++;
-            o1 += g->in1_strides[d];
-            o2 += g->in2_strides[d];
-            if (idx[d] < g->out_shape[d]) {
-                break;
-            }
-            o1 -= g->in1_strides[d] * idx[d];
-            o2 -= g->in2_strides[d] * idx[d];
-            idx[d] = 0;
-        }
+        tm_nd_next(idx, g->out_shape, g->in1_strides, &o1, g->in2_strides, &o2);
     }
 }

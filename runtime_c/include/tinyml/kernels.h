@@ -30,7 +30,7 @@
 extern "C" {
 #endif
 
-#define TINYML_MAX_DIMS 6
+#define TINYML_MAX_DIMS 6 /* must equal TINYML_ND_DIMS in nd_index.h */
 
 typedef struct {
     int32_t n, h, w, c;
