@@ -9,7 +9,7 @@ from typing import Any
 import jinja2
 import numpy as np
 
-from tinyengine.ir import DTYPE_BYTES, Graph
+from tinyengine.ir import Graph
 from tinyengine.lower import ConstArray, Layer, NullArg, ScratchArg, TensorArg, TensorListArg
 from tinyengine.planner import Plan
 
@@ -134,8 +134,6 @@ def param_bytes_estimate(layers: list[Layer]) -> int:
             return sum(count(x) for x in v.values())
         if isinstance(v, (list, tuple)):
             return 4 * len(v)
-        return 4 if not isinstance(v, ConstArray) else 4
+        return 4  # a scalar, or the pointer to a ConstArray (counted in the plan itself)
     return sum(count(layer.params) for layer in layers)
 
-
-assert DTYPE_BYTES

@@ -7,6 +7,7 @@ writes C; codegen renders these objects."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +17,7 @@ import numpy as np
 from . import quant as Q
 from .contracts import Contract
 from .errors import UnsupportedModelError
-from .ir import DTYPE_BYTES, Graph, Op, Tensor
+from .ir import Graph, Op, Tensor
 
 MAX_DIMS = 6
 
@@ -479,7 +480,7 @@ def _logistic(ctx: _Ctx) -> Layer:
     if ctx.single:
         m, ls = Q.quantize_multiplier(real, True)
     else:
-        q, ls = __import__("math").frexp(real)
+        q, ls = math.frexp(real)  # TFLM does not use QuantizeMultiplier here
         m = Q.round_half_away(q * (1 << 31))
     params = {
         "size": x.num_elements, "input_zero_point": in_zp, "input_range_radius": Q.input_radius(4, ls),
@@ -720,4 +721,3 @@ _LOWERINGS: dict[str, Callable[[_Ctx], Layer]] = {
 }
 
 assert set(_LOWERINGS) == set(SUPPORTED_OPS)
-assert all(DTYPE_BYTES)

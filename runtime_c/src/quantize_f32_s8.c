@@ -6,16 +6,10 @@
 void tinyml_quantize_f32_s8(const tinyml_affine_params_t *p, const float *input, int8_t *output)
 {
     for (int32_t i = 0; i < p->size; ++i) {
+        /* Out-of-range values saturate; only [-128, 127] survives the clamp anyway. */
         const float scaled = roundf(input[i] / p->scale);
-        int32_t v;
-        if (scaled >= 2147483520.0f) { /* the largest float below 2^31 */
-            v = INT32_MAX;
-        } else if (scaled <= -2147483648.0f) {
-            v = INT32_MIN;
-        } else {
-            v = (int32_t)scaled;
-        }
-        v = (int32_t)((int64_t)v + p->zero_point > INT32_MAX ? INT32_MAX : v + (int64_t)p->zero_point);
+        const float bounded = scaled > 65536.0f ? 65536.0f : (scaled < -65536.0f ? -65536.0f : scaled);
+        const int32_t v = (int32_t)bounded + p->zero_point;
         output[i] = (int8_t)tm_clamp(v, INT8_MIN, INT8_MAX);
     }
 }
