@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-MODELS = ROOT.parent / "shared" / "models" / "mlperf_tiny"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from tinyengine.baselines import SHARED_MODELS as MODELS  # noqa: E402
 
 
 def require(condition: bool, what: str) -> None:

@@ -4,12 +4,13 @@ inputs and on real Fashion-MNIST images resized to each model's input."""
 
 import pytest
 from conftest import require
-from helpers import verify
 
-from tinyengine.datasets import FASHION_MNIST_DIR, fashion_mnist, image_like_input
+from tinyengine.baselines import TFLM_ARENA
+from tinyengine.datasets import FASHION_MNIST_DIR, fashion_mnist
 from tinyengine.pipeline import compile_model
 from tinyengine.planner import check_no_overlap
 from tinyengine.reader import read_tflite
+from tinyengine.verify import image_inputs, verify_model
 
 MODELS = ["vww_96_int8", "pretrainedResnet_quant", "kws_ref_model", "ad01_int8"]
 
@@ -17,7 +18,7 @@ MODELS = ["vww_96_int8", "pretrainedResnet_quant", "kws_ref_model", "ad01_int8"]
 @pytest.mark.parametrize("contract", ["tflm", "litert"])
 @pytest.mark.parametrize("name", MODELS)
 def test_mlperf_model_bit_exact_random_inputs(models_dir, name, contract):
-    result = verify(models_dir / f"{name}.tflite", contract, count=50, seed=1)
+    result = verify_model(models_dir / f"{name}.tflite", contract, count=50, seed=1)
     assert result.ok and result.inputs == 50, result.summary()
 
 
@@ -26,10 +27,8 @@ def test_mlperf_model_bit_exact_random_inputs(models_dir, name, contract):
 def test_mlperf_model_bit_exact_fashion_mnist(models_dir, name, contract):
     require((FASHION_MNIST_DIR / "t10k-images-idx3-ubyte.gz").exists(), "dataset-fashion-mnist")
     images, _ = fashion_mnist("test")
-    graph = read_tflite(models_dir / f"{name}.tflite")
-    t = graph.tensors[graph.inputs[0]]
-    inputs = [[image_like_input(images[i], t.shape, t.quant.scale, t.quant.zero_point)] for i in range(20)]
-    result = verify(models_dir / f"{name}.tflite", contract, inputs=inputs)
+    inputs = image_inputs(read_tflite(models_dir / f"{name}.tflite"), images, 20)
+    result = verify_model(models_dir / f"{name}.tflite", contract, input_sets=inputs)
     assert result.ok and result.inputs == 20, result.summary()
 
 
@@ -40,12 +39,7 @@ def test_plan_has_no_overlapping_live_tensors(models_dir, name):
     assert compiled.plan.arena_bytes >= compiled.plan.lower_bound_bytes
 
 
-# TF-Lite Micro's arena for these models (tflite-micro's recording allocator on a 64-bit
-# host, from the memory-scheduler issue). A layer-by-layer plan must never need more.
-TFLM_ARENA = {"vww_96_int8": 103_680, "pretrainedResnet_quant": 55_984, "kws_ref_model": 24_272,
-              "ad01_int8": 3_984}
-
-
+# A layer-by-layer plan must never need more than TF-Lite Micro's arena.
 @pytest.mark.parametrize("name", MODELS)
 def test_arena_smaller_than_tflm(models_dir, name):
     assert compile_model(models_dir / f"{name}.tflite").plan.arena_bytes < TFLM_ARENA[name]

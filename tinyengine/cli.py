@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -99,8 +98,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from .pipeline import compile_model, write_output
-    from .verify import random_inputs, verify_host
+    from .verify import verify_model
 
     targets = [t.strip() for t in args.target.split(",") if t.strip()]
     for t in targets:
@@ -110,12 +108,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
     status = 0
     for model in args.model:
         for reference in references:
-            compiled = compile_model(model, reference)
-            with tempfile.TemporaryDirectory(prefix="tinyml-verify-") as tmp:
-                out = write_output(compiled, Path(tmp) / compiled.graph.name)
-                inputs = random_inputs(compiled.graph, args.inputs, args.seed)
-                result = verify_host(compiled, out, inputs, reference,
-                                     _progress(args.inputs, f"{compiled.graph.name} vs {reference}"))
+            result = verify_model(Path(model), reference, count=args.inputs, seed=args.seed,
+                                  progress=_progress(args.inputs, f"{Path(model).stem} vs {reference}"))
             print(result.summary())
             if not result.ok:
                 status = 1

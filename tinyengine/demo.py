@@ -6,21 +6,18 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .datasets import fashion_mnist, image_like_input
+from .baselines import SHARED_MODELS, TFLM_ARENA
+from .datasets import fashion_mnist
 from .pipeline import compile_model, write_output
-from .verify import random_inputs, verify_host
+from .verify import image_inputs, random_inputs, verify_host
 
-ROOT = Path(__file__).resolve().parent.parent
-MODELS = ROOT.parent / "shared" / "models" / "mlperf_tiny"
-OUT = ROOT / "out" / "demo"
-TFLM_ARENA = {"vww_96_int8": 103_680, "pretrainedResnet_quant": 55_984, "kws_ref_model": 24_272,
-              "ad01_int8": 3_984}
+OUT = Path(__file__).resolve().parent.parent / "out" / "demo"
 
 
 def main() -> int:
-    models = sorted(MODELS.glob("*.tflite"))
+    models = sorted(SHARED_MODELS.glob("*.tflite"))
     if not models:
-        print(f"demo: no models in {MODELS}", file=sys.stderr)
+        print(f"demo: no models in {SHARED_MODELS}", file=sys.stderr)
         return 2
     images, _ = fashion_mnist("test")
     rows, ok = [], True
@@ -28,9 +25,7 @@ def main() -> int:
         for contract in ("tflm", "litert"):
             compiled = compile_model(path, contract)
             out = write_output(compiled, OUT / f"{compiled.graph.name}-{contract}")
-            t = compiled.graph.tensors[compiled.graph.inputs[0]]
-            sets = random_inputs(compiled.graph, 50, 0)
-            sets += [[image_like_input(images[i], t.shape, t.quant.scale, t.quant.zero_point)] for i in range(20)]
+            sets = random_inputs(compiled.graph, 50, 0) + image_inputs(compiled.graph, images, 20)
             result = verify_host(compiled, out, sets, contract)
             print(result.summary() + " (50 random + 20 Fashion-MNIST inputs)")
             ok &= result.ok

@@ -53,6 +53,10 @@ def runtime_sources() -> list[Path]:
     return sorted((RUNTIME / "src").glob("*.c"))
 
 
+def runtime_headers() -> list[Path]:
+    return sorted((RUNTIME / "include" / "tinyml").glob("*.h"))
+
+
 def _digest(files: list[Path], extra: str) -> str:
     h = hashlib.sha256(extra.encode())
     for f in files:
@@ -116,8 +120,7 @@ def _compile(src: Path, out_dir: Path, include_dirs: list[Path]) -> Path:
 def _runtime_objects() -> list[Path]:
     """The runtime kernels compiled once per runtime version (content hash)."""
     sources = runtime_sources()
-    headers = sorted((RUNTIME / "include" / "tinyml").glob("*.h"))
-    rt_dir = cache_root() / "host" / ("runtime-" + _digest(sources + headers, " ".join(C_FLAGS)))
+    rt_dir = cache_root() / "host" / ("runtime-" + _digest(sources + runtime_headers(), " ".join(C_FLAGS)))
     with _locked(rt_dir):
         objects = [rt_dir / (src.stem + ".o") for src in sources]
         if not (rt_dir / ".complete").exists():
@@ -132,7 +135,7 @@ def build_host(model_dir: Path, input_bytes: list[int],
     import cffi
 
     model_dir = Path(model_dir)
-    sources = runtime_sources() + sorted((RUNTIME / "include" / "tinyml").glob("*.h"))
+    sources = runtime_sources() + runtime_headers()
     model_files = [model_dir / f for f in MODEL_FILES]
     for f in model_files:
         if not f.exists():

@@ -521,12 +521,19 @@ def _requantize(ctx: _Ctx, act_lo: float | None, act_hi: float | None, float_mul
     m, s = Q.quantize_multiplier(real, ctx.single)
     act_min = Q.INT8_MIN if act_lo is None else max(Q.INT8_MIN, Q.quantize_f32(act_lo, out_scale, out_zp))
     act_max = Q.INT8_MAX if act_hi is None else min(Q.INT8_MAX, Q.quantize_f32(act_hi, out_scale, out_zp))
+    return _requantize_layer(ctx, in_zp, out_zp, m, s, act_min, act_max)
+
+
+def _requantize_layer(ctx: _Ctx, in_zp: int, out_zp: int, multiplier: int, shift: int, act_min: int,
+                      act_max: int) -> Layer:
+    """out = clamp(out_zp + mbqm(x - in_zp, multiplier, shift), act_min, act_max)."""
     params = {
-        "size": x.num_elements, "input_zero_point": in_zp, "output_zero_point": out_zp, "multiplier": m,
-        "shift": s, "act_min": act_min, "act_max": act_max, "rounding": _rounding_enum(ctx),
+        "size": ctx.t(0).num_elements, "input_zero_point": in_zp, "output_zero_point": out_zp,
+        "multiplier": multiplier, "shift": shift, "act_min": act_min, "act_max": act_max,
+        "rounding": _rounding_enum(ctx),
     }
     return ctx.layer("tinyml_requantize_s8", "tinyml_requantize_params_t", params,
-                     [ctx.act_arg(0), ctx.out_arg()], macs=x.num_elements)
+                     [ctx.act_arg(0), ctx.out_arg()], macs=ctx.t(0).num_elements)
 
 
 def _relu6(ctx: _Ctx) -> Layer:
@@ -537,13 +544,8 @@ def _relu6(ctx: _Ctx) -> Layer:
     in_scale, in_zp = ctx.int8_act(x, "input")
     ctx.int8_act(ctx.out(), "output")
     six = min(Q.INT8_MAX, max(Q.INT8_MIN, Q.quantize_f32(6.0, in_scale, in_zp)))
-    params = {
-        "size": x.num_elements, "input_zero_point": 0, "output_zero_point": 0,
-        "multiplier": 1 << 30, "shift": 1,  # exactly x1 under either rounding
-        "act_min": in_zp, "act_max": six, "rounding": _rounding_enum(ctx),
-    }
-    return ctx.layer("tinyml_requantize_s8", "tinyml_requantize_params_t", params,
-                     [ctx.act_arg(0), ctx.out_arg()], macs=x.num_elements)
+    # multiplier 2^30 with shift 1 is exactly x1 under either rounding
+    return _requantize_layer(ctx, 0, 0, 1 << 30, 1, in_zp, six)
 
 
 def _quantize(ctx: _Ctx) -> Layer:
@@ -716,7 +718,7 @@ _LOWERINGS: dict[str, Callable[[_Ctx], Layer]] = {
     "LOGISTIC": _logistic,
     "HARD_SWISH": _hard_swish,
     "RELU": lambda c: _requantize(c, 0.0, None, float_multiplier=True),
-    "RELU6": lambda c: _relu6(c),
+    "RELU6": _relu6,
     "RELU_N1_TO_1": lambda c: _requantize(c, -1.0, 1.0, float_multiplier=True),
 }
 

@@ -3,6 +3,7 @@ with the first differing layer named on a mismatch."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -12,7 +13,7 @@ import numpy as np
 from .host import HostModel, build_host
 from .ir import Graph
 from .oracle import make_oracle
-from .pipeline import Compiled
+from .pipeline import Compiled, compile_model, write_output
 
 NUMPY = {"int8": np.int8, "float32": np.float32, "int32": np.int32, "int16": np.int16, "uint8": np.uint8}
 
@@ -71,6 +72,14 @@ def random_inputs(graph: Graph, count: int, seed: int) -> list[list[np.ndarray]]
                 one.append(rng.integers(info.min, info.max + 1, size=tensor.shape, dtype=NUMPY[tensor.dtype]))
         sets.append(one)
     return sets
+
+
+def image_inputs(graph: Graph, images: np.ndarray, count: int) -> list[list[np.ndarray]]:
+    """Real-looking inputs: the first `count` grey images resized and quantized to input 0."""
+    from .datasets import image_like_input
+
+    t = graph.tensors[graph.inputs[0]]
+    return [[image_like_input(images[i], t.shape, t.quant.scale, t.quant.zero_point)] for i in range(count)]
 
 
 def _float_range(graph: Graph, t: int) -> tuple[float, float]:
@@ -132,3 +141,15 @@ def first_layer_mismatch(compiled: Compiled, dump: bytes, offsets: np.ndarray, o
             return LayerMismatch(layer.index, layer.op, t.name, int((ours != ref).sum()), t.num_elements,
                                  float(diff.max()))
     return None
+
+
+def verify_model(model: Path, contract: str, input_sets: list[list[np.ndarray]] | None = None, count: int = 50,
+                 seed: int = 0, reference: str | None = None,
+                 progress: Callable[[int], None] | None = None) -> VerifyResult:
+    """Compile `model` under `contract` into a temporary directory and verify it on the host
+    (random inputs unless `input_sets` is given) against `reference` (default: the contract's oracle)."""
+    compiled = compile_model(model, contract)
+    with tempfile.TemporaryDirectory(prefix="tinyml-verify-") as tmp:
+        out = write_output(compiled, Path(tmp) / compiled.graph.name)
+        sets = input_sets if input_sets is not None else random_inputs(compiled.graph, count, seed)
+        return verify_host(compiled, out, sets, reference, progress)

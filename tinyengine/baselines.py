@@ -1,0 +1,13 @@
+"""The shared reference models and the published numbers we compare against."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# ../shared/models/mlperf_tiny beside the checkout (see ../shared/models/README.md).
+SHARED_MODELS = Path(__file__).resolve().parent.parent.parent / "shared" / "models" / "mlperf_tiny"
+
+# TF-Lite Micro's arena for the shared models: tflite-micro's recording allocator on a
+# 64-bit host, as quoted in the memory-scheduler issue. Includes TFLM's own structures.
+TFLM_ARENA = {"vww_96_int8": 103_680, "pretrainedResnet_quant": 55_984, "kws_ref_model": 24_272,
+              "ad01_int8": 3_984}
