@@ -13,12 +13,13 @@ from . import __version__
 from .contracts import CONTRACTS
 from .errors import TinyMLError
 
-TARGETS = ("host",)
-
 EPILOG = """examples:
-  tinyml compile model.tflite -o out/model          # C code, plan.json, report.md
-  tinyml verify model.tflite --target host --inputs 50
-  tinyml run out/model --target host --input x.npy --output y.npy
+  tinyml compile model.tflite -o out/model --board qemu-an500   # C code, plan.json, report.md; fit check
+  tinyml verify model.tflite --target host,qemu-an386,qemu-an500 --inputs 10
+  tinyml build out/model --target qemu-an500 -o fw/              # firmware.elf + size report
+  tinyml run out/model --target qemu-an500 --input x.npy --output y.npy --profile
+  tinyml export out/model --board stm32f746-disco -o project/    # standalone Makefile project
+  tinyml boards
 
 exit status: 0 success, 1 verification mismatch, 2 bad input or other error."""
 
@@ -41,10 +42,18 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from .pipeline import compile_model, write_output
 
     compiled = compile_model(args.model, args.reference)
-    out = write_output(compiled, args.output)
+    if args.board:
+        from .boards import load_board
+        from .firmware import check_plan_fits
+        from .targets import peak_description
+
+        board = load_board(args.board)
+        check_plan_fits(board, compiled.plan.arena_bytes, compiled.plan.flash_bytes, peak_description(compiled))
+    out = write_output(compiled, args.output, board=args.board)
     p = compiled.plan
+    fit = f", fits {args.board}" if args.board else ""
     print(f"{compiled.graph.name}: {len(compiled.layers)} layers -> {out}/model.c "
-          f"(arena {p.arena_bytes:,} B, flash {p.flash_bytes:,} B, contract {compiled.contract})")
+          f"(arena {p.arena_bytes:,} B, flash {p.flash_bytes:,} B, contract {compiled.contract}{fit})")
     return 0
 
 
@@ -55,20 +64,76 @@ def _load_compiled_dir(out_dir: Path):
     if not meta_path.exists():
         raise TinyMLError(f"'{out_dir}' is not a compiled model directory (no meta.json); run 'tinyml compile' first")
     meta = json.loads(meta_path.read_text())
-    return compile_model(out_dir / "model.tflite", meta["contract"]), meta
+    return compile_model(out_dir / "model.tflite", meta["contract"], name=meta.get("model")), meta
+
+
+def _reference_vector(compiled, seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    from .oracle import make_oracle
+    from .verify import random_inputs
+
+    inputs = random_inputs(compiled.graph, 1, seed)[0]
+    expected = make_oracle(compiled.contract, compiled.source, len(compiled.graph.outputs)).run(inputs)
+    return inputs, expected
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .verify import host_model
+    from .boards import HOST, load_board
+    from .report import update_report
+    from .targets import firmware_for
 
-    compiled, _ = _load_compiled_dir(Path(args.dir))
-    model = host_model(compiled, Path(args.dir))
-    print(f"{compiled.graph.name}: host build ready ({model.module.__file__})")
+    model_dir = Path(args.dir)
+    compiled, meta = _load_compiled_dir(model_dir)
+    target = args.target or meta.get("board") or HOST
+    if target == HOST:
+        from .verify import host_model
+
+        model = host_model(compiled, model_dir)
+        print(f"{compiled.graph.name}: host build ready ({model.module.__file__})")
+        return 0
+    board = load_board(target)
+    out = Path(args.output) if args.output else model_dir / f"fw-{board.name}"
+    if board.console == "uart":
+        from .firmware import write_testvector
+
+        out.mkdir(parents=True, exist_ok=True)
+        write_testvector(out / "testvector.h", compiled.graph.name, *_reference_vector(compiled))
+    fw = firmware_for(compiled, model_dir, board, out_dir=out)
+    update_report(model_dir, f"firmware {board.name}", firmware_section(fw))
+    print(f"{compiled.graph.name}: {fw.elf} for {board.name}: {fw.size.summary()}")
+    if not board.runs_here:
+        print(f"  flash: {(board.flash_tool or 'pyocd / openocd').format(hex=fw.elf.with_suffix('.hex'), elf=fw.elf)}")
     return 0
 
 
+def firmware_section(fw) -> str:
+    s = fw.size
+    lines = [f"## Firmware for {fw.board.name}", "", f"{fw.board.description}", "",
+             f"- flash: **{s.flash_used:,} B** of {s.flash_size:,} B ({100 * s.flash_used / s.flash_size:.1f}%)",
+             f"- SRAM: **{s.sram_used:,} B** of {s.sram_size:,} B ({100 * s.sram_used / s.sram_size:.1f}%): "
+             f"arena {s.arena_bytes:,}, stack {s.stack_bytes:,}, "
+             f"other data {s.sram_used - s.arena_bytes - s.stack_bytes:,}",
+             "", "| section | address | bytes | region |", "|---|---:|---:|---|"]
+    for sec in s.sections:
+        lines.append(f"| `{sec.name}` | 0x{sec.address:08x} | {sec.size:,} | {sec.region or '-'} |")
+    return "\n".join(lines) + "\n"
+
+
+def profile_section(board_name: str, compiled, instructions: np.ndarray, total: int) -> str:
+    lines = [f"## Instructions per layer on {board_name}", "",
+             "Counted in QEMU with -icount shift=0 (one instruction per virtual ns) from SysTick, for one inference.",
+             "", f"Total: **{total:,} instructions**", "",
+             "| # | op | instructions | share | MACs | instr/MAC |", "|---|---|---:|---:|---:|---:|"]
+    for layer, n in zip(compiled.layers, instructions):
+        per_mac = f"{n / layer.macs:.1f}" if layer.macs else "-"
+        lines.append(f"| {layer.index} | {layer.op} | {int(n):,} | {100 * n / max(total, 1):.1f}% | "
+                     f"{layer.macs:,} | {per_mac} |")
+    return "\n".join(lines) + "\n"
+
+
 def cmd_run(args: argparse.Namespace) -> int:
-    from .verify import NUMPY, host_model
+    from .boards import HOST
+    from .report import update_report
+    from .targets import NUMPY, run_batch
 
     out_dir = Path(args.dir)
     compiled, _ = _load_compiled_dir(out_dir)
@@ -86,7 +151,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             raise TinyMLError(f"input '{path}' is {x.dtype} {list(x.shape)}; tensor '{tensor.name}' needs "
                               f"{tensor.dtype} {list(tensor.shape)}")
         inputs.append(x.reshape(tensor.shape))
-    outs, _ = host_model(compiled, out_dir).run(inputs)
+    if args.profile and args.target == HOST:
+        raise TinyMLError("--profile counts instructions in QEMU; pick a QEMU target (e.g. --target qemu-an500)")
+    batch = run_batch(compiled, out_dir, args.target, [inputs], timeout=args.timeout)
+    outs = batch.outputs[0]
     for i, y in enumerate(outs):
         if args.output:
             target = args.output if len(outs) == 1 else f"{Path(args.output).with_suffix('')}_{i}.npy"
@@ -94,26 +162,66 @@ def cmd_run(args: argparse.Namespace) -> int:
             print(f"output {i} -> {target}")
         else:
             print(f"output {i} ({y.dtype} {list(y.shape)}): {np.array2string(y.reshape(-1), threshold=64)}")
+    if args.profile:
+        per_layer = batch.layer_instructions[0]
+        total = int(batch.total_instructions[0])
+        print(f"{'#':>3}  {'op':<22} {'instructions':>14} {'share':>7}")
+        for layer, n in zip(compiled.layers, per_layer):
+            print(f"{layer.index:>3}  {layer.op:<22} {int(n):>14,} {100 * n / max(total, 1):>6.1f}%")
+        print(f"     {'total':<22} {total:>14,}")
+        update_report(out_dir, f"profile {args.target}", profile_section(args.target, compiled, per_layer, total))
     return 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
+    from .targets import parse_targets
     from .verify import verify_model
 
-    targets = [t.strip() for t in args.target.split(",") if t.strip()]
-    for t in targets:
-        if t not in TARGETS:
-            raise TinyMLError(f"unknown target '{t}'; available: {', '.join(TARGETS)}")
+    targets = parse_targets(args.target)
     references = list(CONTRACTS) if args.reference == "both" else [args.reference]
     status = 0
     for model in args.model:
         for reference in references:
-            result = verify_model(Path(model), reference, count=args.inputs, seed=args.seed,
-                                  progress=_progress(args.inputs, f"{Path(model).stem} vs {reference}"))
-            print(result.summary())
-            if not result.ok:
-                status = 1
+            for target in targets:
+                result = verify_model(Path(model), reference, count=args.inputs, seed=args.seed, target=target,
+                                      progress=_progress(args.inputs, f"{Path(model).stem} {target} vs {reference}"))
+                print(result.summary())
+                if not result.ok:
+                    status = 1
     return status
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from . import __version__
+    from .boards import load_board
+    from .export import export_project
+    from .firmware import check_plan_fits, write_testvector
+    from .targets import peak_description
+
+    model_dir = Path(args.dir)
+    compiled, _ = _load_compiled_dir(model_dir)
+    board = load_board(args.board)
+    check_plan_fits(board, compiled.plan.arena_bytes, compiled.plan.flash_bytes, peak_description(compiled))
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        tv = Path(tmp) / "testvector.h"
+        write_testvector(tv, compiled.graph.name, *_reference_vector(compiled))
+        out = export_project(model_dir, board, Path(args.output), compiled.graph.name, __version__,
+                             compiled.plan.arena_bytes, compiled.plan.flash_bytes, tv)
+    print(f"{compiled.graph.name}: standalone project for {board.name} in {out} (build: make -C {out})")
+    return 0
+
+
+def cmd_boards(args: argparse.Namespace) -> int:
+    from .boards import board_names, load_board
+
+    print(f"{'board':<18} {'cpu':<11} {'flash':>9} {'SRAM':>9}  runs")
+    for name in board_names():
+        b = load_board(name)
+        where = f"QEMU {b.qemu_machine}" if b.runs_here else "hardware (build/export, flash yourself)"
+        print(f"{name:<18} {b.cpu:<11} {b.flash.size // 1024:>7} K {b.sram.size // 1024:>7} K  {where}")
+    return 0
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -131,33 +239,55 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="output directory (replaced atomically)")
     p.add_argument("--reference", choices=CONTRACTS, default="tflm",
                    help="rounding contract the generated code reproduces bit-exactly (default: tflm)")
+    p.add_argument("--board", help="fail unless the plan fits this board's SRAM and flash (see 'tinyml boards')")
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("build", help="build a compiled model directory for a target",
-                       description="Build the generated C and the runtime for a target (host: a cffi extension).")
+                       description="Build the generated C and the runtime for a target: host (a cffi extension) "
+                                   "or a board (firmware.elf with arm-none-eabi-gcc, size.json, and .bin/.hex for "
+                                   "real boards). Fails with the numbers if the firmware does not fit the board.")
     p.add_argument("dir", help="directory written by 'tinyml compile'")
-    p.add_argument("--target", choices=TARGETS, default="host")
+    p.add_argument("--target", help="host or a board name (see 'tinyml boards'); default: the board given to "
+                                    "'tinyml compile --board', else host")
+    p.add_argument("-o", "--output", help="firmware directory (default: DIR/fw-<board>)")
     p.set_defaults(func=cmd_build)
 
     p = sub.add_parser("run", help="run a compiled model on one input",
-                       description="Run a compiled model on inputs stored as .npy files.")
+                       description="Run a compiled model on inputs stored as .npy files, on the host or in QEMU.")
     p.add_argument("dir", help="directory written by 'tinyml compile'")
-    p.add_argument("--target", choices=TARGETS, default="host")
+    p.add_argument("--target", default="host", help="host or a QEMU board (see 'tinyml boards')")
     p.add_argument("--input", action="append", required=True, help=".npy file, one per model input, in order")
     p.add_argument("--output", help="write the output tensor to this .npy file (default: print it)")
+    p.add_argument("--profile", action="store_true",
+                   help="QEMU targets: print instructions per layer (-icount shift=0 + SysTick) and add them "
+                        "to DIR/report.md")
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds before a hung firmware is killed")
     p.set_defaults(func=cmd_run)
 
     p = sub.add_parser("verify", help="check generated code bit-exactly against TFLM / LiteRT",
-                       description="Compile, build and run each model on random inputs and compare every output "
-                                   "byte with the reference interpreter. On a mismatch, names the first layer "
-                                   "whose output differs. Exit status 1 on any mismatch.")
+                       description="Compile, build and run each model on random inputs on each target and compare "
+                                   "every output byte with the reference interpreter. On a mismatch, names the first "
+                                   "layer whose output differs. Exit status 1 on any mismatch.")
     p.add_argument("model", nargs="+", help=".tflite model(s)")
-    p.add_argument("--target", default="host", help="comma-separated targets (available: host)")
+    p.add_argument("--target", default="host",
+                   help="comma-separated targets: host and QEMU boards, e.g. host,qemu-an386,qemu-an500")
     p.add_argument("--inputs", type=int, default=50, help="number of random inputs (default: 50)")
     p.add_argument("--reference", choices=(*CONTRACTS, "both"), default="tflm",
                    help="reference interpreter and rounding contract (default: tflm)")
     p.add_argument("--seed", type=int, default=0, help="random seed for the inputs")
     p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("export", help="write a standalone firmware project (Makefile) for a board",
+                       description="Copy the generated model, the runtime, the board's start-up/clock/console code and "
+                                   "a self-test vector into a folder that builds with 'make' alone; README.md there "
+                                   "says how to flash it (pyocd or openocd).")
+    p.add_argument("dir", help="directory written by 'tinyml compile'")
+    p.add_argument("--board", required=True, help="board name (see 'tinyml boards')")
+    p.add_argument("-o", "--output", required=True, help="project directory (replaced atomically)")
+    p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("boards", help="list the boards (memory, CPU, QEMU or hardware)")
+    p.set_defaults(func=cmd_boards)
     return parser
 
 

@@ -5,6 +5,7 @@ result on disk atomically (a failed compile leaves no partial directory)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import shutil
@@ -49,9 +50,12 @@ class Compiled:
                            for layer in self.layers]}
 
 
-def compile_model(path: str | Path, contract: str = "tflm") -> Compiled:
+def compile_model(path: str | Path, contract: str = "tflm", name: str | None = None) -> Compiled:
+    """`name` overrides the model name (default: the file's stem)."""
     rules = get_contract(contract)
     graph = read_tflite(path)
+    if name:
+        graph = dataclasses.replace(graph, name=name)
     if not graph.inputs or not graph.outputs:
         raise TinyMLError(f"'{graph.name}' has no inputs or no outputs")
     layers = lower_graph(graph, rules)
@@ -60,15 +64,16 @@ def compile_model(path: str | Path, contract: str = "tflm") -> Compiled:
     return Compiled(graph, layers, plan, code, contract, Path(path))
 
 
-def write_output(compiled: Compiled, out_dir: str | Path) -> Path:
-    """Write model.c/.h, model_data.h, plan.json, meta.json, report.md into out_dir, atomically."""
+def write_output(compiled: Compiled, out_dir: str | Path, board: str | None = None) -> Path:
+    """Write model.c/.h, model_data.h, plan.json, meta.json, report.md into out_dir, atomically.
+    `board`, if given, is recorded in meta.json (the plan was checked against it)."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
         compiled.code.write(tmp)
         (tmp / "plan.json").write_text(compiled.plan.to_json(compiled.graph, compiled.layers))
-        (tmp / "meta.json").write_text(json.dumps(compiled.meta(), indent=2))
+        (tmp / "meta.json").write_text(json.dumps({**compiled.meta(), "board": board}, indent=2))
         (tmp / "report.md").write_text(render_report(compiled.graph, compiled.layers, compiled.plan,
                                                      compiled.contract))
         shutil.copyfile(compiled.source, tmp / "model.tflite")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from .ir import Graph
 from .lower import Layer
 from .planner import Plan
@@ -32,3 +34,19 @@ def render_report(graph: Graph, layers: list[Layer], plan: Plan, contract: str) 
                      f"{graph.tensors[t].nbytes:,} | {plan.tensor_offset(t):,} | {layer.macs:,} |")
     lines.append("")
     return "\n".join(lines)
+
+
+def update_report(model_dir: Path, key: str, section: str) -> None:
+    """Add or replace one marked section (a firmware size table, a profile) at the end of report.md."""
+    path = Path(model_dir) / "report.md"
+    text = path.read_text() if path.exists() else ""
+    begin, end = f"<!-- tinyml:{key} -->", f"<!-- /tinyml:{key} -->"
+    block = f"{begin}\n{section.rstrip()}\n{end}\n"
+    if begin in text and end in text:
+        head, rest = text.split(begin, 1)
+        text = head + block + rest.split(end, 1)[1].lstrip("\n")
+    else:
+        text = text.rstrip("\n") + "\n\n" + block
+    tmp = path.with_suffix(".md.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 
+from .boards import HOST
 from .host import HostModel, build_host
 from .ir import Graph
 from .oracle import make_oracle
 from .pipeline import Compiled, compile_model, write_output
-
-NUMPY = {"int8": np.int8, "float32": np.float32, "int32": np.int32, "int16": np.int16, "uint8": np.uint8}
+from .targets import NUMPY, dump_layout, run_batch
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,7 @@ class VerifyResult:
     first_mismatch: LayerMismatch | None = None
     failed_input: int | None = None
     notes: list[str] = field(default_factory=list)
+    instructions: tuple[int, int] | None = None   # min, max per inference (QEMU targets)
 
     @property
     def ok(self) -> bool:
@@ -51,6 +52,9 @@ class VerifyResult:
     def summary(self) -> str:
         line = (f"{self.model}: {self.exact}/{self.inputs} inputs bit-exact vs {self.reference}, "
                 f"{self.layers} layers, {self.target}")
+        if self.instructions is not None:
+            lo, hi = self.instructions
+            line += f", {lo:,} instructions/inference" if lo == hi else f", {lo:,}-{hi:,} instructions/inference"
         if self.first_mismatch is not None:
             line += f"\n  input #{self.failed_input}: {self.first_mismatch}"
         return line
@@ -96,37 +100,44 @@ def host_model(compiled: Compiled, model_dir: Path) -> HostModel:
                       [(g.tensors[t].shape, np.dtype(NUMPY[g.tensors[t].dtype])) for t in g.outputs])
 
 
-def dump_layout(compiled: Compiled) -> tuple[np.ndarray, int]:
-    offsets, pos = [], 0
-    for layer in compiled.layers:
-        offsets.append(pos)
-        pos += compiled.graph.tensors[layer.outputs[0]].nbytes
-    return np.array(offsets, dtype=np.uint32), pos
+def verify_target(compiled: Compiled, model_dir: Path, input_sets: list[list[np.ndarray]], target: str = HOST,
+                  reference: str | None = None, progress: Callable[[int], None] | None = None,
+                  chunk: int = 10) -> VerifyResult:
+    """Run every input set on `target` and through the oracle; stop at the first mismatching
+    input and name the first layer whose output differs (rerunning that input with dumps)."""
+    reference = reference or compiled.contract
+    g = compiled.graph
+    oracle = make_oracle(reference, compiled.source, len(g.outputs))
+    result = VerifyResult(g.name, reference, target, len(compiled.layers))
+    instructions = []
+    for base in range(0, len(input_sets), chunk):
+        sets = input_sets[base:base + chunk]
+        batch = run_batch(compiled, model_dir, target, sets)
+        if batch.total_instructions is not None:
+            instructions.extend(int(x) for x in batch.total_instructions)
+        for k, inputs in enumerate(sets):
+            expected = oracle.run(inputs)
+            result.inputs += 1
+            if all(np.array_equal(a, b) for a, b in zip(batch.outputs[k], expected)):
+                result.exact += 1
+                continue
+            result.failed_input = base + k
+            dumped = run_batch(compiled, model_dir, target, [inputs], dump=True)
+            oracle.run(inputs)
+            offsets, _ = dump_layout(compiled)
+            result.first_mismatch = first_layer_mismatch(compiled, dumped.dumps[0], offsets, oracle)
+            return result
+        if progress:
+            progress(result.inputs)
+    if instructions:
+        result.instructions = (min(instructions), max(instructions))
+    return result
 
 
 def verify_host(compiled: Compiled, model_dir: Path, input_sets: list[list[np.ndarray]],
                 reference: str | None = None,
                 progress: Callable[[int], None] | None = None) -> VerifyResult:
-    """Run every input set through the host build and the oracle; stop at the first mismatch."""
-    reference = reference or compiled.contract
-    g = compiled.graph
-    model = host_model(compiled, model_dir)
-    oracle = make_oracle(reference, compiled.source, len(g.outputs))
-    offsets, total = dump_layout(compiled)
-    result = VerifyResult(g.name, reference, "host", len(compiled.layers))
-    for n, inputs in enumerate(input_sets):
-        outs, dump = model.run(inputs, offsets, total)
-        expected = oracle.run(inputs)
-        result.inputs += 1
-        if all(np.array_equal(a, b) for a, b in zip(outs, expected)):
-            result.exact += 1
-        else:
-            result.failed_input = n
-            result.first_mismatch = first_layer_mismatch(compiled, dump, offsets, oracle)
-            break
-        if progress:
-            progress(n + 1)
-    return result
+    return verify_target(compiled, model_dir, input_sets, HOST, reference, progress)
 
 
 def first_layer_mismatch(compiled: Compiled, dump: bytes, offsets: np.ndarray, oracle) -> LayerMismatch | None:
@@ -145,11 +156,11 @@ def first_layer_mismatch(compiled: Compiled, dump: bytes, offsets: np.ndarray, o
 
 def verify_model(model: Path, contract: str, input_sets: list[list[np.ndarray]] | None = None, count: int = 50,
                  seed: int = 0, reference: str | None = None,
-                 progress: Callable[[int], None] | None = None) -> VerifyResult:
-    """Compile `model` under `contract` into a temporary directory and verify it on the host
+                 progress: Callable[[int], None] | None = None, target: str = HOST) -> VerifyResult:
+    """Compile `model` under `contract` into a temporary directory and verify it on `target`
     (random inputs unless `input_sets` is given) against `reference` (default: the contract's oracle)."""
     compiled = compile_model(model, contract)
     with tempfile.TemporaryDirectory(prefix="tinyml-verify-") as tmp:
         out = write_output(compiled, Path(tmp) / compiled.graph.name)
         sets = input_sets if input_sets is not None else random_inputs(compiled.graph, count, seed)
-        return verify_host(compiled, out, sets, reference, progress)
+        return verify_target(compiled, out, sets, target, reference, progress)

@@ -1,0 +1,100 @@
+/*
+ * QEMU application: run the model on every input in input.bin (the inputs of
+ * one inference after another) and write
+ *   output.bin   the outputs, inference after inference;
+ *   profile.bin  per inference: one uint32 of counter ticks per layer, then the
+ *                whole inference's ticks (uint32 low, uint32 high);
+ *   dump.bin     with the command-line word "dump": every layer's output tensor.
+ * All through semihosting files in QEMU's working directory. Exit status 0 on
+ * success, else one of exit_codes.h.
+ */
+#include <string.h>
+
+#include "board.h"
+#include "exit_codes.h"
+#include "model.h"
+#include "semihosting.h"
+
+static uint32_t layer_ticks[TINYML_NUM_LAYERS];
+static uint64_t mark;
+static int dump_handle = -1;
+
+void tinyml_layer_hook(int layer, const void *output, size_t bytes)
+{
+    uint64_t now = board_counter_read();
+    layer_ticks[layer] = (uint32_t)(now - mark);
+    if (dump_handle >= 0) sh_write(dump_handle, output, bytes);
+    mark = board_counter_read(); /* the dump's own time is not charged to the next layer */
+}
+
+static int fail(const char *message)
+{
+    board_puts("tinyml: ");
+    board_puts(message);
+    board_puts("\n");
+    return TINYML_EXIT_IO;
+}
+
+static int has_word(const char *line, const char *word)
+{
+    size_t n = strlen(word);
+    const char *p = line;
+    while ((p = strstr(p, word)) != NULL) {
+        int starts = (p == line) || (p[-1] == ' ');
+        int ends = (p[n] == '\0') || (p[n] == ' ');
+        if (starts && ends) return 1;
+        p += n;
+    }
+    return 0;
+}
+
+int main(void)
+{
+    static char cmdline[256];
+    int in, out, prof;
+    long length;
+    long count, n;
+    int i;
+
+    if (sh_cmdline(cmdline, sizeof cmdline) != 0) cmdline[0] = '\0';
+    in = sh_open("input.bin", SH_MODE_RB);
+    if (in < 0) return fail("cannot open input.bin");
+    length = sh_flen(in);
+    if (length <= 0 || length % TINYML_INPUTS_BYTES != 0) return fail("input.bin is not a whole number of inputs");
+    count = length / TINYML_INPUTS_BYTES;
+    out = sh_open("output.bin", SH_MODE_WB);
+    prof = sh_open("profile.bin", SH_MODE_WB);
+    if (out < 0 || prof < 0) return fail("cannot create output.bin / profile.bin");
+    if (has_word(cmdline, "dump")) {
+        dump_handle = sh_open("dump.bin", SH_MODE_WB);
+        if (dump_handle < 0) return fail("cannot create dump.bin");
+    }
+
+    board_counter_start();
+    for (n = 0; n < count; n++) {
+        uint64_t start, total;
+        uint32_t words[2];
+        for (i = 0; i < TINYML_NUM_INPUTS; i++) {
+            if (sh_read(in, tinyml_input(i), tinyml_input_bytes[i]) != 0) return fail("short read from input.bin");
+        }
+        start = board_counter_read();
+        mark = start;
+        if (tinyml_run() != 0) return TINYML_EXIT_MODEL;
+        total = 0;
+        for (i = 0; i < TINYML_NUM_LAYERS; i++) total += layer_ticks[i];
+        (void)start;
+        for (i = 0; i < TINYML_NUM_OUTPUTS; i++) {
+            if (sh_write(out, tinyml_output(i), tinyml_output_bytes[i]) != 0) return fail("short write to output.bin");
+        }
+        words[0] = (uint32_t)total;
+        words[1] = (uint32_t)(total >> 32);
+        if (sh_write(prof, layer_ticks, sizeof layer_ticks) != 0 || sh_write(prof, words, sizeof words) != 0) {
+            return fail("short write to profile.bin");
+        }
+    }
+    sh_close(in);
+    sh_close(out);
+    sh_close(prof);
+    if (dump_handle >= 0) sh_close(dump_handle);
+    return TINYML_EXIT_OK;
+}

@@ -1,0 +1,5 @@
+/* NUCLEO-H743ZI: the ST-LINK virtual COM port is USART3 (PD8 TX, PD9 RX). */
+#ifndef TINYML_BOARD_CONFIG_H
+#define TINYML_BOARD_CONFIG_H
+#define BOARD_USART_BASE 0x40004800u
+#endif

@@ -1,0 +1,5 @@
+/* STM32F746G-DISCO: the ST-LINK virtual COM port is USART1 (PA9 TX, PB7 RX). */
+#ifndef TINYML_BOARD_CONFIG_H
+#define TINYML_BOARD_CONFIG_H
+#define BOARD_USART_BASE 0x40011000u
+#endif

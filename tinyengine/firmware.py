@@ -1,0 +1,208 @@
+"""Cortex-M firmware: cross-compile the generated model, the runtime and a board's
+start-up, console and application code with arm-none-eabi-gcc; check that it
+fits the board before and after linking; report section sizes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .boards import Board
+from .errors import TinyMLError
+from .host import MODEL_FILES, RUNTIME, _locked, cache_root, runtime_headers, runtime_sources
+
+CC = "arm-none-eabi-gcc"
+COMMON_DIR = Path(__file__).resolve().parent.parent / "boards" / "common"
+C_FLAGS = ["-std=c99", "-O2", "-g", "-ffunction-sections", "-fdata-sections", "-fno-tree-loop-distribute-patterns",
+           "-Wall", "-Wextra", "-Werror", "-DTINYML_LAYER_HOOK"]
+LD_FLAGS = ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections"]
+
+
+@dataclass(frozen=True)
+class Section:
+    name: str
+    address: int
+    size: int
+    region: str     # "flash", "sram" or "" (not loaded)
+    in_flash: bool  # occupies flash bytes (code, rodata, .data's initial values)
+
+
+@dataclass(frozen=True)
+class SizeReport:
+    board: str
+    flash_used: int
+    flash_size: int
+    sram_used: int
+    sram_size: int
+    arena_bytes: int
+    stack_bytes: int
+    text: int
+    data: int
+    bss: int
+    sections: tuple[Section, ...]
+
+    def summary(self) -> str:
+        return (f"flash {self.flash_used:,} / {self.flash_size:,} B ({100 * self.flash_used / self.flash_size:.1f}%), "
+                f"SRAM {self.sram_used:,} / {self.sram_size:,} B ({100 * self.sram_used / self.sram_size:.1f}%: "
+                f"arena {self.arena_bytes:,}, stack {self.stack_bytes:,}, "
+                f"other {self.sram_used - self.arena_bytes - self.stack_bytes:,})")
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+
+@dataclass(frozen=True)
+class Firmware:
+    board: Board
+    elf: Path
+    size: SizeReport
+
+
+def require_toolchain() -> None:
+    if shutil.which(CC) is None:
+        raise TinyMLError(f"{CC} not found; install it with 'make setup' "
+                          "(Debian packages gcc-arm-none-eabi libnewlib-arm-none-eabi)")
+
+
+def check_plan_fits(board: Board, arena_bytes: int, flash_bytes: int, peak_layer: str) -> None:
+    """Before compiling anything: the planned arena + stack against SRAM, the constants against flash."""
+    stack = board.stack_bytes if board.stack_in_sram else 0
+    need = arena_bytes + stack
+    if need > board.sram.size:
+        raise TinyMLError(
+            f"model does not fit {board.name}: needs {need:,} B of SRAM "
+            f"(arena {arena_bytes:,} B, peak at {peak_layer}, + stack {stack:,} B), "
+            f"the board has {board.sram.size:,} B "
+            f"({need - board.sram.size:,} B over)")
+    if flash_bytes > board.flash.size:
+        raise TinyMLError(f"model does not fit {board.name}: its constants need {flash_bytes:,} B of flash, "
+                          f"the board has {board.flash.size:,} B ({flash_bytes - board.flash.size:,} B over)")
+
+
+def _flags(board: Board, include_dirs: list[Path]) -> list[str]:
+    incs = [RUNTIME / "include", COMMON_DIR, board.folder, *include_dirs]
+    return [*board.cflags, *C_FLAGS, *(f"-I{d}" for d in incs)]
+
+
+def _compile(src: Path, obj: Path, flags: list[str]) -> Path:
+    proc = subprocess.run([CC, *flags, "-c", str(src), "-o", str(obj)], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise TinyMLError(f"{CC} failed on {src.name}:\n{proc.stderr.strip()}")
+    return obj
+
+
+def _runtime_objects(board: Board) -> list[Path]:
+    """The kernels, compiled once per CPU flag set and runtime version."""
+    flags = _flags(board, [])
+    sources = runtime_sources()
+    h = hashlib.sha256(" ".join(flags).encode())
+    for f in sources + runtime_headers():
+        h.update(f.name.encode() + f.read_bytes())
+    rt_dir = cache_root() / "arm" / f"runtime-{h.hexdigest()[:20]}"
+    with _locked(rt_dir):
+        objects = [rt_dir / (s.stem + ".o") for s in sources]
+        if not (rt_dir / ".complete").exists():
+            for s, o in zip(sources, objects):
+                _compile(s, o, flags)
+            (rt_dir / ".complete").write_text("ok")
+    return objects
+
+
+_OVERFLOW = re.compile(r"region `(\w+)' overflowed by (\d+) bytes")
+
+
+def _link(board: Board, objects: list[Path], elf: Path) -> None:
+    cmd = [CC, *board.cflags, *LD_FLAGS, f"-T{board.linker}", f"-L{COMMON_DIR}", f"-L{board.folder}",
+           f"-Wl,--defsym=__stack_size={board.stack_bytes}", f"-Wl,-Map={elf.with_suffix('.map')}",
+           *map(str, objects), "-o", str(elf)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        over = _OVERFLOW.findall(proc.stderr)
+        if over:
+            parts = []
+            for region, n in over:
+                r = board.flash if region == "FLASH" else board.sram
+                parts.append(f"{'flash' if region == 'FLASH' else 'SRAM'} needs {r.size + int(n):,} B, "
+                             f"the board has {r.size:,} B ({int(n):,} B over)")
+            raise TinyMLError(f"firmware does not fit {board.name}: " + "; ".join(parts))
+        raise TinyMLError(f"linking the firmware for {board.name} failed:\n{proc.stderr.strip()}")
+
+
+def section_sizes(board: Board, elf: Path) -> list[Section]:
+    proc = subprocess.run(["arm-none-eabi-objdump", "-h", str(elf)], capture_output=True, text=True, check=True)
+    sections = []
+    # Idx Name Size VMA LMA File-off Algn / flags on the next line
+    lines = proc.stdout.splitlines()
+    for i, line in enumerate(lines):
+        parts = line.split()
+        if len(parts) >= 6 and parts[0].isdigit():
+            name, size, vma, lma = parts[1], int(parts[2], 16), int(parts[3], 16), int(parts[4], 16)
+            flags = lines[i + 1] if i + 1 < len(lines) else ""
+            if "ALLOC" not in flags or size == 0:
+                continue
+            region = "flash" if board.flash.contains(vma) else "sram" if board.sram.contains(vma) else ""
+            in_flash = "LOAD" in flags and board.flash.contains(lma)
+            sections.append(Section(name, vma, size, region, in_flash))
+    return sections
+
+
+def size_report(board: Board, elf: Path, arena_bytes: int) -> SizeReport:
+    sections = section_sizes(board, elf)
+    flash_used = sum(s.size for s in sections if s.in_flash)
+    sram_used = sum(s.size for s in sections if s.region == "sram")
+    by = {s.name: s.size for s in sections}
+    report = SizeReport(board.name, flash_used, board.flash.size, sram_used, board.sram.size, arena_bytes,
+                        sum(s.size for s in sections if s.name == ".stack" and s.region == "sram"),
+                        sum(s.size for s in sections if s.in_flash and s.name != ".data"),
+                        by.get(".data", 0), by.get(".bss", 0), tuple(sections))
+    if flash_used > board.flash.size or sram_used > board.sram.size:
+        raise TinyMLError(f"firmware does not fit {board.name}: {report.summary()}")
+    return report
+
+
+def write_testvector(path: Path, model: str, inputs: list[np.ndarray], outputs: list[np.ndarray]) -> None:
+    """A header with one input and the reference output, for the real-board self-test."""
+    def body(arrays: list[np.ndarray]) -> str:
+        raw = b"".join(np.ascontiguousarray(a).tobytes() for a in arrays)
+        rows = [", ".join(str(b) for b in raw[i:i + 24]) for i in range(0, len(raw), 24)]
+        return ",\n    ".join(rows)
+    safe = model.replace("\\", "_").replace('"', "_")
+    path.write_text(
+        "/* Generated by tinyml: one input and the reference interpreter's output for it. */\n"
+        "#ifndef TINYML_TESTVECTOR_H\n#define TINYML_TESTVECTOR_H\n#include <stdint.h>\n"
+        f'#define TINYML_TV_MODEL "{safe}"\n'
+        f"static const uint8_t tinyml_tv_input[] = {{\n    {body(inputs)}\n}};\n"
+        f"static const uint8_t tinyml_tv_expected[] = {{\n    {body(outputs)}\n}};\n#endif\n")
+
+
+def build_firmware(model_dir: Path, board: Board, out_dir: Path, arena_bytes: int, flash_bytes: int,
+                   peak_layer: str, app: Path | None = None) -> Firmware:
+    """Build `model_dir` (written by `tinyml compile`) for `board` into out_dir/firmware.elf."""
+    require_toolchain()
+    check_plan_fits(board, arena_bytes, flash_bytes, peak_layer)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for f in MODEL_FILES:
+        if not (model_dir / f).exists():
+            raise TinyMLError(f"'{model_dir}' has no {f}; run 'tinyml compile' first")
+    flags = _flags(board, [model_dir, out_dir])
+    objects = _runtime_objects(board)
+    obj_dir = out_dir / "obj"
+    obj_dir.mkdir(exist_ok=True)
+    app = app or board.app
+    for src in (model_dir / "model.c", app, *board.sources):
+        objects.append(_compile(src, obj_dir / f"{src.parent.name}_{src.stem}.o", flags))
+    elf = out_dir / "firmware.elf"
+    _link(board, objects, elf)
+    report = size_report(board, elf, arena_bytes)
+    (out_dir / "size.json").write_text(report.to_json())
+    if not board.runs_here:
+        for fmt, suffix in (("binary", ".bin"), ("ihex", ".hex")):
+            subprocess.run(["arm-none-eabi-objcopy", "-O", fmt, str(elf), str(elf.with_suffix(suffix))], check=True)
+    return Firmware(board, elf, report)
