@@ -1,5 +1,6 @@
 """`make demo`: compile the MLPerf Tiny reference models, verify them bit-exactly on the
-host against both oracles (random and Fashion-MNIST inputs), and write a summary."""
+host against both oracles (random and Fashion-MNIST inputs) and in QEMU on every emulated
+Cortex-M board (with instruction counts), build the real-board firmware, and write a summary."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ import sys
 from pathlib import Path
 
 from .baselines import SHARED_MODELS, TFLM_ARENA
+from .boards import board_names, load_board
 from .datasets import fashion_mnist
+from .firmware import write_testvector
+from .oracle import make_oracle
 from .pipeline import compile_model, write_output
-from .verify import image_inputs, random_inputs, verify_host
+from .targets import firmware_for
+from .verify import image_inputs, random_inputs, verify_host, verify_target
 
 OUT = Path(__file__).resolve().parent.parent / "out" / "demo"
 
@@ -21,6 +26,9 @@ def main() -> int:
         return 2
     images, _ = fashion_mnist("test")
     rows, ok = [], True
+    qemu_boards = [b for b in board_names() if load_board(b).runs_here]
+    hw_boards = [b for b in board_names() if not load_board(b).runs_here]
+    insn_rows, fw_rows = [], []
     for path in models:
         for contract in ("tflm", "litert"):
             compiled = compile_model(path, contract)
@@ -30,6 +38,22 @@ def main() -> int:
             print(result.summary() + " (50 random + 20 Fashion-MNIST inputs)")
             ok &= result.ok
             if contract == "tflm":
+                counts = []
+                for board in qemu_boards:
+                    r = verify_target(compiled, out, sets[:10], board, contract)
+                    print(r.summary())
+                    ok &= r.ok
+                    counts.append(r.instructions[0] if r.instructions else 0)
+                insn_rows.append((compiled.graph.name, counts))
+                for board in hw_boards:
+                    b = load_board(board)
+                    fw_dir = out / f"fw-{board}"
+                    fw_dir.mkdir(parents=True, exist_ok=True)
+                    oracle = make_oracle(contract, compiled.source, len(compiled.graph.outputs))
+                    write_testvector(fw_dir / "testvector.h", compiled.graph.name, sets[0], oracle.run(sets[0]))
+                    fw = firmware_for(compiled, out, b, out_dir=fw_dir)
+                    print(f"{compiled.graph.name}: {board} firmware: {fw.size.summary()}")
+                    fw_rows.append((compiled.graph.name, board, fw.size.flash_used, fw.size.sram_used))
                 p = compiled.plan
                 rows.append((compiled.graph.name, len(compiled.layers), p.arena_bytes, p.lower_bound_bytes,
                              TFLM_ARENA.get(compiled.graph.name), p.flash_bytes))
@@ -38,6 +62,14 @@ def main() -> int:
     for name, n, arena, lb, tflm, flash in rows:
         ratio = f"{arena / tflm:.2f}x" if tflm else "-"
         lines.append(f"| {name} | {n} | {arena:,} | {lb:,} | {tflm:,} | {ratio} | {flash:,} |")
+    lines += ["", "Instructions per inference in QEMU (-icount shift=0, SysTick; 10 inputs, the minimum):", "",
+              "| model | " + " | ".join(qemu_boards) + " |", "|---|" + "---:|" * len(qemu_boards)]
+    for name, counts in insn_rows:
+        lines.append(f"| {name} | " + " | ".join(f"{c:,}" for c in counts) + " |")
+    lines += ["", "Real-board firmware (built, not run here):", "", "| model | board | flash (B) | SRAM (B) |",
+              "|---|---|---:|---:|"]
+    for name, board, flash, sram in fw_rows:
+        lines.append(f"| {name} | {board} | {flash:,} | {sram:,} |")
     table = "\n".join(lines)
     (OUT / "summary.md").write_text("# Demo summary\n\n" + table + "\n")
     print("\n" + table)

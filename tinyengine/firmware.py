@@ -121,7 +121,7 @@ _OVERFLOW = re.compile(r"region `(\w+)' overflowed by (\d+) bytes")
 def _link(board: Board, objects: list[Path], elf: Path) -> None:
     cmd = [CC, *board.cflags, *LD_FLAGS, f"-T{board.linker}", f"-L{COMMON_DIR}", f"-L{board.folder}",
            f"-Wl,--defsym=__stack_size={board.stack_bytes}", f"-Wl,-Map={elf.with_suffix('.map')}",
-           *map(str, objects), "-o", str(elf)]
+           *map(str, objects), "-lm", "-o", str(elf)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         over = _OVERFLOW.findall(proc.stderr)
