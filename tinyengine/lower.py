@@ -72,6 +72,7 @@ class Layer:
     inputs: tuple[int, ...]         # activation tensors read
     outputs: tuple[int, ...]
     alias_of: int | None = None     # a view: output shares the input's memory
+    inplace_of: int | None = None   # runs in place: output overwrites this input, which dies here
     scratch_bytes: int = 0
     macs: int = 0
 

@@ -19,6 +19,7 @@ from codegen.emit import param_bytes_estimate
 from . import __version__
 from .contracts import get_contract
 from .errors import TinyMLError
+from .inplace import apply_inplace
 from .ir import Graph
 from .lower import Layer, lower_graph
 from .planner import Plan, plan_memory
@@ -50,8 +51,10 @@ class Compiled:
                            for layer in self.layers]}
 
 
-def compile_model(path: str | Path, contract: str = "tflm", name: str | None = None) -> Compiled:
-    """`name` overrides the model name (default: the file's stem)."""
+def compile_model(path: str | Path, contract: str = "tflm", name: str | None = None,
+                  inplace: bool = True) -> Compiled:
+    """`name` overrides the model name (default: the file's stem); `inplace=False` plans
+    every layer out of place (for comparison)."""
     rules = get_contract(contract)
     graph = read_tflite(path)
     if name:
@@ -59,6 +62,8 @@ def compile_model(path: str | Path, contract: str = "tflm", name: str | None = N
     if not graph.inputs or not graph.outputs:
         raise TinyMLError(f"'{graph.name}' has no inputs or no outputs")
     layers = lower_graph(graph, rules)
+    if inplace:
+        layers = apply_inplace(graph, layers)
     plan = plan_memory(graph, layers, param_bytes_estimate(layers))
     code = generate(graph, layers, plan, contract, __version__)
     return Compiled(graph, layers, plan, code, contract, Path(path))

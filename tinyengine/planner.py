@@ -1,13 +1,16 @@
-"""Memory planner (first version): exact lifetimes, first-fit placement in one arena.
+"""Memory planner: exact lifetimes, then the best of several placements in one arena.
 
 Every activation tensor and every kernel scratch buffer becomes a `Buffer` with a
 lifetime [first, last] in layer steps (graph inputs are live from step -1, graph
-outputs until the end). Views (RESHAPE / SQUEEZE / EXPAND_DIMS) share their
-input's buffer. Buffers are placed largest first at the lowest 4-byte-aligned
-offset that overlaps no buffer with an intersecting lifetime."""
+outputs until the end). Views (RESHAPE / SQUEEZE / EXPAND_DIMS) and layers that
+run in place (tinyengine.inplace) share their input's buffer. Placement tries
+first-fit and best-fit over five orderings plus a two-ended (ping-pong) placement
+and keeps the smallest arena; the plan records which won and the gap to the
+liveness lower bound (the most bytes that must be live at one step)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import asdict, dataclass
 
@@ -43,6 +46,12 @@ class Plan:
     flash_bytes: int
     lower_bound_bytes: int           # max over steps of the bytes that must be live at once
     peak_step: int                   # the layer at which the lower bound is reached
+    placement: str = ""              # which placement strategy produced the offsets
+
+    @property
+    def gap_to_lower_bound(self) -> float:
+        """(arena - lower bound) / lower bound."""
+        return (self.arena_bytes - self.lower_bound_bytes) / max(self.lower_bound_bytes, 1)
 
     @property
     def peak_sram_bytes(self) -> int:
@@ -75,6 +84,8 @@ class Plan:
                 "peak_sram_bytes": self.peak_sram_bytes,
                 "flash_bytes": self.flash_bytes,
                 "lower_bound_bytes": self.lower_bound_bytes,
+                "gap_to_lower_bound": round(self.gap_to_lower_bound, 4),
+                "placement": self.placement,
                 "peak_layer": self.peak_step,
                 "macs": sum(layer.macs for layer in layers),
             },
@@ -103,8 +114,8 @@ def _align(n: int) -> int:
 def plan_memory(graph: Graph, layers: list[Layer], param_bytes: int = 0) -> Plan:
     alias: dict[int, int] = {}
     for layer in layers:
-        if layer.alias_of is not None:
-            src = layer.alias_of
+        src = layer.alias_of if layer.alias_of is not None else layer.inplace_of
+        if src is not None:
             root = alias.get(src, src)
             if graph.tensors[root].is_constant:
                 root = src
@@ -135,7 +146,7 @@ def plan_memory(graph: Graph, layers: list[Layer], param_bytes: int = 0) -> Plan
     buffers += [Buffer(f"scratch{layer.index}", None, f"scratch of {layer.op} #{layer.index}",
                        layer.scratch_bytes, layer.index, layer.index)
                 for layer in layers if layer.scratch_bytes > 0]
-    placed = _first_fit(buffers)
+    placed, strategy = best_placement(buffers)
     arena = max((b.offset + b.size for b in placed), default=0)
     lower, peak_step = 0, 0
     for step in range(-1, n + 1):
@@ -144,20 +155,89 @@ def plan_memory(graph: Graph, layers: list[Layer], param_bytes: int = 0) -> Plan
             lower, peak_step = live, step
     flash = param_bytes + sum(c.nbytes for layer in layers for c in layer.consts)
     return Plan(tuple(placed), alias, _align(arena), sum(layer.scratch_bytes for layer in layers), flash,
-                lower, peak_step)
+                lower, peak_step, strategy)
 
 
-def _first_fit(buffers: list[Buffer]) -> list[Buffer]:
+# Orderings tried by the placer; the smallest arena wins (ties: the earlier one).
+ORDERINGS: dict[str, object] = {
+    "size": lambda b: (-b.size, b.first, b.key),
+    "first-use": lambda b: (b.first, -b.size, b.key),
+    "lifetime": lambda b: (-(b.last - b.first), -b.size, b.key),
+    "area": lambda b: (-(b.size * (b.last - b.first + 1)), b.key),
+    "last-use": lambda b: (-b.last, -b.size, b.key),
+}
+
+
+def best_placement(buffers: list[Buffer]) -> tuple[list[Buffer], str]:
+    """First-fit and best-fit over several orderings, and a two-ended placement that
+    ping-pongs consecutive tensors of a chain between the bottom and the top of the
+    arena; keep the smallest arena."""
+    best: tuple[int, list[Buffer], str] | None = None
+    candidates = []
+    for name, key in ORDERINGS.items():
+        ordered = sorted(buffers, key=key)
+        candidates.append((f"first-fit/{name}", _fit(ordered, best_fit=False)))
+        candidates.append((f"best-fit/{name}", _fit(ordered, best_fit=True)))
+    lower = max((_live_bytes(buffers, s) for s in {b.first for b in buffers}), default=0)
+    two_ended = _two_ended(buffers, lower)
+    if two_ended is not None:
+        candidates.append(("two-ended", two_ended))
+    for name, placed in candidates:
+        arena = max((b.offset + b.size for b in placed), default=0)
+        if best is None or arena < best[0]:
+            best = (arena, placed, name)
+    return best[1], best[2]
+
+
+def _live_bytes(buffers: list[Buffer], step: int) -> int:
+    return sum(_align(b.size) for b in buffers if b.first <= step <= b.last)
+
+
+def _gaps(conflicts: list[Buffer], limit: int) -> list[tuple[int, int]]:
+    """Free [start, end) intervals below `limit` given the placed buffers that conflict in time."""
+    gaps, pos = [], 0
+    for p in sorted(conflicts, key=lambda p: p.offset):
+        if p.offset > pos:
+            gaps.append((pos, p.offset))
+        pos = max(pos, _align(p.offset + p.size))
+    gaps.append((pos, limit))
+    return gaps
+
+
+def _fit(ordered: list[Buffer], best_fit: bool) -> list[Buffer]:
     placed: list[Buffer] = []
-    for b in sorted(buffers, key=lambda b: (-b.size, b.first, b.key)):
-        conflicts = sorted((p for p in placed if p.overlaps_in_time(b)), key=lambda p: p.offset)
-        offset = 0
-        for p in conflicts:
-            if offset + b.size <= p.offset:
-                break
-            offset = max(offset, _align(p.offset + p.size))
-        placed.append(Buffer(b.key, b.tensor, b.name, b.size, b.first, b.last, offset))
+    big = 1 << 40
+    for b in ordered:
+        gaps = [g for g in _gaps([p for p in placed if p.overlaps_in_time(b)], big) if g[1] - g[0] >= b.size]
+        if best_fit:
+            start = min(gaps, key=lambda g: (g[1] - g[0], g[0]))[0]
+        else:
+            start = gaps[0][0]
+        placed.append(dataclasses.replace(b, offset=start))
     return placed
+
+
+def _two_ended(buffers: list[Buffer], limit: int) -> list[Buffer] | None:
+    """Place in order of first use, alternating between the lowest and the highest free
+    offset under `limit` (grown by 1/16 per retry); None if it does not fit in 2x the bound."""
+    limit = _align(limit)
+    ordered = sorted(buffers, key=lambda b: (b.first, -b.size, b.key))
+    for _ in range(17):
+        placed: list[Buffer] = []
+        top = False
+        for b in ordered:
+            gaps = [g for g in _gaps([p for p in placed if p.overlaps_in_time(b)], limit) if g[1] - g[0] >= b.size]
+            if not gaps:
+                break
+            start = (gaps[-1][1] - b.size) // ALIGN * ALIGN if top else gaps[0][0]
+            if start < (gaps[-1][0] if top else 0):
+                start = gaps[0][0]
+            placed.append(dataclasses.replace(b, offset=start))
+            top = not top
+        else:
+            return placed
+        limit = _align(limit + max(limit // 16, ALIGN))
+    return None
 
 
 def check_no_overlap(plan: Plan) -> list[tuple[str, str]]:

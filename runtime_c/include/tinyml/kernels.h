@@ -73,6 +73,14 @@ typedef struct {
 void tinyml_depthwise_conv2d_s8(const tinyml_depthwise_conv2d_params_t *p, const int8_t *input,
                                 const int8_t *filter, const int32_t *bias, int8_t *output);
 
+/* In-place variant (depth_multiplier == 1, output no larger than the input):
+ * `buffer` holds the input on entry and the output on return. Needs
+ * tinyml_depthwise_conv2d_inplace_s8_scratch_size() = input.h * input.w bytes
+ * of scratch (one channel). Bit-identical to tinyml_depthwise_conv2d_s8. */
+size_t tinyml_depthwise_conv2d_inplace_s8_scratch_size(const tinyml_depthwise_conv2d_params_t *p);
+void tinyml_depthwise_conv2d_inplace_s8(const tinyml_depthwise_conv2d_params_t *p, int8_t *buffer,
+                                        const int8_t *filter, const int32_t *bias, int8_t *scratch);
+
 /* ---- FULLY_CONNECTED -------------------------------------------------- */
 typedef struct {
     int32_t batches, input_depth, units;
