@@ -11,7 +11,10 @@ import numpy as np
 
 from tinyengine.ir import Graph
 from tinyengine.lower import ConstArray, Layer, NullArg, ScratchArg, TensorArg, TensorListArg
+from tinyengine.patch import PatchStage
 from tinyengine.planner import Plan
+
+from .patches import stage_calls
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -63,7 +66,8 @@ def _shape(graph: Graph, t: int) -> str:
     return "x".join(str(d) for d in graph.tensors[t].shape) or "scalar"
 
 
-def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, version: str) -> GeneratedModel:
+def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, version: str,
+             stage: PatchStage | None = None) -> GeneratedModel:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
@@ -72,7 +76,14 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
         return f"({qual}{ctype} *)ARENA({plan.tensor_offset(t)})"
 
     calls = []
+    stage_params: list[dict[str, Any]] = []
+    in_stage = set(stage.layers) if stage else set()
     for layer in layers:
+        if layer.index in in_stage:
+            if layer.index == stage.layers[0]:
+                stage_list, stage_params = stage_calls(graph, layers, plan, stage, c_value, c_comment, _shape)
+                calls.extend(stage_list)
+            continue
         ins = " + ".join(_shape(graph, t) for t in layer.inputs) or "constants"
         outs = " + ".join(_shape(graph, t) for t in layer.outputs)
         comment = f"L{layer.index} {layer.op} '{c_comment(layer.name)}': {ins} -> {outs}"
@@ -81,7 +92,7 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
         out_ptr = f"ARENA({plan.tensor_offset(out_t)})"
         if layer.kernel is None:
             calls.append({"comment": comment + " (a view: shares its input's memory, no code)", "stmt": None,
-                          "pre": None, "index": layer.index, "out_ptr": out_ptr, "out_bytes": out_bytes})
+                          "pre": None, "index": layer.index, "out_ptr": out_ptr, "out_bytes": out_bytes, "hook": True})
             continue
         args = [f"&L{layer.index}_params"]
         pre = None
@@ -98,8 +109,10 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
                 refs = ", ".join(f"ARENA({plan.tensor_offset(t)})" for t in a.tensors)
                 pre = f"const void *const L{layer.index}_inputs[{len(a.tensors)}] = {{{refs}}};"
                 args.append(f"L{layer.index}_inputs")
+        if layer.inplace_of is not None:
+            comment += " (in place)"
         calls.append({"comment": comment, "pre": pre, "stmt": f"{layer.kernel}({', '.join(args)});",
-                      "index": layer.index, "out_ptr": out_ptr, "out_bytes": out_bytes})
+                      "index": layer.index, "out_ptr": out_ptr, "out_bytes": out_bytes, "hook": True})
 
     consts: dict[str, ConstArray] = {}
     for layer in layers:
@@ -107,7 +120,7 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
             consts[c.name] = c
     params = [{"type": layer.params_type, "name": f"L{layer.index}_params", "value": c_value(layer.params),
                "comment": f"L{layer.index} {layer.op} '{c_comment(layer.name)}'"}
-              for layer in layers if layer.kernel is not None]
+              for layer in layers if layer.kernel is not None and layer.index not in in_stage] + stage_params
 
     def io(ts: tuple[int, ...]) -> list[dict[str, Any]]:
         return [{"offset": plan.tensor_offset(t), "bytes": graph.tensors[t].nbytes,

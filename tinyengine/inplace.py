@@ -5,6 +5,10 @@ dies at that layer, wherever the kernel can do it exactly.
   which needs one channel of scratch (input.h * input.w bytes, from
   tinyml_depthwise_conv2d_inplace_s8_scratch_size()); used when that scratch is
   smaller than the output it saves.
+* A pointwise CONV_2D (1x1, stride 1, no padding) switches to the pixel-by-pixel
+  kernel (C_in bytes of scratch) and its output may overlap its dying input by
+  as much as the kernel allows (Layer.overlaps, Plan.shared): the pair costs
+  about max(input, output) instead of their sum.
 * ADD and MUL without broadcasting on that input, and the per-element ops
   (RELU, RELU6, RELU_N1_TO_1, int8 QUANTIZE, LOGISTIC, HARD_SWISH) read element
   i before writing element i, so they run unchanged with output == input.
@@ -37,7 +41,8 @@ def _last_uses(graph: Graph, layers: list[Layer]) -> dict[int, int]:
     return last
 
 
-def apply_inplace(graph: Graph, layers: list[Layer]) -> list[Layer]:
+def apply_inplace(graph: Graph, layers: list[Layer], skip: set[int] | frozenset[int] = frozenset()) -> list[Layer]:
+    """`skip`: layer indices that must stay out of place (a patched stage)."""
     last = _last_uses(graph, layers)
     root: dict[int, int] = {}          # tensor -> buffer owner (views and accepted in-place outputs)
     members: dict[int, list[int]] = {}  # owner -> tensors sharing its buffer
@@ -62,7 +67,7 @@ def apply_inplace(graph: Graph, layers: list[Layer]) -> list[Layer]:
             share(layer.outputs[0], layer.alias_of)
             result.append(layer)
             continue
-        chosen = _inplace_candidate(graph, layer, dies_here)
+        chosen = None if layer.index in skip else _inplace_candidate(graph, layer, dies_here)
         if chosen is None:
             result.append(layer)
             continue
@@ -70,15 +75,33 @@ def apply_inplace(graph: Graph, layers: list[Layer]) -> list[Layer]:
         if new is None:
             result.append(layer)
             continue
-        share(layer.outputs[0], chosen)
+        if new.inplace_of is not None:
+            share(layer.outputs[0], chosen)
         result.append(new)
     return result
+
+
+def pointwise_overlap(params: dict) -> int:
+    """How far (bytes) the pixel-by-pixel 1x1 kernel's output may start after its input."""
+    cin, cout = params["input"]["c"], params["output"]["c"]
+    pixels = params["output"]["n"] * params["output"]["h"] * params["output"]["w"]
+    return (cin - cout) * (1 if cin >= cout else pixels)
+
+
+def _is_pointwise(layer: Layer) -> bool:
+    p = layer.params
+    return (layer.op == "CONV_2D" and p["filter"]["h"] == 1 and p["filter"]["w"] == 1 and p["stride_h"] == 1
+            and p["stride_w"] == 1 and p["pad_h"] == 0 and p["pad_w"] == 0
+            and p["input"]["h"] == p["output"]["h"] and p["input"]["w"] == p["output"]["w"])
 
 
 def _inplace_candidate(graph: Graph, layer: Layer, dies_here) -> int | None:
     if layer.kernel is None or len(layer.outputs) != 1:
         return None
     out = graph.tensors[layer.outputs[0]]
+    if _is_pointwise(layer) and layer.inputs:
+        src = layer.inputs[0]
+        return src if dies_here(src, layer.index) else None
     if layer.op == "DEPTHWISE_CONV_2D":
         if layer.params.get("depth_multiplier") != 1 or not layer.inputs:
             return None
@@ -94,6 +117,11 @@ def _inplace_candidate(graph: Graph, layer: Layer, dies_here) -> int | None:
 
 
 def _rewrite(graph: Graph, layer: Layer, src: int) -> Layer | None:
+    if layer.op == "CONV_2D":
+        x, w, b, y = layer.args
+        return dataclasses.replace(layer, kernel="tinyml_conv2d_1x1_s8", args=(x, w, b, y, ScratchArg()),
+                                   scratch_bytes=layer.params["input"]["c"],
+                                   overlaps=(src, pointwise_overlap(layer.params)))
     if layer.op == "DEPTHWISE_CONV_2D":
         scratch = dw_inplace_scratch_bytes(layer.params)
         if scratch >= graph.tensors[layer.outputs[0]].nbytes:

@@ -73,6 +73,8 @@ class Layer:
     outputs: tuple[int, ...]
     alias_of: int | None = None     # a view: output shares the input's memory
     inplace_of: int | None = None   # runs in place: output overwrites this input, which dies here
+    overlaps: tuple[int, int] | None = None  # (input, d): the output may overlap that dying input if it
+                                             # starts at most d bytes after it (see Plan.shared)
     scratch_bytes: int = 0
     macs: int = 0
 

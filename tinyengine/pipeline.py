@@ -19,12 +19,13 @@ from codegen.emit import param_bytes_estimate
 from . import __version__
 from .contracts import get_contract
 from .errors import TinyMLError
-from .inplace import apply_inplace
 from .ir import Graph
 from .lower import Layer, lower_graph
-from .planner import Plan, plan_memory
+from .patch import PatchSpec, PatchStage
+from .planner import Plan
 from .reader import read_tflite
 from .report import render_report
+from .schedule import DEFAULT_MAX_OVERHEAD, Schedule, schedule
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ class Compiled:
     code: GeneratedModel
     contract: str
     source: Path
+    schedule: Schedule | None = None
+
+    @property
+    def stage(self) -> PatchStage | None:
+        return self.schedule.stage if self.schedule else None
 
     def meta(self) -> dict:
         def io(ts: tuple[int, ...]) -> list[dict]:
@@ -52,21 +58,20 @@ class Compiled:
 
 
 def compile_model(path: str | Path, contract: str = "tflm", name: str | None = None,
-                  inplace: bool = True) -> Compiled:
+                  inplace: bool = True, patch: str | PatchSpec = "off",
+                  max_overhead: float = DEFAULT_MAX_OVERHEAD) -> Compiled:
     """`name` overrides the model name (default: the file's stem); `inplace=False` plans
-    every layer out of place (for comparison)."""
+    every layer out of place (for comparison); `patch` is "off", "auto" or a PatchSpec."""
     rules = get_contract(contract)
     graph = read_tflite(path)
     if name:
         graph = dataclasses.replace(graph, name=name)
     if not graph.inputs or not graph.outputs:
         raise TinyMLError(f"'{graph.name}' has no inputs or no outputs")
-    layers = lower_graph(graph, rules)
-    if inplace:
-        layers = apply_inplace(graph, layers)
-    plan = plan_memory(graph, layers, param_bytes_estimate(layers))
-    code = generate(graph, layers, plan, contract, __version__)
-    return Compiled(graph, layers, plan, code, contract, Path(path))
+    lowered = lower_graph(graph, rules)
+    sched = schedule(graph, lowered, param_bytes_estimate(lowered), inplace, patch, max_overhead)
+    code = generate(graph, sched.layers, sched.plan, contract, __version__, sched.stage)
+    return Compiled(graph, sched.layers, sched.plan, code, contract, Path(path), sched)
 
 
 def write_output(compiled: Compiled, out_dir: str | Path, board: str | None = None) -> Path:

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 
 from .ir import Graph
 from .lower import Layer
+from .patch import PatchStage
 
 ALIGN = 4
 
@@ -47,6 +48,10 @@ class Plan:
     lower_bound_bytes: int           # max over steps of the bytes that must be live at once
     peak_step: int                   # the layer at which the lower bound is reached
     placement: str = ""              # which placement strategy produced the offsets
+    shift: dict[int, int] = dataclasses.field(default_factory=dict)  # tensor -> offset inside its root buffer
+    # (a, b) -> d: buffer a may overlap buffer b while both are live if a starts at most d bytes after b
+    # (a patched stage's output over its input, see tinyengine.patch)
+    shared: dict[tuple[str, str], int] = dataclasses.field(default_factory=dict)
 
     @property
     def gap_to_lower_bound(self) -> float:
@@ -61,8 +66,14 @@ class Plan:
         root = self.alias.get(tensor, tensor)
         for b in self.buffers:
             if b.tensor == root:
-                return b.offset
+                return b.offset + self.shift.get(tensor, 0)
         raise KeyError(tensor)
+
+    def buffer_offset(self, key: str) -> int:
+        for b in self.buffers:
+            if b.key == key:
+                return b.offset
+        raise KeyError(key)
 
     def scratch_offset(self, layer: int) -> int:
         for b in self.buffers:
@@ -111,8 +122,13 @@ def _align(n: int) -> int:
     return (n + ALIGN - 1) // ALIGN * ALIGN
 
 
-def plan_memory(graph: Graph, layers: list[Layer], param_bytes: int = 0) -> Plan:
+def plan_memory(graph: Graph, layers: list[Layer], param_bytes: int = 0, stage: PatchStage | None = None) -> Plan:
+    """Plan every buffer. With a patched `stage`, its internal tensors get patch-sized
+    buffers, its full inputs stay live until the stage ends, its full output is live from
+    the stage's start (patches fill it), and gather/scatter buffers are added where patches
+    are not whole rows."""
     alias: dict[int, int] = {}
+    shift: dict[int, int] = {}     # tensor -> byte offset inside its root's buffer
     for layer in layers:
         src = layer.alias_of if layer.alias_of is not None else layer.inplace_of
         if src is not None:
@@ -120,6 +136,7 @@ def plan_memory(graph: Graph, layers: list[Layer], param_bytes: int = 0) -> Plan
             if graph.tensors[root].is_constant:
                 root = src
             alias[layer.outputs[0]] = root
+            shift[layer.outputs[0]] = shift.get(src, 0)
     n = len(layers)
     first: dict[int, int] = {}
     last: dict[int, int] = {}
@@ -141,21 +158,56 @@ def plan_memory(graph: Graph, layers: list[Layer], param_bytes: int = 0) -> Plan
     for t in graph.outputs:
         touch(t, n)
 
-    buffers = [Buffer(f"t{t}", t, graph.tensors[t].name, graph.tensors[t].nbytes, first[t], last[t])
-               for t in sorted(first)]
+    size = {t: graph.tensors[t].nbytes for t in first}
+    for t, r in [*alias.items(), *((t, t) for t in shift)]:
+        if r in size:
+            size[r] = max(size[r], shift.get(t, 0) + graph.tensors[t].nbytes)
+    if stage is not None:
+        start, end = stage.layers[0], stage.split
+        for t in stage.internal:
+            size[t] = stage.buffer_bytes(graph, t)
+        for t in stage.inputs:
+            r = alias.get(t, t)
+            if r in last:
+                last[r] = max(last[r], end)
+        out = alias.get(stage.output, stage.output)
+        first[out] = min(first[out], start)
+    buffers = [Buffer(f"t{t}", t, graph.tensors[t].name, size[t], first[t], last[t]) for t in sorted(first)]
+    if stage is not None:
+        for t in stage.inputs:
+            if stage.needs_copy(graph, t):
+                users = [i for i in stage.layers if t in layers[i].inputs]
+                buffers.append(Buffer(f"gather{t}", None, f"patch copy of '{graph.tensors[t].name}'",
+                                      stage.buffer_bytes(graph, t), users[0], users[-1]))
+        if stage.needs_copy(graph, stage.output):
+            buffers.append(Buffer(f"scatter{stage.output}", None, f"patch of '{graph.tensors[stage.output].name}'",
+                                  stage.buffer_bytes(graph, stage.output), stage.split, stage.split))
     buffers += [Buffer(f"scratch{layer.index}", None, f"scratch of {layer.op} #{layer.index}",
                        layer.scratch_bytes, layer.index, layer.index)
                 for layer in layers if layer.scratch_bytes > 0]
-    placed, strategy = best_placement(buffers)
+    shared: dict[tuple[str, str], int] = {}
+    for layer in layers:
+        if layer.overlaps is not None:
+            src, delta = layer.overlaps
+            out = layer.outputs[0]
+            shared[(f"t{alias.get(out, out)}", f"t{alias.get(src, src)}")] = delta
+    if stage is not None and stage.output_over_input is not None:
+        t_in = alias.get(stage.inputs[0], stage.inputs[0])
+        shared[(f"t{alias.get(stage.output, stage.output)}", f"t{t_in}")] = stage.output_over_input
+    placed, strategy = best_placement(buffers, shared)
     arena = max((b.offset + b.size for b in placed), default=0)
+    by_key = {b.key: b for b in placed}
     lower, peak_step = 0, 0
     for step in range(-1, n + 1):
         live = sum(_align(b.size) for b in placed if b.first <= step <= b.last)
+        for (a, b), delta in shared.items():   # bytes the pair may legally share
+            if by_key[a].first <= step <= by_key[a].last and by_key[b].first <= step <= by_key[b].last:
+                live -= max(0, min(by_key[b].size - delta, by_key[a].size))
         if live > lower:
             lower, peak_step = live, step
     flash = param_bytes + sum(c.nbytes for layer in layers for c in layer.consts)
     return Plan(tuple(placed), alias, _align(arena), sum(layer.scratch_bytes for layer in layers), flash,
-                lower, peak_step, strategy)
+                lower, peak_step, strategy, shift, shared)
 
 
 # Orderings tried by the placer; the smallest arena wins (ties: the earlier one).
@@ -168,18 +220,22 @@ ORDERINGS: dict[str, object] = {
 }
 
 
-def best_placement(buffers: list[Buffer]) -> tuple[list[Buffer], str]:
+def best_placement(buffers: list[Buffer],
+                   shared: dict[tuple[str, str], int] | None = None) -> tuple[list[Buffer], str]:
     """First-fit and best-fit over several orderings, and a two-ended placement that
     ping-pongs consecutive tensors of a chain between the bottom and the top of the
-    arena; keep the smallest arena."""
+    arena; keep the smallest arena. `shared` pairs may overlap as Plan.shared says."""
+    shared = shared or {}
     best: tuple[int, list[Buffer], str] | None = None
     candidates = []
     for name, key in ORDERINGS.items():
         ordered = sorted(buffers, key=key)
-        candidates.append((f"first-fit/{name}", _fit(ordered, best_fit=False)))
-        candidates.append((f"best-fit/{name}", _fit(ordered, best_fit=True)))
+        candidates.append((f"first-fit/{name}", _fit(ordered, shared, best_fit=False)))
+        candidates.append((f"best-fit/{name}", _fit(ordered, shared, best_fit=True)))
+        if shared:
+            candidates.append((f"partner-first/{name}", _fit(ordered, shared, best_fit=False, partner_first=True)))
     lower = max((_live_bytes(buffers, s) for s in {b.first for b in buffers}), default=0)
-    two_ended = _two_ended(buffers, lower)
+    two_ended = _two_ended(buffers, shared, lower)
     if two_ended is not None:
         candidates.append(("two-ended", two_ended))
     for name, placed in candidates:
@@ -193,32 +249,67 @@ def _live_bytes(buffers: list[Buffer], step: int) -> int:
     return sum(_align(b.size) for b in buffers if b.first <= step <= b.last)
 
 
-def _gaps(conflicts: list[Buffer], limit: int) -> list[tuple[int, int]]:
-    """Free [start, end) intervals below `limit` given the placed buffers that conflict in time."""
-    gaps, pos = [], 0
-    for p in sorted(conflicts, key=lambda p: p.offset):
-        if p.offset > pos:
-            gaps.append((pos, p.offset))
-        pos = max(pos, _align(p.offset + p.size))
-    gaps.append((pos, limit))
-    return gaps
+def _forbidden(b: Buffer, placed: list[Buffer], shared: dict[tuple[str, str], int]) -> list[tuple[int, int]]:
+    """Open intervals (lo, hi) of offsets where b would collide with a placed buffer live at the same time."""
+    out = []
+    for p in placed:
+        if not p.overlaps_in_time(b) or p.size == 0 or b.size == 0:
+            continue
+        lo, hi = p.offset - b.size, p.offset + p.size
+        if (b.key, p.key) in shared:       # b may start up to d bytes after p
+            lo = max(lo, p.offset + shared[(b.key, p.key)])
+        elif (p.key, b.key) in shared:     # p may start up to d bytes after b
+            hi = min(hi, p.offset - shared[(p.key, b.key)])
+        if lo < hi - 1:
+            out.append((lo, hi))
+    return out
 
 
-def _fit(ordered: list[Buffer], best_fit: bool) -> list[Buffer]:
+def _ok(offset: int, forbidden: list[tuple[int, int]]) -> bool:
+    return all(not (lo < offset < hi) for lo, hi in forbidden)
+
+
+def _fit_offsets(forbidden: list[tuple[int, int]]) -> list[int]:
+    """Candidate offsets: 0 and the first aligned offset after each forbidden interval."""
+    return sorted({0, *(_align(hi) for _, hi in forbidden)})
+
+
+def _room(offset: int, size: int, forbidden: list[tuple[int, int]]) -> int:
+    """Free bytes from `offset` up to the next buffer above it (huge when nothing is above)."""
+    above = [lo + size for lo, _ in forbidden if lo + size >= offset + size]
+    return min(above) - offset if above else 1 << 40
+
+
+def _partner_offsets(b: Buffer, placed: list[Buffer], shared: dict[tuple[str, str], int]) -> list[int]:
+    """Offsets that overlap an already placed `shared` partner as much as allowed."""
+    out = []
+    for p in placed:
+        if (b.key, p.key) in shared:
+            out.append(p.offset + shared[(b.key, p.key)])
+        elif (p.key, b.key) in shared:
+            out.append(p.offset - shared[(p.key, b.key)])
+    return [o // ALIGN * ALIGN if o >= 0 else -1 for o in out]
+
+
+def _fit(ordered: list[Buffer], shared: dict[tuple[str, str], int], best_fit: bool,
+         partner_first: bool = False) -> list[Buffer]:
     placed: list[Buffer] = []
-    big = 1 << 40
     for b in ordered:
-        gaps = [g for g in _gaps([p for p in placed if p.overlaps_in_time(b)], big) if g[1] - g[0] >= b.size]
-        if best_fit:
-            start = min(gaps, key=lambda g: (g[1] - g[0], g[0]))[0]
+        forbidden = _forbidden(b, placed, shared)
+        partners = [o for o in _partner_offsets(b, placed, shared) if o >= 0 and _ok(o, forbidden)]
+        options = sorted({*partners, *(o for o in _fit_offsets(forbidden) if _ok(o, forbidden))})
+        if partner_first and partners:
+            start = partners[0]
+        elif best_fit:   # the offset whose free space above is tightest
+            start = min(options, key=lambda o: (_room(o, b.size, forbidden), o))
         else:
-            start = gaps[0][0]
+            start = options[0]
         placed.append(dataclasses.replace(b, offset=start))
     return placed
 
 
-def _two_ended(buffers: list[Buffer], limit: int) -> list[Buffer] | None:
-    """Place in order of first use, alternating between the lowest and the highest free
+def _two_ended(buffers: list[Buffer], shared: dict[tuple[str, str], int], limit: int) -> list[Buffer] | None:
+    """Place in order of first use, alternating between the lowest and the highest allowed
     offset under `limit` (grown by 1/16 per retry); None if it does not fit in 2x the bound."""
     limit = _align(limit)
     ordered = sorted(buffers, key=lambda b: (b.first, -b.size, b.key))
@@ -226,13 +317,16 @@ def _two_ended(buffers: list[Buffer], limit: int) -> list[Buffer] | None:
         placed: list[Buffer] = []
         top = False
         for b in ordered:
-            gaps = [g for g in _gaps([p for p in placed if p.overlaps_in_time(b)], limit) if g[1] - g[0] >= b.size]
-            if not gaps:
+            forbidden = _forbidden(b, placed, shared)
+            ceiling = (limit - b.size) // ALIGN * ALIGN
+            if top:
+                highs = sorted({ceiling, *((lo + 1) // ALIGN * ALIGN for lo, _ in forbidden)}, reverse=True)
+                options = [o for o in highs if 0 <= o <= ceiling and _ok(o, forbidden)]
+            else:
+                options = [o for o in _fit_offsets(forbidden) if o <= ceiling and _ok(o, forbidden)]
+            if not options:
                 break
-            start = (gaps[-1][1] - b.size) // ALIGN * ALIGN if top else gaps[0][0]
-            if start < (gaps[-1][0] if top else 0):
-                start = gaps[0][0]
-            placed.append(dataclasses.replace(b, offset=start))
+            placed.append(dataclasses.replace(b, offset=options[0]))
             top = not top
         else:
             return placed
@@ -241,11 +335,16 @@ def _two_ended(buffers: list[Buffer], limit: int) -> list[Buffer] | None:
 
 
 def check_no_overlap(plan: Plan) -> list[tuple[str, str]]:
-    """Pairs of buffers that are live at the same time and overlap in the arena (must be empty)."""
+    """Pairs of buffers that are live at the same time and overlap in the arena (must be empty),
+    except a `shared` pair placed within its allowance."""
     bad = []
     bs = plan.buffers
     for i, a in enumerate(bs):
         for b in bs[i + 1:]:
             if a.size and b.size and a.overlaps_in_time(b) and a.overlaps_in_space(b):
+                if (a.key, b.key) in plan.shared and a.offset <= b.offset + plan.shared[(a.key, b.key)]:
+                    continue
+                if (b.key, a.key) in plan.shared and b.offset <= a.offset + plan.shared[(b.key, a.key)]:
+                    continue
                 bad.append((a.key, b.key))
     return bad

@@ -69,11 +69,14 @@ def _build(compiled: Compiled, model_dir: Path, board: Board, out_dir: Path, app
 
 
 def dump_layout(compiled: Compiled) -> tuple[np.ndarray, int]:
-    """Byte offset of each layer's output in a per-layer dump, and the dump's size."""
+    """Byte offset of each layer's output in a per-layer dump, and the dump's size. Layers inside
+    a patched stage (other than its last) never hold a whole tensor and dump nothing."""
     offsets, pos = [], 0
+    internal = compiled.stage.internal if compiled.stage else frozenset()
     for layer in compiled.layers:
         offsets.append(pos)
-        pos += compiled.graph.tensors[layer.outputs[0]].nbytes
+        if layer.outputs[0] not in internal:
+            pos += compiled.graph.tensors[layer.outputs[0]].nbytes
     return np.array(offsets, dtype=np.uint32), pos
 
 

@@ -54,6 +54,14 @@ typedef struct {
 void tinyml_conv2d_s8(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
                       const int32_t *bias, int8_t *output);
 
+/* Pointwise variant (1x1 kernel, stride 1, no padding), pixel by pixel through a
+ * C_in-byte scratch (tinyml_conv2d_1x1_s8_scratch_size()). The output may overlap
+ * the input as long as output - input <= (C_in - C_out) * (C_in >= C_out ? 1 : pixels)
+ * bytes; bit-identical to tinyml_conv2d_s8. */
+size_t tinyml_conv2d_1x1_s8_scratch_size(const tinyml_conv2d_params_t *p);
+void tinyml_conv2d_1x1_s8(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
+                          const int32_t *bias, int8_t *output, int8_t *scratch);
+
 /* ---- DEPTHWISE_CONV_2D ------------------------------------------------ */
 typedef struct {
     tinyml_dims_t input;   /* N, H, W, C_in */
@@ -248,6 +256,16 @@ typedef struct {
 } tinyml_resize_nearest_params_t;
 
 void tinyml_resize_nearest(const tinyml_resize_nearest_params_t *p, const void *input, void *output);
+
+/* ---- rectangle copy (patch gather / stitch) ------------------------- */
+typedef struct {
+    int32_t rows;       /* rows to copy */
+    int32_t row_bytes;  /* bytes per row */
+    int32_t src_stride; /* bytes between row starts in src */
+    int32_t dst_stride; /* bytes between row starts in dst */
+} tinyml_copy_rect_params_t;
+
+void tinyml_copy_rect(const tinyml_copy_rect_params_t *p, const void *src, void *dst);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,123 @@
+"""Emit a patched stage (tinyengine.patch) as straight-line C: for every patch, a
+commented block of kernel calls on patch buffers, gather/stitch copies where a
+patch is not whole rows, one deduplicated parameter struct per distinct geometry."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tinyengine.ir import Graph
+from tinyengine.lower import ConstArray, Layer, NullArg, ScratchArg, TensorArg
+from tinyengine.patch import PatchStage, Region, patch_params
+from tinyengine.planner import Plan
+
+
+def _elem(graph: Graph, t: int) -> int:
+    tensor = graph.tensors[t]
+    return tensor.nbytes // max(tensor.num_elements, 1)
+
+
+def stage_calls(graph: Graph, layers: list[Layer], plan: Plan, stage: PatchStage, c_value, c_comment,
+                shape) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(calls for model.c, parameter structs for model_data.h)."""
+    params: dict[str, dict[str, Any]] = {}   # rendered value -> struct entry
+    counters: dict[str, int] = {}
+
+    def struct(type_: str, value: dict[str, Any], prefix: str, comment: str) -> str:
+        text = c_value(value)
+        key = type_ + text
+        if key not in params:
+            counters[prefix] = counters.get(prefix, -1) + 1
+            params[key] = {"type": type_, "name": f"{prefix}{counters[prefix]}", "value": text, "comment": comment}
+        return params[key]["name"]
+
+    def full_offset(t: int, r: Region) -> int:
+        tensor = graph.tensors[t]
+        return plan.tensor_offset(t) + (r.y0 * tensor.shape[2] + r.x0) * tensor.shape[3] * _elem(graph, t)
+
+    def full_ptr(t: int, r: Region) -> str:
+        return f"ARENA({full_offset(t, r)})"
+
+    def copy(t: int, r: Region, gather: bool, key: str) -> str:
+        tensor = graph.tensors[t]
+        e = _elem(graph, t)
+        row = r.w * tensor.shape[3] * e
+        full_stride = tensor.shape[2] * tensor.shape[3] * e
+        value = {"rows": r.h, "row_bytes": row, "src_stride": full_stride if gather else row,
+                 "dst_stride": row if gather else full_stride}
+        name = struct("tinyml_copy_rect_params_t", value, "patch_copy", f"patch copy {r.h} rows x {row} B")
+        buf = f"ARENA({plan.buffer_offset(key)})"
+        src, dst = (full_ptr(t, r), buf) if gather else (buf, full_ptr(t, r))
+        verb = "gather" if gather else "stitch"
+        return f"tinyml_copy_rect(&{name}, {src}, {dst}); /* {verb} rows {r.y0}-{r.y1 - 1}, cols {r.x0}-{r.x1 - 1} */"
+
+    calls: list[dict[str, Any]] = []
+    out_t = stage.output
+    n = len(stage.regions)
+    spec = stage.spec
+    calls.append({"comment": f"Patched stage: layers {stage.layers[0]}-{stage.split} run on a {spec.rows}x{spec.cols} "
+                             f"grid of patches of '{c_comment(graph.tensors[out_t].name)}' ({shape(graph, out_t)}); "
+                             f"halos are recomputed ({100 * stage.overhead:.1f}% more MACs)",
+                  "pre": None, "stmt": None, "index": stage.layers[0], "out_ptr": "ARENA(0)", "out_bytes": 0,
+                  "hook": False})
+    for i in stage.layers[:-1]:   # stage-internal tensors never exist whole: their hooks carry no data
+        calls.append({"comment": None, "pre": None, "stmt": None, "index": i, "out_ptr": "ARENA(0)", "out_bytes": 0,
+                      "hook": True})
+    for p, need in enumerate(stage.regions):
+        r_out = need[out_t]
+        stmts = []
+        gathered: set[int] = set()
+        for i in stage.layers:
+            layer = layers[i]
+            in_regions = [need[t] for t in layer.inputs]
+            values, offsets = patch_params(graph, layer, in_regions, need[layer.outputs[0]])
+            name = struct(layer.params_type, values, f"L{i}_patch_params",
+                          f"L{i} {layer.op} on a patch: in {'+'.join(f'{r.h}x{r.w}' for r in in_regions)}, "
+                          f"out {need[layer.outputs[0]].h}x{need[layer.outputs[0]].w}")
+            args = [f"&{name}"]
+            k = 0
+            for a in layer.args:
+                if isinstance(a, TensorArg) and not a.const:
+                    t = a.tensor
+                    if t == out_t:
+                        ptr = (f"ARENA({plan.buffer_offset(f'scatter{t}')})" if stage.needs_copy(graph, t)
+                               else full_ptr(t, r_out))
+                    else:
+                        ptr = f"ARENA({plan.tensor_offset(t)})"
+                    args.append(f"({a.ctype} *){ptr}")
+                elif isinstance(a, TensorArg):
+                    t = a.tensor
+                    skip = offsets[k] * _elem(graph, t)
+                    if t in stage.internal:
+                        base = f"ARENA({plan.tensor_offset(t) + skip})"
+                    elif stage.needs_copy(graph, t):
+                        if t not in gathered:
+                            stmts.append(copy(t, need[t], True, f"gather{t}"))
+                            gathered.add(t)
+                        base = f"ARENA({plan.buffer_offset(f'gather{t}') + skip})"
+                    else:
+                        base = f"ARENA({full_offset(t, need[t]) + skip})"
+                    args.append(f"(const {a.ctype} *){base}")
+                    k += 1
+                elif isinstance(a, ConstArray):
+                    args.append(a.name)
+                elif isinstance(a, NullArg):
+                    args.append(f"(const {a.ctype} *)0")
+                elif isinstance(a, ScratchArg):
+                    args.append(f"ARENA({plan.scratch_offset(i)})")
+                else:
+                    raise TypeError(f"cannot patch argument {a!r} of layer {i}")
+            stmts.append(f"{layer.kernel}({', '.join(args)}); /* L{i} {layer.op} */")
+        if stage.needs_copy(graph, out_t):
+            stmts.append(copy(out_t, r_out, False, f"scatter{out_t}"))
+        calls.append({"comment": f"patch {p + 1}/{n}: rows {r_out.y0}-{r_out.y1 - 1}, cols {r_out.x0}-{r_out.x1 - 1} "
+                                 f"of L{stage.split}'s output",
+                      "pre": None, "stmt": "\n    ".join(stmts), "index": stage.split, "out_ptr": "ARENA(0)",
+                      "out_bytes": 0, "hook": False})
+    calls.append({"comment": f"L{stage.split} {layers[stage.split].op} '{c_comment(layers[stage.split].name)}': "
+                             f"the stitched output of the patched stage, {shape(graph, out_t)}",
+                  "pre": None, "stmt": None, "index": stage.split,
+                  "out_ptr": f"ARENA({plan.tensor_offset(out_t)})", "out_bytes": graph.tensors[out_t].nbytes,
+                  "hook": True})
+    return calls, list(params.values())
+

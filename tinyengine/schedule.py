@@ -1,0 +1,114 @@
+"""The memory schedule of a lowered network: which stage (if any) runs patch by
+patch, which layers run in place, and the resulting plan. `--patch auto` tries
+every stage split and grid and keeps the smallest peak whose extra MACs stay
+within the overhead limit."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from .errors import TinyMLError
+from .inplace import apply_inplace
+from .ir import Graph
+from .lower import Layer
+from .patch import PatchSpec, PatchStage, build_stage, candidate_specs, patch_params
+from .planner import Plan, plan_memory
+
+DEFAULT_MAX_OVERHEAD = 0.20
+
+
+@dataclass(frozen=True)
+class Candidate:
+    spec: str
+    arena_bytes: int
+    overhead: float
+    allowed: bool
+
+
+@dataclass(frozen=True)
+class Schedule:
+    layers: list[Layer]
+    plan: Plan
+    stage: PatchStage | None
+    unpatched_arena: int                       # the same network without patches (in place as asked)
+    candidates: tuple[Candidate, ...] = field(default_factory=tuple)   # what --patch auto evaluated
+    max_overhead: float = DEFAULT_MAX_OVERHEAD
+
+
+def _scalar_bytes(v: Any) -> int:
+    if isinstance(v, dict):
+        return sum(_scalar_bytes(x) for x in v.values())
+    if isinstance(v, (list, tuple)):
+        return 4 * len(v)
+    return 4
+
+
+def stage_param_bytes(graph: Graph, layers: list[Layer], stage: PatchStage) -> int:
+    """Flash for the distinct per-patch parameter structs (an upper bound, 4 bytes per field)."""
+    seen: set[str] = set()
+    total = 0
+    for need in stage.regions:
+        for i in stage.layers:
+            layer = layers[i]
+            values, _ = patch_params(graph, layer, [need[t] for t in layer.inputs], need[layer.outputs[0]])
+            key = repr(sorted(values.items(), key=lambda kv: kv[0]))
+            if key not in seen:
+                seen.add(key)
+                total += _scalar_bytes(values)
+    return total + 16 * len(stage.regions)   # rectangle copies, at most one per patch and tensor
+
+
+def _plan(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool,
+          stage: PatchStage | None) -> tuple[list[Layer], Plan]:
+    skip = set(stage.layers) if stage else set()
+    scheduled = apply_inplace(graph, layers, skip) if inplace else layers
+    extra = stage_param_bytes(graph, layers, stage) if stage else 0
+    return scheduled, plan_memory(graph, scheduled, param_bytes + extra, stage)
+
+
+def _best_variant(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool,
+                  stage: PatchStage) -> tuple[PatchStage, list[Layer], Plan]:
+    """The stage output in its own buffer, or sharing the stage input's: whichever plans smaller
+    (sharing keeps the input's buffer alive as long as the output)."""
+    variants = [stage]
+    if stage.output_over_input is not None:
+        variants.append(dataclasses.replace(stage, output_over_input=None))
+    best = None
+    for v in variants:
+        scheduled, plan = _plan(graph, layers, param_bytes, inplace, v)
+        if best is None or plan.arena_bytes < best[2].arena_bytes:
+            best = (v, scheduled, plan)
+    return best
+
+
+def schedule(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool = True,
+             patch: str | PatchSpec = "off", max_overhead: float = DEFAULT_MAX_OVERHEAD) -> Schedule:
+    base_layers, base_plan = _plan(graph, layers, param_bytes, inplace, None)
+    if patch == "off":
+        return Schedule(base_layers, base_plan, None, base_plan.arena_bytes)
+    if isinstance(patch, PatchSpec):
+        stage, scheduled, plan = _best_variant(graph, layers, param_bytes, inplace, build_stage(graph, layers, patch))
+        return Schedule(scheduled, plan, stage, base_plan.arena_bytes, max_overhead=max_overhead)
+    if patch != "auto":
+        raise TinyMLError(f"unknown patch mode '{patch}'")
+    best: tuple[int, float, PatchStage, list[Layer], Plan] | None = None
+    tried = []
+    for spec in candidate_specs(graph, layers):
+        try:
+            stage = build_stage(graph, layers, spec)
+        except TinyMLError:
+            continue
+        allowed = stage.overhead <= max_overhead
+        if not allowed:
+            tried.append(Candidate(str(spec), -1, stage.overhead, False))
+            continue
+        stage, scheduled, plan = _best_variant(graph, layers, param_bytes, inplace, stage)
+        tried.append(Candidate(str(spec), plan.arena_bytes, stage.overhead, True))
+        key = (plan.arena_bytes, stage.overhead)
+        if best is None or key < best[:2]:
+            best = (plan.arena_bytes, stage.overhead, stage, scheduled, plan)
+    if best is None or best[0] >= base_plan.arena_bytes:
+        return Schedule(base_layers, base_plan, None, base_plan.arena_bytes, tuple(tried), max_overhead)
+    return Schedule(best[3], best[4], best[2], base_plan.arena_bytes, tuple(tried), max_overhead)
