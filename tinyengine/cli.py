@@ -12,6 +12,8 @@ import numpy as np
 from . import __version__
 from .contracts import CONTRACTS
 from .errors import TinyMLError
+from .patch import parse_patch
+from .schedule import DEFAULT_MAX_OVERHEAD
 
 EPILOG = """examples:
   tinyml compile model.tflite -o out/model --board qemu-an500   # C code, plan.json, report.md; fit check
@@ -19,6 +21,7 @@ EPILOG = """examples:
   tinyml build out/model --target qemu-an500 -o fw/              # firmware.elf + size report
   tinyml run out/model --target qemu-an500 --input x.npy --output y.npy --profile
   tinyml export out/model --board stm32f746-disco -o project/    # standalone Makefile project
+  tinyml bench ../shared/models/mlperf_tiny/*.tflite                 # peak SRAM vs TFLM, same run
   tinyml boards
 
 exit status: 0 success, 1 verification mismatch, 2 bad input or other error."""
@@ -41,7 +44,8 @@ def _progress(total: int, label: str):
 def cmd_compile(args: argparse.Namespace) -> int:
     from .pipeline import compile_model, write_output
 
-    compiled = compile_model(args.model, args.reference)
+    compiled = compile_model(args.model, args.reference, inplace=not args.no_inplace, patch=parse_patch(args.patch),
+                             max_overhead=args.max_overhead)
     if args.board:
         from .boards import load_board
         from .firmware import check_plan_fits
@@ -54,6 +58,13 @@ def cmd_compile(args: argparse.Namespace) -> int:
     fit = f", fits {args.board}" if args.board else ""
     print(f"{compiled.graph.name}: {len(compiled.layers)} layers -> {out}/model.c "
           f"(arena {p.arena_bytes:,} B, flash {p.flash_bytes:,} B, contract {compiled.contract}{fit})")
+    st = compiled.stage
+    if st is not None:
+        print(f"  patch-based stage: layers {st.layers[0]}-{st.split} in a {st.spec.rows}x{st.spec.cols} grid "
+              f"(--patch {st.spec}), {100 * st.overhead:.1f}% extra MACs; "
+              f"{compiled.schedule.unpatched_arena:,} B without patches")
+    elif args.patch == "auto":
+        print(f"  no patch split beats the layer-by-layer plan within {100 * args.max_overhead:.0f}% extra MACs")
     return 0
 
 
@@ -64,7 +75,9 @@ def _load_compiled_dir(out_dir: Path):
     if not meta_path.exists():
         raise TinyMLError(f"'{out_dir}' is not a compiled model directory (no meta.json); run 'tinyml compile' first")
     meta = json.loads(meta_path.read_text())
-    return compile_model(out_dir / "model.tflite", meta["contract"], name=meta.get("model")), meta
+    compiled = compile_model(out_dir / "model.tflite", meta["contract"], name=meta.get("model"),
+                             inplace=meta.get("inplace", True), patch=parse_patch(meta.get("patch", "off")))
+    return compiled, meta
 
 
 def _reference_vector(compiled, seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -184,7 +197,9 @@ def cmd_verify(args: argparse.Namespace) -> int:
         for reference in references:
             for target in targets:
                 result = verify_model(Path(model), reference, count=args.inputs, seed=args.seed, target=target,
-                                      progress=_progress(args.inputs, f"{Path(model).stem} {target} vs {reference}"))
+                                      progress=_progress(args.inputs, f"{Path(model).stem} {target} vs {reference}"),
+                                      inplace=not args.no_inplace, patch=parse_patch(args.patch),
+                                      max_overhead=args.max_overhead)
                 print(result.summary())
                 if not result.ok:
                     status = 1
@@ -213,6 +228,27 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    from .bench import bench_model, render_table, rows_json
+
+    rows = []
+    tick = _progress(len(args.model), "bench")
+    for i, model in enumerate(args.model):
+        rows.append(bench_model(Path(model), args.max_overhead))
+        if tick:
+            tick(i + 1)
+    table = render_table(rows)
+    print(table)
+    print("\nTFLM arena: tflite-micro's recording allocator (print_allocations), measured now; 'activations' is its "
+          "head (planned tensors + scratch), the rest is its runtime structures. Gap: our arena over the liveness "
+          "lower bound.")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows_json(rows), indent=2))
+    if args.markdown:
+        Path(args.markdown).write_text(table + "\n")
+    return 0
+
+
 def cmd_boards(args: argparse.Namespace) -> int:
     from .boards import board_names, load_board
 
@@ -222,6 +258,19 @@ def cmd_boards(args: argparse.Namespace) -> int:
         where = f"QEMU {b.qemu_machine}" if b.runs_here else "hardware (build/export, flash yourself)"
         print(f"{name:<18} {b.cpu:<11} {b.flash.size // 1024:>7} K {b.sram.size // 1024:>7} K  {where}")
     return 0
+
+
+def _schedule_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--patch", default="off", metavar="auto|off|RxC@L",
+                   help="patch-based inference for the first stage: 'auto' picks the split layer and grid with the "
+                        "smallest peak SRAM, 'off' (default) runs layer by layer, '4x4@5' runs layers 0-5 on a 4x4 "
+                        "grid of patches of layer 5's output")
+    p.add_argument("--max-overhead", type=float, default=DEFAULT_MAX_OVERHEAD, metavar="FRACTION",
+                   help="--patch auto: largest extra MACs from recomputed halos, as a fraction of the network's "
+                        f"MACs (default {DEFAULT_MAX_OVERHEAD})")
+    p.add_argument("--no-inplace", action="store_true",
+                   help="plan every layer out of place (no in-place depthwise/elementwise, no overlapping "
+                        "pointwise convs); for comparison")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -240,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", choices=CONTRACTS, default="tflm",
                    help="rounding contract the generated code reproduces bit-exactly (default: tflm)")
     p.add_argument("--board", help="fail unless the plan fits this board's SRAM and flash (see 'tinyml boards')")
+    _schedule_args(p)
     p.set_defaults(func=cmd_compile)
 
     p = sub.add_parser("build", help="build a compiled model directory for a target",
@@ -275,6 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", choices=(*CONTRACTS, "both"), default="tflm",
                    help="reference interpreter and rounding contract (default: tflm)")
     p.add_argument("--seed", type=int, default=0, help="random seed for the inputs")
+    _schedule_args(p)
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("export", help="write a standalone firmware project (Makefile) for a board",
@@ -285,6 +336,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--board", required=True, help="board name (see 'tinyml boards')")
     p.add_argument("-o", "--output", required=True, help="project directory (replaced atomically)")
     p.set_defaults(func=cmd_export)
+
+    p = sub.add_parser("bench", help="peak SRAM: ours (out of place, in place, patched) vs TFLM's arena",
+                       description="For each model, measure TF-Lite Micro's arena (its recording allocator) and plan "
+                                   "ours three ways: layer by layer out of place, in place, and in place with "
+                                   "--patch auto. Prints a table with the gap to the liveness lower bound and the "
+                                   "ratio to TFLM.")
+    p.add_argument("model", nargs="+", help=".tflite model(s)")
+    p.add_argument("--max-overhead", type=float, default=DEFAULT_MAX_OVERHEAD, metavar="FRACTION",
+                   help=f"extra-MAC limit for the patched plan (default {DEFAULT_MAX_OVERHEAD})")
+    p.add_argument("--json", help="also write the rows as JSON to this file")
+    p.add_argument("--markdown", help="also write the table to this Markdown file")
+    p.set_defaults(func=cmd_bench)
 
     p = sub.add_parser("boards", help="list the boards (memory, CPU, QEMU or hardware)")
     p.set_defaults(func=cmd_boards)

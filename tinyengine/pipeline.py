@@ -21,6 +21,7 @@ from .contracts import get_contract
 from .errors import TinyMLError
 from .ir import Graph
 from .lower import Layer, lower_graph
+from .memplot import plot_memory
 from .patch import PatchSpec, PatchStage
 from .planner import Plan
 from .reader import read_tflite
@@ -42,6 +43,32 @@ class Compiled:
     def stage(self) -> PatchStage | None:
         return self.schedule.stage if self.schedule else None
 
+    def schedule_json(self) -> dict:
+        """The schedule in plan.json: in-place layers, the patched stage and what --patch auto tried."""
+        doc: dict = {
+            "in_place": [{"layer": layer.index, "op": layer.op, "over_tensor": layer.inplace_of}
+                         for layer in self.layers if layer.inplace_of is not None],
+            "overlapping": [{"layer": layer.index, "op": layer.op, "input": layer.overlaps[0],
+                             "max_start_after": layer.overlaps[1]}
+                            for layer in self.layers if layer.overlaps is not None],
+            "patch_stage": None,
+        }
+        if self.schedule is None:
+            return doc
+        st = self.stage
+        if st is not None:
+            doc["patch_stage"] = {
+                "spec": str(st.spec), "layers": list(st.layers), "rows": st.spec.rows, "cols": st.spec.cols,
+                "patches": len(st.regions), "macs_patched": st.macs, "macs_unpatched": st.base_macs,
+                "overhead": round(st.overhead, 4), "output_over_input": st.output_over_input,
+                "unpatched_arena_bytes": self.schedule.unpatched_arena,
+                "regions": [{str(t): [r.y0, r.y1, r.x0, r.x1] for t, r in need.items()} for need in st.regions],
+            }
+        doc["patch_candidates"] = [{"spec": c.spec, "arena_bytes": c.arena_bytes, "overhead": round(c.overhead, 4),
+                                    "within_limit": c.allowed} for c in self.schedule.candidates]
+        doc["max_overhead"] = self.schedule.max_overhead
+        return doc
+
     def meta(self) -> dict:
         def io(ts: tuple[int, ...]) -> list[dict]:
             out = []
@@ -52,6 +79,8 @@ class Compiled:
                             "scale": q.scale if q else None, "zero_point": q.zero_point if q else None})
             return out
         return {"model": self.graph.name, "source": str(self.source), "contract": self.contract,
+                "patch": str(self.stage.spec) if self.stage else "off",
+                "inplace": any(x.inplace_of is not None or x.overlaps is not None for x in self.layers),
                 "tinyml_version": __version__, "inputs": io(self.graph.inputs), "outputs": io(self.graph.outputs),
                 "layers": [{"index": layer.index, "op": layer.op, "name": layer.name, "output": layer.outputs[0]}
                            for layer in self.layers]}
@@ -82,10 +111,13 @@ def write_output(compiled: Compiled, out_dir: str | Path, board: str | None = No
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
         compiled.code.write(tmp)
-        (tmp / "plan.json").write_text(compiled.plan.to_json(compiled.graph, compiled.layers))
+        (tmp / "plan.json").write_text(compiled.plan.to_json(compiled.graph, compiled.layers,
+                                                             compiled.schedule_json()))
         (tmp / "meta.json").write_text(json.dumps({**compiled.meta(), "board": board}, indent=2))
         (tmp / "report.md").write_text(render_report(compiled.graph, compiled.layers, compiled.plan,
-                                                     compiled.contract))
+                                                     compiled.contract, compiled.schedule))
+        plot_memory(compiled.plan, compiled.layers, tmp / "memory.png",
+                    f"{compiled.graph.name}: arena {compiled.plan.arena_bytes:,} B", compiled.stage)
         shutil.copyfile(compiled.source, tmp / "model.tflite")
         if out_dir.exists():
             old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")

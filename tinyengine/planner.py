@@ -81,7 +81,7 @@ class Plan:
                 return b.offset
         raise KeyError(layer)
 
-    def to_json(self, graph: Graph, layers: list[Layer]) -> str:
+    def to_json(self, graph: Graph, layers: list[Layer], schedule: dict | None = None) -> str:
         tensors = []
         for b in sorted(self.buffers, key=lambda b: (b.first, b.offset)):
             entry = asdict(b)
@@ -104,8 +104,10 @@ class Plan:
                 "arena_bytes": "one static arena holding every activation tensor and kernel scratch buffer",
                 "peak_sram_bytes": "arena_bytes (the planned data memory of the network; excludes stack)",
                 "flash_bytes": "constant data in flash: weights, biases, requantization tables, layer parameters",
-                "lower_bound_bytes": "largest sum of tensors that must be live at the same time (no planner "
-                                     "can use less without in-place execution or tiling)",
+                "lower_bound_bytes": "largest sum of buffers live at the same step, less what in-place pairs may "
+                                     "share (no placement can use less)",
+                "shared": "pairs of buffers allowed to overlap while both are live: 'buffer' may start at most "
+                          "'max_start_after' bytes after 'over' (pointwise convs, a patched stage's output)",
             },
             "layers": [
                 {"index": layer.index, "op": layer.op, "name": layer.name, "kernel": layer.kernel,
@@ -114,8 +116,22 @@ class Plan:
                 for layer in layers
             ],
             "tensors": tensors,
+            "shared": [{"buffer": a, "over": b, "max_start_after": d} for (a, b), d in self.shared.items()],
         }
+        if schedule is not None:
+            doc["schedule"] = schedule
         return json.dumps(doc, indent=2)
+
+
+def live_bytes(buffers: tuple[Buffer, ...] | list[Buffer], shared: dict[tuple[str, str], int], step: int) -> int:
+    """Bytes that must be live while `step` runs: every live buffer, less what a live
+    `shared` pair may legally share."""
+    by_key = {b.key: b for b in buffers}
+    live = sum(_align(b.size) for b in buffers if b.first <= step <= b.last)
+    for (a, b), delta in shared.items():
+        if by_key[a].first <= step <= by_key[a].last and by_key[b].first <= step <= by_key[b].last:
+            live -= max(0, min(by_key[b].size - delta, by_key[a].size))
+    return live
 
 
 def _align(n: int) -> int:
@@ -196,13 +212,9 @@ def plan_memory(graph: Graph, layers: list[Layer], param_bytes: int = 0, stage: 
         shared[(f"t{alias.get(stage.output, stage.output)}", f"t{t_in}")] = stage.output_over_input
     placed, strategy = best_placement(buffers, shared)
     arena = max((b.offset + b.size for b in placed), default=0)
-    by_key = {b.key: b for b in placed}
     lower, peak_step = 0, 0
     for step in range(-1, n + 1):
-        live = sum(_align(b.size) for b in placed if b.first <= step <= b.last)
-        for (a, b), delta in shared.items():   # bytes the pair may legally share
-            if by_key[a].first <= step <= by_key[a].last and by_key[b].first <= step <= by_key[b].last:
-                live -= max(0, min(by_key[b].size - delta, by_key[a].size))
+        live = live_bytes(placed, shared, step)
         if live > lower:
             lower, peak_step = live, step
     flash = param_bytes + sum(c.nbytes for layer in layers for c in layer.consts)

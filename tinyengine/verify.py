@@ -44,6 +44,8 @@ class VerifyResult:
     failed_input: int | None = None
     notes: list[str] = field(default_factory=list)
     instructions: tuple[int, int] | None = None   # min, max per inference (QEMU targets)
+    arena_bytes: int = 0
+    patch: str = "off"
 
     @property
     def ok(self) -> bool:
@@ -51,7 +53,8 @@ class VerifyResult:
 
     def summary(self) -> str:
         line = (f"{self.model}: {self.exact}/{self.inputs} inputs bit-exact vs {self.reference}, "
-                f"{self.layers} layers, {self.target}")
+                f"{self.layers} layers, {self.target}, arena {self.arena_bytes:,} B"
+                + (f" (patches {self.patch})" if self.patch != "off" else ""))
         if self.instructions is not None:
             lo, hi = self.instructions
             line += f", {lo:,} instructions/inference" if lo == hi else f", {lo:,}-{hi:,} instructions/inference"
@@ -108,7 +111,8 @@ def verify_target(compiled: Compiled, model_dir: Path, input_sets: list[list[np.
     reference = reference or compiled.contract
     g = compiled.graph
     oracle = make_oracle(reference, compiled.source, len(g.outputs))
-    result = VerifyResult(g.name, reference, target, len(compiled.layers))
+    result = VerifyResult(g.name, reference, target, len(compiled.layers), arena_bytes=compiled.plan.arena_bytes,
+                          patch=str(compiled.stage.spec) if compiled.stage else "off")
     instructions = []
     for base in range(0, len(input_sets), chunk):
         sets = input_sets[base:base + chunk]
@@ -159,10 +163,11 @@ def first_layer_mismatch(compiled: Compiled, dump: bytes, offsets: np.ndarray, o
 
 def verify_model(model: Path, contract: str, input_sets: list[list[np.ndarray]] | None = None, count: int = 50,
                  seed: int = 0, reference: str | None = None,
-                 progress: Callable[[int], None] | None = None, target: str = HOST) -> VerifyResult:
+                 progress: Callable[[int], None] | None = None, target: str = HOST, **schedule) -> VerifyResult:
     """Compile `model` under `contract` into a temporary directory and verify it on `target`
-    (random inputs unless `input_sets` is given) against `reference` (default: the contract's oracle)."""
-    compiled = compile_model(model, contract)
+    (random inputs unless `input_sets` is given) against `reference` (default: the contract's oracle).
+    `schedule` goes to compile_model (inplace, patch, max_overhead)."""
+    compiled = compile_model(model, contract, **schedule)
     with tempfile.TemporaryDirectory(prefix="tinyml-verify-") as tmp:
         out = write_output(compiled, Path(tmp) / compiled.graph.name)
         sets = input_sets if input_sets is not None else random_inputs(compiled.graph, count, seed)
