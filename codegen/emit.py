@@ -92,7 +92,8 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
         out_ptr = f"ARENA({plan.tensor_offset(out_t)})"
         if layer.kernel is None:
             calls.append({"comment": comment + " (a view: shares its input's memory, no code)", "stmt": None,
-                          "pre": None, "index": layer.index, "out_ptr": out_ptr, "out_bytes": out_bytes, "hook": True})
+                          "pre": None, "index": layer.index, "out_ptr": out_ptr, "out_bytes": out_bytes, "hook": True,
+                          "canary": True})
             continue
         args = [f"&L{layer.index}_params"]
         pre = None
@@ -112,7 +113,7 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
         if layer.inplace_of is not None:
             comment += " (in place)"
         calls.append({"comment": comment, "pre": pre, "stmt": f"{layer.kernel}({', '.join(args)});",
-                      "index": layer.index, "out_ptr": out_ptr, "out_bytes": out_bytes, "hook": True})
+                      "index": layer.index, "out_ptr": out_ptr, "out_bytes": out_bytes, "hook": True, "canary": True})
 
     consts: dict[str, ConstArray] = {}
     for layer in layers:
@@ -127,7 +128,9 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
                  "name": c_comment(graph.tensors[t].name),
                  "shape": _shape(graph, t), "dtype": graph.tensors[t].dtype} for t in ts]
 
+    canary = canary_tables(layers, plan, stage)
     ctx = {
+        "canary": canary,
         "model": graph.name, "contract": contract, "version": version, "plan": plan,
         "calls": calls, "params": params,
         "consts": [{"c": c, "body": c_array_body(c.data)} for c in consts.values()],
@@ -138,6 +141,36 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
     }
     files = {name: env.get_template(f"{name}.j2").render(**ctx) for name in ("model.h", "model.c", "model_data.h")}
     return GeneratedModel(files)
+
+
+def _free_intervals(plan: Plan, steps: list[int]) -> list[tuple[int, int]]:
+    """Arena byte ranges [start, end) that hold no buffer live at any of `steps`."""
+    taken = sorted((b.offset, b.offset + b.size) for b in plan.buffers
+                   if b.size and any(b.first <= s <= b.last for s in steps))
+    free, pos = [], 0
+    for lo, hi in taken:
+        if lo > pos:
+            free.append((pos, lo))
+        pos = max(pos, hi)
+    if pos < plan.arena_bytes:
+        free.append((pos, plan.arena_bytes))
+    return free
+
+
+def canary_tables(layers: list[Layer], plan: Plan, stage: PatchStage | None) -> dict[str, Any]:
+    """For the TINYML_CANARY debug build: at each checkpoint (after every layer outside a patched
+    stage, after the whole stage), the ranges that must still hold the canary (free while it ran)
+    and the ranges to poison (free from the next step on)."""
+    n = len(layers)
+    internal_steps = set(stage.layers[:-1]) if stage else set()
+    points = []
+    for layer in layers:
+        if layer.index in internal_steps:
+            continue
+        ran = list(range(stage.layers[0], stage.split + 1)) if stage and layer.index == stage.split else [layer.index]
+        points.append({"layer": layer.index, "check": _free_intervals(plan, ran),
+                       "poison": _free_intervals(plan, [layer.index + 1] if layer.index + 1 <= n else [n])})
+    return {"start": _free_intervals(plan, [-1]), "points": points}
 
 
 def param_bytes_estimate(layers: list[Layer]) -> int:

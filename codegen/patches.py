@@ -59,10 +59,10 @@ def stage_calls(graph: Graph, layers: list[Layer], plan: Plan, stage: PatchStage
                              f"grid of patches of '{c_comment(graph.tensors[out_t].name)}' ({shape(graph, out_t)}); "
                              f"halos are recomputed ({100 * stage.overhead:.1f}% more MACs)",
                   "pre": None, "stmt": None, "index": stage.layers[0], "out_ptr": "ARENA(0)", "out_bytes": 0,
-                  "hook": False})
+                  "hook": False, "canary": False})
     for i in stage.layers[:-1]:   # stage-internal tensors never exist whole: their hooks carry no data
         calls.append({"comment": None, "pre": None, "stmt": None, "index": i, "out_ptr": "ARENA(0)", "out_bytes": 0,
-                      "hook": True})
+                      "hook": True, "canary": False})
     for p, need in enumerate(stage.regions):
         r_out = need[out_t]
         stmts = []
@@ -113,11 +113,11 @@ def stage_calls(graph: Graph, layers: list[Layer], plan: Plan, stage: PatchStage
         calls.append({"comment": f"patch {p + 1}/{n}: rows {r_out.y0}-{r_out.y1 - 1}, cols {r_out.x0}-{r_out.x1 - 1} "
                                  f"of L{stage.split}'s output",
                       "pre": None, "stmt": "\n    ".join(stmts), "index": stage.split, "out_ptr": "ARENA(0)",
-                      "out_bytes": 0, "hook": False})
+                      "out_bytes": 0, "hook": False, "canary": False})
     calls.append({"comment": f"L{stage.split} {layers[stage.split].op} '{c_comment(layers[stage.split].name)}': "
                              f"the stitched output of the patched stage, {shape(graph, out_t)}",
                   "pre": None, "stmt": None, "index": stage.split,
                   "out_ptr": f"ARENA({plan.tensor_offset(out_t)})", "out_bytes": graph.tensors[out_t].nbytes,
-                  "hook": True})
+                  "hook": True, "canary": True})
     return calls, list(params.values())
 

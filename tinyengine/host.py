@@ -108,10 +108,11 @@ def _locked(directory: Path):
             fcntl.flock(lock, fcntl.LOCK_UN)
 
 
-def _compile(src: Path, out_dir: Path, include_dirs: list[Path]) -> Path:
+def _compile(src: Path, out_dir: Path, include_dirs: list[Path], extra: list[str] | None = None) -> Path:
     obj = out_dir / (src.stem + ".o")
     includes = [f"-I{RUNTIME / 'include'}"] + [f"-I{d}" for d in include_dirs]
-    proc = subprocess.run(["gcc", *C_FLAGS, *includes, "-c", str(src), "-o", str(obj)], capture_output=True, text=True)
+    proc = subprocess.run(["gcc", *C_FLAGS, *(extra or []), *includes, "-c", str(src), "-o", str(obj)],
+                          capture_output=True, text=True)
     if proc.returncode != 0:
         raise TinyMLError(f"host compile of {src.name} failed:\n{proc.stderr.strip()}")
     return obj
@@ -130,8 +131,9 @@ def _runtime_objects() -> list[Path]:
 
 
 def build_host(model_dir: Path, input_bytes: list[int],
-               output_specs: list[tuple[tuple[int, ...], np.dtype]]) -> HostModel:
-    """Compile `model_dir`'s generated C with the runtime; reuse a cached build when unchanged."""
+               output_specs: list[tuple[tuple[int, ...], np.dtype]], canary: bool = False) -> HostModel:
+    """Compile `model_dir`'s generated C with the runtime; reuse a cached build when unchanged.
+    `canary` builds model.c with -DTINYML_CANARY (free arena bytes checked and poisoned per layer)."""
     import cffi
 
     model_dir = Path(model_dir)
@@ -140,13 +142,14 @@ def build_host(model_dir: Path, input_bytes: list[int],
     for f in model_files:
         if not f.exists():
             raise TinyMLError(f"'{model_dir}' has no {f.name}; run 'tinyml compile' first")
-    digest = _digest(sources + model_files, " ".join(C_FLAGS) + _HARNESS + _CDEF)
+    model_flags = ["-DTINYML_CANARY"] if canary else []
+    digest = _digest(sources + model_files, " ".join(C_FLAGS + model_flags) + _HARNESS + _CDEF)
     build_dir = cache_root() / "host" / digest
     module_name = f"_tinyml_host_{digest}"
     with _locked(build_dir):
         so = next(build_dir.glob(f"{module_name}*.so"), None)
         if so is None:
-            objects = _runtime_objects() + [_compile(model_dir / "model.c", build_dir, [model_dir])]
+            objects = _runtime_objects() + [_compile(model_dir / "model.c", build_dir, [model_dir], model_flags)]
             ffi = cffi.FFI()
             ffi.cdef(_CDEF)
             ffi.set_source(module_name, _HARNESS, include_dirs=[str(model_dir), str(RUNTIME / "include")],

@@ -81,13 +81,14 @@ def dump_layout(compiled: Compiled) -> tuple[np.ndarray, int]:
 
 
 def run_batch(compiled: Compiled, model_dir: Path, target: str, input_sets: list[list[np.ndarray]],
-              dump: bool = False, timeout: float = 300.0) -> Batch:
+              dump: bool = False, timeout: float = 300.0, canary: bool = False) -> Batch:
+    """`canary` (host only): the debug build that checks and poisons free arena bytes after every layer."""
     g = compiled.graph
     specs = [(g.tensors[t].shape, np.dtype(NUMPY[g.tensors[t].dtype])) for t in g.outputs]
     if target == HOST:
         from .host import build_host
 
-        model = build_host(model_dir, [g.tensors[t].nbytes for t in g.inputs], specs)
+        model = build_host(model_dir, [g.tensors[t].nbytes for t in g.inputs], specs, canary)
         offsets, total = dump_layout(compiled)
         outs, dumps = [], []
         for inputs in input_sets:
@@ -95,6 +96,8 @@ def run_batch(compiled: Compiled, model_dir: Path, target: str, input_sets: list
             outs.append(o)
             dumps.append(d)
         return Batch(outs, dumps if dump else None)
+    if canary:
+        raise TinyMLError("the canary build runs on the host only")
     board = load_board(target)
     fw = firmware_for(compiled, model_dir, board)
     for inputs in input_sets:

@@ -105,7 +105,7 @@ def host_model(compiled: Compiled, model_dir: Path) -> HostModel:
 
 def verify_target(compiled: Compiled, model_dir: Path, input_sets: list[list[np.ndarray]], target: str = HOST,
                   reference: str | None = None, progress: Callable[[int], None] | None = None,
-                  chunk: int = 10) -> VerifyResult:
+                  chunk: int = 10, canary: bool = False) -> VerifyResult:
     """Run every input set on `target` and through the oracle; stop at the first mismatching
     input and name the first layer whose output differs (rerunning that input with dumps)."""
     reference = reference or compiled.contract
@@ -116,7 +116,7 @@ def verify_target(compiled: Compiled, model_dir: Path, input_sets: list[list[np.
     instructions = []
     for base in range(0, len(input_sets), chunk):
         sets = input_sets[base:base + chunk]
-        batch = run_batch(compiled, model_dir, target, sets)
+        batch = run_batch(compiled, model_dir, target, sets, canary=canary)
         if batch.total_instructions is not None:
             instructions.extend(int(x) for x in batch.total_instructions)
         for k, inputs in enumerate(sets):
