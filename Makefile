@@ -39,7 +39,7 @@ test-all: setup
 	TINYML_EXAMPLES=60 $(PY) -m pytest -n $(JOBS) tests
 
 lint: setup
-	.venv/bin/ruff check tinyengine codegen tinynas tests
+	.venv/bin/ruff check tinyengine codegen tinynas tests bench
 
 clean:
 	rm -rf .cache out build .pytest_cache .hypothesis

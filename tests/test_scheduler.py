@@ -233,6 +233,30 @@ def test_random_networks_random_patches_bit_exact(net, pick, grid, tmp_path_fact
     assert result.ok, f"{spec}: {result.summary()}"
 
 
+def _mbv2_factory(r):
+    import tensorflow as tf
+
+    from tinynas.space import build_keras, mobilenetv2_like
+
+    tf.keras.utils.set_random_seed(r["seed"])
+    model = build_keras(mobilenetv2_like(r["res"], r["width"], 3, 2, depths=(1, 2, 2, 2, 1, 1)))
+    return lambda x: model(x, training=False)
+
+
+@pytest.mark.parametrize("patch", ["off", "auto"])
+def test_mobilenetv2_style_model_bit_exact(tmp_path, patch):
+    """Inverted residuals: expanding pointwise convs overlap their input from below, projecting ones
+    from above, depthwise runs in place, residual adds into the dying input; plus patches."""
+    model = build("mbv2", {"res": 48, "width": 0.35, "seed": 1}, _mbv2_factory, [(1, 48, 48, 3)])
+    compiled = compile_model(model, patch=patch)
+    assert check_no_overlap(compiled.plan) == []
+    assert any(layer.overlaps and layer.overlaps[1] < 0 for layer in compiled.layers)
+    if patch == "auto":
+        assert compiled.stage is not None
+    result = _verify(compiled, tmp_path, count=4)
+    assert result.ok, result.summary()
+
+
 def test_verify_model_accepts_schedule_options(models_dir):
     result = verify_model(models_dir / "kws_ref_model.tflite", "tflm", count=2, inplace=False)
     assert result.ok and result.arena_bytes == 16_000

@@ -52,7 +52,17 @@ def cmd_compile(args: argparse.Namespace) -> int:
         from .targets import peak_description
 
         board = load_board(args.board)
-        check_plan_fits(board, compiled.plan.arena_bytes, compiled.plan.flash_bytes, peak_description(compiled))
+        try:
+            check_plan_fits(board, compiled.plan.arena_bytes, compiled.plan.flash_bytes, peak_description(compiled))
+        except TinyMLError as exc:
+            if args.patch != "off":
+                raise
+            patched = compile_model(args.model, args.reference, inplace=not args.no_inplace, patch="auto",
+                                    max_overhead=args.max_overhead)
+            if patched.plan.arena_bytes < compiled.plan.arena_bytes:
+                raise TinyMLError(f"{exc}; with --patch auto the arena would be {patched.plan.arena_bytes:,} B "
+                                  f"(patches {patched.stage.spec})") from None
+            raise
     out = write_output(compiled, args.output, board=args.board)
     p = compiled.plan
     fit = f", fits {args.board}" if args.board else ""

@@ -127,7 +127,7 @@ def live_bytes(buffers: tuple[Buffer, ...] | list[Buffer], shared: dict[tuple[st
     """Bytes that must be live while `step` runs: every live buffer, less what a live
     `shared` pair may legally share."""
     by_key = {b.key: b for b in buffers}
-    live = sum(_align(b.size) for b in buffers if b.first <= step <= b.last)
+    live = sum(b.size for b in buffers if b.first <= step <= b.last)
     for (a, b), delta in shared.items():
         if by_key[a].first <= step <= by_key[a].last and by_key[b].first <= step <= by_key[b].last:
             live -= max(0, min(by_key[b].size - delta, by_key[a].size))
@@ -283,7 +283,7 @@ def _ok(offset: int, forbidden: list[tuple[int, int]]) -> bool:
 
 def _fit_offsets(forbidden: list[tuple[int, int]]) -> list[int]:
     """Candidate offsets: 0 and the first aligned offset after each forbidden interval."""
-    return sorted({0, *(_align(hi) for _, hi in forbidden)})
+    return sorted({0, *(_align(hi) for _, hi in forbidden if hi > 0)})
 
 
 def _room(offset: int, size: int, forbidden: list[tuple[int, int]]) -> int:
@@ -349,7 +349,8 @@ def _two_ended(buffers: list[Buffer], shared: dict[tuple[str, str], int], limit:
 def check_no_overlap(plan: Plan) -> list[tuple[str, str]]:
     """Pairs of buffers that are live at the same time and overlap in the arena (must be empty),
     except a `shared` pair placed within its allowance."""
-    bad = []
+    bad = [(b.key, "outside the arena") for b in plan.buffers
+           if b.size and (b.offset < 0 or b.offset + b.size > plan.arena_bytes)]
     bs = plan.buffers
     for i, a in enumerate(bs):
         for b in bs[i + 1:]:
