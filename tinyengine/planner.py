@@ -138,8 +138,10 @@ def _align(n: int) -> int:
     return (n + ALIGN - 1) // ALIGN * ALIGN
 
 
-def plan_memory(graph: Graph, layers: list[Layer], param_bytes: int = 0, stage: PatchStage | None = None) -> Plan:
-    """Plan every buffer. With a patched `stage`, its internal tensors get patch-sized
+def plan_memory(graph: Graph, layers: list[Layer], param_bytes: int = 0, stage: PatchStage | None = None,
+                quick: bool = False) -> Plan:
+    """Plan every buffer (`quick`: fewer placement strategies, for comparing many candidates).
+    With a patched `stage`, its internal tensors get patch-sized
     buffers, its full inputs stay live until the stage ends, its full output is live from
     the stage's start (patches fill it), and gather/scatter buffers are added where patches
     are not whole rows."""
@@ -210,7 +212,7 @@ def plan_memory(graph: Graph, layers: list[Layer], param_bytes: int = 0, stage: 
     if stage is not None and stage.output_over_input is not None:
         t_in = alias.get(stage.inputs[0], stage.inputs[0])
         shared[(f"t{alias.get(stage.output, stage.output)}", f"t{t_in}")] = stage.output_over_input
-    placed, strategy = best_placement(buffers, shared)
+    placed, strategy = best_placement(buffers, shared, QUICK_ORDERINGS if quick else tuple(ORDERINGS))
     arena = max((b.offset + b.size for b in placed), default=0)
     lower, peak_step = 0, 0
     for step in range(-1, n + 1):
@@ -232,16 +234,19 @@ ORDERINGS: dict[str, object] = {
 }
 
 
-def best_placement(buffers: list[Buffer],
-                   shared: dict[tuple[str, str], int] | None = None) -> tuple[list[Buffer], str]:
+QUICK_ORDERINGS = ("size", "lifetime")
+
+
+def best_placement(buffers: list[Buffer], shared: dict[tuple[str, str], int] | None = None,
+                   orderings: tuple[str, ...] = tuple(ORDERINGS)) -> tuple[list[Buffer], str]:
     """First-fit and best-fit over several orderings, and a two-ended placement that
     ping-pongs consecutive tensors of a chain between the bottom and the top of the
     arena; keep the smallest arena. `shared` pairs may overlap as Plan.shared says."""
     shared = shared or {}
     best: tuple[int, list[Buffer], str] | None = None
     candidates = []
-    for name, key in ORDERINGS.items():
-        ordered = sorted(buffers, key=key)
+    for name in orderings:
+        ordered = sorted(buffers, key=ORDERINGS[name])
         candidates.append((f"first-fit/{name}", _fit(ordered, shared, best_fit=False)))
         candidates.append((f"best-fit/{name}", _fit(ordered, shared, best_fit=True)))
         if shared:

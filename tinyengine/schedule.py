@@ -14,7 +14,7 @@ from .inplace import apply_inplace
 from .ir import Graph
 from .lower import Layer
 from .patch import PatchSpec, PatchStage, build_stage, candidate_specs, patch_params
-from .planner import Plan, plan_memory
+from .planner import Plan, live_bytes, plan_memory
 
 DEFAULT_MAX_OVERHEAD = 0.20
 
@@ -61,15 +61,15 @@ def stage_param_bytes(graph: Graph, layers: list[Layer], stage: PatchStage) -> i
 
 
 def _plan(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool,
-          stage: PatchStage | None) -> tuple[list[Layer], Plan]:
+          stage: PatchStage | None, quick: bool = False) -> tuple[list[Layer], Plan]:
     skip = set(stage.layers) if stage else set()
     scheduled = apply_inplace(graph, layers, skip) if inplace else layers
     extra = stage_param_bytes(graph, layers, stage) if stage else 0
-    return scheduled, plan_memory(graph, scheduled, param_bytes + extra, stage)
+    return scheduled, plan_memory(graph, scheduled, param_bytes + extra, stage, quick)
 
 
 def _best_variant(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool,
-                  stage: PatchStage) -> tuple[PatchStage, list[Layer], Plan]:
+                  stage: PatchStage, quick: bool = False) -> tuple[PatchStage, list[Layer], Plan]:
     """The stage output in its own buffer, or sharing the stage input's: whichever plans smaller
     (sharing keeps the input's buffer alive as long as the output)."""
     variants = [stage]
@@ -77,7 +77,7 @@ def _best_variant(graph: Graph, layers: list[Layer], param_bytes: int, inplace: 
         variants.append(dataclasses.replace(stage, output_over_input=None))
     best = None
     for v in variants:
-        scheduled, plan = _plan(graph, layers, param_bytes, inplace, v)
+        scheduled, plan = _plan(graph, layers, param_bytes, inplace, v, quick)
         if best is None or plan.arena_bytes < best[2].arena_bytes:
             best = (v, scheduled, plan)
     return best
@@ -93,9 +93,17 @@ def schedule(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool 
         return Schedule(scheduled, plan, stage, base_plan.arena_bytes, max_overhead=max_overhead)
     if patch != "auto":
         raise TinyMLError(f"unknown patch mode '{patch}'")
-    best: tuple[int, float, PatchStage, list[Layer], Plan] | None = None
+    # The layers after a stage run exactly as in the unpatched plan, so the bytes live at any later
+    # step bound the patched arena from below: a split whose bound is no better than the best
+    # arena so far is skipped whole, and candidates are compared with a quick placement.
+    n = len(layers)
+    after = [max((live_bytes(base_plan.buffers, base_plan.shared, s) for s in range(k + 1, n + 1)), default=0)
+             for k in range(n)]
+    best: tuple[int, float, PatchStage] | None = None
     tried = []
     for spec in candidate_specs(graph, layers):
+        if after[spec.split] >= (best[0] if best else base_plan.arena_bytes):
+            continue
         try:
             stage = build_stage(graph, layers, spec)
         except TinyMLError:
@@ -104,11 +112,14 @@ def schedule(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool 
         if not allowed:
             tried.append(Candidate(str(spec), -1, stage.overhead, False))
             continue
-        stage, scheduled, plan = _best_variant(graph, layers, param_bytes, inplace, stage)
+        stage, _, plan = _best_variant(graph, layers, param_bytes, inplace, stage, quick=True)
         tried.append(Candidate(str(spec), plan.arena_bytes, stage.overhead, True))
         key = (plan.arena_bytes, stage.overhead)
         if best is None or key < best[:2]:
-            best = (plan.arena_bytes, stage.overhead, stage, scheduled, plan)
-    if best is None or best[0] >= base_plan.arena_bytes:
-        return Schedule(base_layers, base_plan, None, base_plan.arena_bytes, tuple(tried), max_overhead)
-    return Schedule(best[3], best[4], best[2], base_plan.arena_bytes, tuple(tried), max_overhead)
+            best = (plan.arena_bytes, stage.overhead, stage)
+    if best is not None:
+        stage, scheduled, plan = _best_variant(graph, layers, param_bytes, inplace,
+                                               build_stage(graph, layers, best[2].spec))
+        if plan.arena_bytes < base_plan.arena_bytes:
+            return Schedule(scheduled, plan, stage, base_plan.arena_bytes, tuple(tried), max_overhead)
+    return Schedule(base_layers, base_plan, None, base_plan.arena_bytes, tuple(tried), max_overhead)

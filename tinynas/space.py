@@ -6,6 +6,7 @@ round-trip) and builds into a Keras model."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import asdict, dataclass
 
@@ -37,6 +38,13 @@ class Arch:
     num_classes: int
     stem_channels: int
     stages: tuple[Stage, ...]
+    stem_stride: int = 2
+
+    @property
+    def key(self) -> str:
+        """A short stable identity, for caches and reports."""
+        blocks = "|".join(",".join(f"{b.kernel}{b.expand}" for b in s.blocks) for s in self.stages)
+        return f"r{self.resolution}-w{self.width:g}-s{self.stem_stride}-{blocks}"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -46,7 +54,8 @@ class Arch:
         d = json.loads(text)
         stages = tuple(Stage(s["channels"], s["stride"], tuple(Block(**b) for b in s["blocks"]))
                        for s in d["stages"])
-        return Arch(d["resolution"], d["width"], d["in_channels"], d["num_classes"], d["stem_channels"], stages)
+        return Arch(d["resolution"], d["width"], d["in_channels"], d["num_classes"], d["stem_channels"], stages,
+                    d.get("stem_stride", 2))
 
 
 def scaled(channels: int, width: float) -> int:
@@ -64,6 +73,98 @@ def mobilenetv2_like(resolution: int = 96, width: float = 0.35, in_channels: int
     return Arch(resolution, width, in_channels, num_classes, scaled(32, width), tuple(stages))
 
 
+@dataclass(frozen=True)
+class SearchSpace:
+    """Where architectures come from: a base stage layout (channels at width 1.0, stride of the
+    first block), per-block kernel and expand choices, per-stage depth choices, and the global
+    width multipliers and input resolutions that make up the sub-spaces. The first stage is
+    MobileNetV2's single expand-1 block and does not vary."""
+
+    in_channels: int
+    num_classes: int
+    base_stages: tuple[tuple[int, int], ...] = ((16, 1), (24, 2), (40, 2), (80, 2), (96, 1))
+    kernels: tuple[int, ...] = KERNELS
+    expands: tuple[int, ...] = EXPANDS
+    depths: tuple[int, ...] = DEPTHS
+    widths: tuple[float, ...] = (0.25, 0.35, 0.5, 0.75, 1.0)
+    resolutions: tuple[int, ...] = (28, 32, 40, 48)
+    stem_channels: int = 32
+
+    def stem_stride(self, resolution: int) -> int:
+        return 2 if resolution >= 64 else 1
+
+    def sample(self, rng, width: float, resolution: int) -> Arch:
+        stages = []
+        for i, (c, stride) in enumerate(self.base_stages):
+            if i == 0:
+                blocks = (Block(int(rng.choice(self.kernels)), 1),)
+            else:
+                depth = int(rng.choice(self.depths))
+                blocks = tuple(Block(int(rng.choice(self.kernels)), int(rng.choice(self.expands)))
+                               for _ in range(depth))
+            stages.append(Stage(scaled(c, width), stride, blocks))
+        return Arch(resolution, width, self.in_channels, self.num_classes, scaled(self.stem_channels, width),
+                    tuple(stages), self.stem_stride(resolution))
+
+    def largest(self, width: float, resolution: int) -> Arch:
+        return self._uniform(width, resolution, max(self.kernels), max(self.expands), max(self.depths))
+
+    def smallest(self, width: float, resolution: int) -> Arch:
+        return self._uniform(width, resolution, min(self.kernels), min(self.expands), min(self.depths))
+
+    def _uniform(self, width: float, resolution: int, k: int, e: int, d: int) -> Arch:
+        stages = [Stage(scaled(c, width), s, (Block(k, 1),) if i == 0 else tuple(Block(k, e) for _ in range(d)))
+                  for i, (c, s) in enumerate(self.base_stages)]
+        return Arch(resolution, width, self.in_channels, self.num_classes, scaled(self.stem_channels, width),
+                    tuple(stages), self.stem_stride(resolution))
+
+    def mutate(self, arch: Arch, rng, prob: float = 0.2) -> Arch:
+        stages = []
+        for i, stage in enumerate(arch.stages):
+            blocks = list(stage.blocks)
+            if i > 0 and rng.random() < prob:
+                depth = int(rng.choice(self.depths))
+                while len(blocks) < depth:
+                    blocks.append(Block(int(rng.choice(self.kernels)), int(rng.choice(self.expands))))
+                blocks = blocks[:depth]
+            blocks = [Block(int(rng.choice(self.kernels)) if rng.random() < prob else b.kernel,
+                            (int(rng.choice(self.expands)) if rng.random() < prob else b.expand) if i > 0 else 1)
+                      for b in blocks]
+            stages.append(Stage(stage.channels, stage.stride, tuple(blocks)))
+        return dataclasses.replace(arch, stages=tuple(stages))
+
+    def crossover(self, a: Arch, b: Arch, rng) -> Arch:
+        """Each stage's depth from one parent, each block's kernel and expand from either."""
+        stages = []
+        for sa, sb in zip(a.stages, b.stages):
+            depth = len(sa.blocks) if rng.random() < 0.5 else len(sb.blocks)
+            blocks = []
+            for j in range(depth):
+                options = [s.blocks[j] for s in (sa, sb) if j < len(s.blocks)]
+                blocks.append(options[int(rng.integers(len(options)))])
+            stages.append(Stage(sa.channels, sa.stride, tuple(blocks)))
+        return dataclasses.replace(a, stages=tuple(stages))
+
+
+def macs(arch: Arch) -> int:
+    """Multiply-accumulates of the int8 network (convs, depthwise, classifier)."""
+    h = arch.resolution
+    h = -(-h // arch.stem_stride)
+    total = h * h * arch.stem_channels * 9 * arch.in_channels
+    c = arch.stem_channels
+    for stage in arch.stages:
+        for i, block in enumerate(stage.blocks):
+            stride = stage.stride if i == 0 else 1
+            mid = c * block.expand
+            if block.expand != 1:
+                total += h * h * c * mid
+            h = -(-h // stride)
+            total += h * h * mid * block.kernel * block.kernel
+            total += h * h * mid * stage.channels
+            c = stage.channels
+    return total + c * arch.num_classes
+
+
 def build_keras(arch: Arch):
     """The Keras model (float) of an architecture: ReLU6 everywhere, 'same' padding, residual adds
     where a block keeps its shape."""
@@ -71,7 +172,7 @@ def build_keras(arch: Arch):
 
     layers = tf.keras.layers
     inp = tf.keras.Input((arch.resolution, arch.resolution, arch.in_channels))
-    x = layers.Conv2D(arch.stem_channels, 3, strides=2, padding="same", use_bias=False)(inp)
+    x = layers.Conv2D(arch.stem_channels, 3, strides=arch.stem_stride, padding="same", use_bias=False)(inp)
     x = layers.BatchNormalization()(x)
     x = layers.ReLU(6.0)(x)
     c = arch.stem_channels

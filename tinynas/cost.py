@@ -1,0 +1,138 @@
+"""The exact memory cost of an architecture: its int8 graph, built directly in the
+engine's IR with the same ops, shapes, fused activations and padding the TFLite
+converter produces for `build_keras(arch)` (weights and scales do not change the
+plan), lowered and scheduled by the engine itself (in place + patches, as
+`tinyml compile --patch auto` would). What the search calls feasible is what the
+compiler will plan. Results are cached per architecture."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinyengine.contracts import get_contract
+from tinyengine.ir import Graph, Op, Quant, Tensor
+from tinyengine.lower import lower_graph
+from tinyengine.schedule import DEFAULT_MAX_OVERHEAD, schedule
+
+from .space import Arch
+
+# Code of the runtime kernels, start-up and generated model.c in flash, on top of the
+# constants the plan counts (measured from arm-none-eabi-size on the QEMU boards, rounded up).
+CODE_BYTES = 24 * 1024
+SAME, VALID, RELU6, NONE = 0, 1, 3, 0
+
+
+@dataclass(frozen=True)
+class Cost:
+    sram_bytes: int      # the planned arena (activations, scratch, patch buffers)
+    flash_bytes: int     # the plan's constants + CODE_BYTES
+    macs: int
+    patch: str           # the patch split the schedule chose, or "off"
+
+    def fits(self, sram_limit: int, flash_limit: int) -> bool:
+        return self.sram_bytes <= sram_limit and self.flash_bytes <= flash_limit
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.tensors: list[Tensor] = []
+        self.ops: list[Op] = []
+        self.rng = np.random.default_rng(0)
+
+    def act(self, shape: tuple[int, ...], name: str, zero_point: int = 0) -> int:
+        self.tensors.append(Tensor(len(self.tensors), name, shape, "int8", Quant((0.05,), (zero_point,))))
+        return len(self.tensors) - 1
+
+    def const(self, data: np.ndarray, name: str, scales: tuple[float, ...] | None = None, axis: int = 0) -> int:
+        dtype = {np.dtype(np.int8): "int8", np.dtype(np.int32): "int32"}[data.dtype]
+        quant = Quant(scales, (0,) * len(scales), axis) if scales else None
+        self.tensors.append(Tensor(len(self.tensors), name, data.shape, dtype, quant, data))
+        return len(self.tensors) - 1
+
+    def op(self, kind: str, inputs: list[int], outputs: list[int], **options) -> None:
+        self.ops.append(Op(len(self.ops), kind, tuple(inputs), tuple(outputs), options))
+
+    def conv(self, x: int, cout: int, k: int, stride: int, depthwise: bool, act: int, name: str) -> int:
+        n, h, w, cin = self.tensors[x].shape
+        oh, ow = (-(-h // stride), -(-w // stride)) if (k > 1 or stride > 1) else (h, w)
+        ch = cin if depthwise else cout
+        wshape = (1, k, k, ch) if depthwise else (cout, k, k, cin)
+        weights = self.const(self.rng.integers(-127, 128, wshape, dtype=np.int8), f"{name}/w", (0.01,) * ch,
+                             3 if depthwise else 0)
+        bias = self.const(np.zeros(ch, dtype=np.int32), f"{name}/b", (0.0005,) * ch)
+        y = self.act((n, oh, ow, ch), name, -128 if act == RELU6 else 0)
+        padding = SAME if (k > 1 or stride > 1) else VALID
+        options = {"padding": padding, "strideW": stride, "strideH": stride, "fusedActivationFunction": act,
+                   "dilationWFactor": 1, "dilationHFactor": 1}
+        if depthwise:
+            options["depthMultiplier"] = 1
+        self.op("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", [x, weights, bias], [y], **options)
+        return y
+
+
+def arch_graph(arch: Arch) -> Graph:
+    """The int8 graph the TFLite converter makes of build_keras(arch)."""
+    b = _Builder()
+    x = b.act((1, arch.resolution, arch.resolution, arch.in_channels), "input", 0)
+    inp = x
+    x = b.conv(x, arch.stem_channels, 3, arch.stem_stride, False, RELU6, "stem")
+    c = arch.stem_channels
+    for si, stage in enumerate(arch.stages):
+        for bi, block in enumerate(stage.blocks):
+            stride = stage.stride if bi == 0 else 1
+            name = f"s{si}b{bi}"
+            y = x
+            if block.expand != 1:
+                y = b.conv(y, c * block.expand, 1, 1, False, RELU6, f"{name}/expand")
+            y = b.conv(y, 0, block.kernel, stride, True, RELU6, f"{name}/dw")
+            y = b.conv(y, stage.channels, 1, 1, False, NONE, f"{name}/project")
+            if stride == 1 and c == stage.channels:
+                out = b.act(b.tensors[y].shape, f"{name}/add")
+                b.op("ADD", [x, y], [out], fusedActivationFunction=NONE)
+                y = out
+            x, c = y, stage.channels
+    axes = b.const(np.array([1, 2], dtype=np.int32), "mean/axes")
+    pooled = b.act((1, c), "mean")
+    b.op("MEAN", [x, axes], [pooled], keepDims=False)
+    fc_w = b.const(b.rng.integers(-127, 128, (arch.num_classes, c), dtype=np.int8), "fc/w", (0.01,))
+    fc_b = b.const(np.zeros(arch.num_classes, dtype=np.int32), "fc/b", (0.0005,))
+    logits = b.act((1, arch.num_classes), "logits")
+    b.op("FULLY_CONNECTED", [pooled, fc_w, fc_b], [logits], fusedActivationFunction=NONE, weightsFormat=0,
+         keepNumDims=False)
+    return Graph(f"nas-{arch.key}", tuple(b.tensors), tuple(b.ops), (inp,), (logits,))
+
+
+def arch_cost(arch: Arch, patch: str = "auto", max_overhead: float = DEFAULT_MAX_OVERHEAD) -> Cost:
+    from codegen.emit import param_bytes_estimate
+
+    graph = arch_graph(arch)
+    layers = lower_graph(graph, get_contract("tflm"))
+    sched = schedule(graph, layers, param_bytes_estimate(layers), True, patch, max_overhead)
+    return Cost(sched.plan.arena_bytes, sched.plan.flash_bytes + CODE_BYTES, sum(x.macs for x in layers),
+                str(sched.stage.spec) if sched.stage else "off")
+
+
+class CostCache:
+    """arch.key -> Cost, kept in a JSON file so a resumed or repeated search reuses it."""
+
+    def __init__(self, path: Path | None = None, patch: str = "auto") -> None:
+        self.path, self.patch = path, patch
+        self.data: dict[str, dict] = {}
+        if path is not None and path.exists():
+            self.data = json.loads(path.read_text())
+
+    def __call__(self, arch: Arch) -> Cost:
+        key = f"{self.patch}:{arch.key}"
+        if key not in self.data:
+            self.data[key] = asdict(arch_cost(arch, self.patch))
+        return Cost(**self.data[key])
+
+    def save(self) -> None:
+        if self.path is not None:
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.data))
+            tmp.replace(self.path)
