@@ -167,32 +167,36 @@ def macs(arch: Arch) -> int:
 
 def build_keras(arch: Arch):
     """The Keras model (float) of an architecture: ReLU6 everywhere, 'same' padding, residual adds
-    where a block keeps its shape."""
+    where a block keeps its shape. Layers are named (stem_conv, s<stage>b<block>_expand/_dw/_project
+    and their _bn, classifier) so weights can be copied in by name."""
     import tensorflow as tf
 
     layers = tf.keras.layers
     inp = tf.keras.Input((arch.resolution, arch.resolution, arch.in_channels))
-    x = layers.Conv2D(arch.stem_channels, 3, strides=arch.stem_stride, padding="same", use_bias=False)(inp)
-    x = layers.BatchNormalization()(x)
+    x = layers.Conv2D(arch.stem_channels, 3, strides=arch.stem_stride, padding="same", use_bias=False,
+                      name="stem_conv")(inp)
+    x = layers.BatchNormalization(epsilon=1e-3, name="stem_bn")(x)
     x = layers.ReLU(6.0)(x)
     c = arch.stem_channels
-    for stage in arch.stages:
-        for i, block in enumerate(stage.blocks):
-            stride = stage.stride if i == 0 else 1
+    for si, stage in enumerate(arch.stages):
+        for bi, block in enumerate(stage.blocks):
+            stride = stage.stride if bi == 0 else 1
+            name = f"s{si}b{bi}"
             y = x
             if block.expand != 1:
-                y = layers.Conv2D(c * block.expand, 1, use_bias=False)(y)
-                y = layers.BatchNormalization()(y)
+                y = layers.Conv2D(c * block.expand, 1, use_bias=False, name=f"{name}_expand")(y)
+                y = layers.BatchNormalization(epsilon=1e-3, name=f"{name}_expand_bn")(y)
                 y = layers.ReLU(6.0)(y)
-            y = layers.DepthwiseConv2D(block.kernel, strides=stride, padding="same", use_bias=False)(y)
-            y = layers.BatchNormalization()(y)
+            y = layers.DepthwiseConv2D(block.kernel, strides=stride, padding="same", use_bias=False,
+                                       name=f"{name}_dw")(y)
+            y = layers.BatchNormalization(epsilon=1e-3, name=f"{name}_dw_bn")(y)
             y = layers.ReLU(6.0)(y)
-            y = layers.Conv2D(stage.channels, 1, use_bias=False)(y)
-            y = layers.BatchNormalization()(y)
+            y = layers.Conv2D(stage.channels, 1, use_bias=False, name=f"{name}_project")(y)
+            y = layers.BatchNormalization(epsilon=1e-3, name=f"{name}_project_bn")(y)
             x = layers.Add()([x, y]) if stride == 1 and c == stage.channels else y
             c = stage.channels
     x = layers.GlobalAveragePooling2D()(x)
-    out = layers.Dense(arch.num_classes)(x)
+    out = layers.Dense(arch.num_classes, name="classifier")(x)
     return tf.keras.Model(inp, out)
 
 
