@@ -22,6 +22,7 @@ EPILOG = """examples:
   tinyml run out/model --target qemu-an500 --input x.npy --output y.npy --profile
   tinyml export out/model --board stm32f746-disco -o project/    # standalone Makefile project
   tinyml bench ../shared/models/mlperf_tiny/*.tflite                 # peak SRAM vs TFLM, same run
+  tinyml nas --board qemu-stm32f405 --dataset fashion-mnist --budget-minutes 60 -o runs/fm
   tinyml boards
 
 exit status: 0 success, 1 verification mismatch, 2 bad input or other error."""
@@ -259,6 +260,28 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_nas(args: argparse.Namespace) -> int:
+    from tinynas.nas import NasConfig, run_nas
+
+    from .boards import load_board
+
+    if args.board:
+        board = load_board(args.board)
+        sram, flash, stack = board.sram.size, board.flash.size, board.stack_bytes if board.stack_in_sram else 0
+    elif args.sram_kb and args.flash_kb:
+        sram, flash, stack = int(args.sram_kb * 1024), int(args.flash_kb * 1024), 8192
+    else:
+        raise TinyMLError("give --board, or both --sram-kb and --flash-kb")
+    cfg = NasConfig(args.dataset, Path(args.output), sram, flash, stack, args.board, args.budget_minutes, args.seed,
+                    args.backend, args.ray_address, args.samples, args.population, args.generations, args.parents,
+                    args.train_limit, max_macs=int(args.max_mmacs * 1e6) if args.max_mmacs else None)
+    result = run_nas(cfg)
+    print(f"{args.output}/model.tflite: int8 test accuracy {result['int8_test_accuracy_c']:.4f} (generated C == "
+          f"TF-Lite Micro), arena {result['arena_bytes']:,} B, flash {result['flash_bytes']:,} B; "
+          f"report: {args.output}/report.md")
+    return 0
+
+
 def cmd_boards(args: argparse.Namespace) -> int:
     from .boards import board_names, load_board
 
@@ -359,6 +382,31 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", help="also write the table to this Markdown file")
     p.set_defaults(func=cmd_bench)
 
+    p = sub.add_parser("nas", help="search, train and export the most accurate int8 model that fits a board",
+                       description="TinyNAS: pick the (width, resolution) sub-space whose fitting models have the "
+                                   "most MACs, train a weight-sharing supernet, run an evolutionary search scored "
+                                   "by the supernet, then fine-tune, quantize to int8, compile, verify bit-exactly "
+                                   "and measure the generated C's test accuracy. Memory costs come from this "
+                                   "engine's own scheduler. Interrupt with Ctrl-C and rerun the same command to "
+                                   "resume.")
+    p.add_argument("--board", help="board whose SRAM and flash bound the model (see 'tinyml boards')")
+    p.add_argument("--sram-kb", type=float, help="device SRAM in KiB (instead of --board; 8 KiB go to the stack)")
+    p.add_argument("--flash-kb", type=float, help="device flash in KiB (instead of --board)")
+    p.add_argument("--dataset", default="fashion-mnist", help="dataset (default fashion-mnist)")
+    p.add_argument("--budget-minutes", type=float, default=60.0, help="wall-clock budget for the whole search")
+    p.add_argument("-o", "--output", required=True, help="run directory (model.tflite, search.json, report.md)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backend", choices=("in-process", "ray"), default="in-process",
+                   help="where candidate costs are evaluated")
+    p.add_argument("--ray-address", help="Ray cluster address (default: start a local Ray)")
+    p.add_argument("--samples", type=int, default=24, help="architectures sampled per sub-space (default 24)")
+    p.add_argument("--population", type=int, default=12)
+    p.add_argument("--generations", type=int, default=8)
+    p.add_argument("--parents", type=int, default=4)
+    p.add_argument("--train-limit", type=int, help="use only this many training images (quick runs)")
+    p.add_argument("--max-mmacs", type=float, help="also limit the model to this many million MACs")
+    p.set_defaults(func=cmd_nas)
+
     p = sub.add_parser("boards", help="list the boards (memory, CPU, QEMU or hardware)")
     p.set_defaults(func=cmd_boards)
     return parser
@@ -370,7 +418,7 @@ def main(argv: list[str] | None = None) -> int:
         return args.func(args)
     except TinyMLError as exc:
         print(f"tinyml: error: {exc}", file=sys.stderr)
-        return 2
+        return 130 if type(exc).__name__ == "NasInterrupted" else 2
     except KeyboardInterrupt:
         print("tinyml: interrupted", file=sys.stderr)
         return 130

@@ -1,0 +1,138 @@
+"""TinyNAS: the search space builds and converts, the engine-based cost is the compiled
+model's exact peak SRAM, the search honours the limits, a tiny-budget end-to-end run
+(interrupted and resumed) produces a model that compiles, is bit-exact and whose
+generated C has exactly TF-Lite Micro's int8 test accuracy; the Ray backend gives
+the in-process result."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from conftest import require
+
+from tinyengine.datasets import FASHION_MNIST_DIR
+from tinyengine.pipeline import compile_model
+from tinynas.cost import arch_cost
+from tinynas.executor import InProcessExecutor
+from tinynas.search import Limits, best_of, evolve, optimise_space
+from tinynas.space import Arch, SearchSpace, build_keras, to_int8_tflite
+
+
+def _convert(arch: Arch, path) -> None:
+    rng = np.random.default_rng(0)
+    model = build_keras(arch)
+    data = to_int8_tflite(model, (rng.uniform(-1, 1, (1, arch.resolution, arch.resolution, arch.in_channels))
+                                  .astype(np.float32) for _ in range(4)))
+    path.write_bytes(data)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sampled_arch_converts_and_planned_sram_equals_compiled(tmp_path, seed):
+    space = SearchSpace(1, 10, widths=(0.25, 0.35), resolutions=(28, 32))
+    rng = np.random.default_rng(seed)
+    arch = space.sample(rng, float(rng.choice(space.widths)), int(rng.choice(space.resolutions)))
+    assert Arch.from_json(arch.to_json()) == arch
+    _convert(arch, tmp_path / "m.tflite")
+    compiled = compile_model(tmp_path / "m.tflite", patch="auto")
+    cost = arch_cost(arch)
+    assert cost.sram_bytes == compiled.plan.arena_bytes
+    assert cost.macs == sum(layer.macs for layer in compiled.layers)
+    assert cost.patch == (str(compiled.stage.spec) if compiled.stage else "off")
+
+
+def _mac_fitness(arch: Arch) -> float:
+    """A deterministic stand-in for accuracy (no training): bigger is better, with a tie-breaker."""
+    return arch_cost(arch).macs / 1e9 + (hash(arch.key) % 1000) / 1e7
+
+
+def test_search_honours_limits_and_feasible_models_compile_within_them(tmp_path):
+    space = SearchSpace(1, 10, widths=(0.35, 0.5), resolutions=(28, 32))
+    limits = Limits(24 * 1024, 160 * 1024)
+    rng = np.random.default_rng(3)
+    sub, subs = optimise_space(space, limits, 6, rng, InProcessExecutor())
+    assert all(m > 0 for s in subs for m in s.fitting_macs)
+    history = evolve(space, sub, limits, _mac_fitness, InProcessExecutor(), rng, population=4, generations=2,
+                     parents=2)
+    assert history and all(limits.ok(e.cost) for e in history)
+    best = best_of(history)
+    _convert(best.arch, tmp_path / "best.tflite")
+    compiled = compile_model(tmp_path / "best.tflite", patch="auto")
+    assert compiled.plan.arena_bytes <= limits.sram_bytes
+    assert compiled.plan.flash_bytes <= limits.flash_bytes
+
+
+def test_search_is_reproducible_for_a_seed():
+    space = SearchSpace(1, 10, widths=(0.35,), resolutions=(28,))
+    limits = Limits(24 * 1024, 160 * 1024)
+
+    def run():
+        rng = np.random.default_rng(5)
+        sub, _ = optimise_space(space, limits, 4, rng, InProcessExecutor())
+        return [e.arch.key for e in evolve(space, sub, limits, _mac_fitness, InProcessExecutor(), rng, 3, 2, 2)]
+    assert run() == run()
+
+
+def test_ray_backend_gives_the_in_process_result():
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        require(False, "ray (make setup installs requirements-ray.txt)")
+    from tinynas.executor import RayExecutor
+
+    space = SearchSpace(1, 10, widths=(0.35,), resolutions=(28, 32))
+    limits = Limits(24 * 1024, 160 * 1024)
+
+    def run(executor):
+        rng = np.random.default_rng(11)
+        sub, subs = optimise_space(space, limits, 4, rng, executor)
+        hist = evolve(space, sub, limits, _mac_fitness, executor, rng, 3, 2, 2)
+        return [(s.width, s.resolution, s.fitting_macs) for s in subs], [(e.arch.key, e.accuracy) for e in hist]
+    local = run(InProcessExecutor())
+    ray_executor = RayExecutor(num_cpus=2)
+    try:
+        remote = run(ray_executor)
+    finally:
+        ray_executor.close()
+    assert remote == local
+
+
+def test_tiny_budget_end_to_end_interrupted_and_resumed(tmp_path):
+    """`tinyml nas` with a 3-minute budget on the STM32F405 limits: interrupted with SIGINT while
+    training the supernet, rerun, it resumes and finishes: the model compiles within the board,
+    is bit-exact (host and QEMU), and the generated C's int8 accuracy on all 10,000 test images
+    equals TF-Lite Micro's."""
+    require((FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(), "dataset-fashion-mnist")
+    out = tmp_path / "run"
+    cmd = [sys.executable, "-m", "tinyengine", "nas", "--board", "qemu-stm32f405", "--budget-minutes", "3",
+           "-o", str(out), "--samples", "3", "--population", "4", "--generations", "2", "--parents", "2",
+           "--train-limit", "4000", "--max-mmacs", "3"]
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    state = out / "checkpoint" / "state.json"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        if state.exists() and json.loads(state.read_text()).get("phase") == "supernet":
+            time.sleep(5)
+            break
+        time.sleep(0.5)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and "resume" in err, err[-2000:]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "resuming from" in done.stdout
+    doc = json.loads((out / "search.json").read_text())
+    result = doc["result"]
+    assert result["int8_test_accuracy_c"] == result["int8_test_accuracy_tflm"]
+    assert result["test_images"] == 10_000
+    assert result["arena_bytes"] <= doc["limits"]["arena_bytes"]
+    assert any("qemu-stm32f405" in v and "bit-exact" in v for v in result["verified"])
+    for f in ("model.tflite", "report.md", "flops_cdf.png", "accuracy_vs_sram.png", "compiled/model.c"):
+        assert (out / f).exists(), f

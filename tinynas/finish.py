@@ -1,0 +1,119 @@
+"""The last phase of `tinyml nas`: the chosen sub-network becomes a deployable,
+verified int8 model. Fine-tune it (its own batch norm, flip augmentation) for the
+remaining budget, quantize it fully to int8 with a representative set, compile it
+with the engine, verify it bit-exactly against TF-Lite Micro (host, and the board
+in QEMU when it has one), and measure the int8 accuracy of the generated C on
+the whole test set next to TFLite's own int8 accuracy: the two must be equal."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+
+from tinyengine.errors import TinyMLError
+
+from .data import Dataset, resize
+from .search import Evaluated
+from .space import to_int8_tflite
+
+
+def _quantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
+    return np.clip(np.round(x / scale) + zero_point, -128, 127).astype(np.int8)
+
+
+def finetune(model, x: np.ndarray, y: np.ndarray, deadline: float, batch: int, seed: int, log) -> int:
+    import tensorflow as tf
+
+    model.compile(optimizer=tf.keras.optimizers.Adam(1e-3),
+                  loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    rng = np.random.default_rng([seed, 7])
+    epochs, last = 0, None
+    while True:
+        started = time.monotonic()
+        if last is not None and started + last > deadline:
+            break
+        xb = x.copy()
+        flip = rng.random(len(xb)) < 0.5
+        xb[flip] = xb[flip, :, ::-1]
+        lr = 1e-3 * (0.6 ** epochs)
+        model.optimizer.learning_rate.assign(lr)
+        hist = model.fit(xb, y, batch_size=batch, epochs=1, verbose=0, shuffle=True)
+        epochs += 1
+        last = time.monotonic() - started
+        log(f"  fine-tune epoch {epochs}: loss {hist.history['loss'][-1]:.4f}, "
+            f"train accuracy {hist.history['accuracy'][-1]:.4f} ({last:.0f} s)")
+        if time.monotonic() > deadline:
+            break
+    return epochs
+
+
+def finish(cfg, ds: Dataset, net, chosen: Evaluated, calib, clock, log) -> dict:
+    from tinyengine.boards import load_board
+    from tinyengine.oracle import make_oracle
+    from tinyengine.pipeline import compile_model, write_output
+    from tinyengine.targets import run_batch
+    from tinyengine.verify import random_inputs, verify_target
+
+    arch = chosen.arch
+    res = arch.resolution
+    model = net.extract(arch, net.calibrate(arch, calib))
+    x_train, x_test = resize(ds.x_train, res), resize(ds.x_test, res)
+    deadline = clock.start + 0.92 * clock.budget
+    epochs = finetune(model, x_train, ds.y_train, deadline, cfg.batch, cfg.seed, log)
+    float_acc = float((model.predict(x_test, verbose=0, batch_size=500).argmax(1) == ds.y_test).mean())
+    log(f"fine-tuned {epochs} epochs: float test accuracy {float_acc:.4f}")
+
+    rng = np.random.default_rng([cfg.seed, 9])
+    reps = x_train[rng.choice(len(x_train), 256, replace=False)]
+    tflite = to_int8_tflite(model, (reps[i:i + 1] for i in range(len(reps))))
+    model_path = cfg.out / "model.tflite"
+    model_path.write_bytes(tflite)
+
+    compiled = compile_model(model_path, "tflm", patch="auto")
+    limits = cfg.limits
+    if compiled.plan.arena_bytes > limits.sram_bytes or compiled.plan.flash_bytes > limits.flash_bytes:
+        raise TinyMLError(f"the exported model plans {compiled.plan.arena_bytes:,} B arena / "
+                          f"{compiled.plan.flash_bytes:,} B flash, over the limits the search used "
+                          f"({limits.sram_bytes:,} / {limits.flash_bytes:,})")
+    out_dir = write_output(compiled, cfg.out / "compiled", board=cfg.board)
+
+    # bit-exact: random inputs and real test images, host and (if any) the board in QEMU
+    inp = compiled.graph.tensors[compiled.graph.inputs[0]]
+    q = inp.quant
+    test_q = _quantize(x_test, q.scale, q.zero_point)
+    sets = random_inputs(compiled.graph, cfg.verify_inputs, cfg.seed) + [[test_q[i:i + 1]] for i in range(20)]
+    checks = [verify_target(compiled, out_dir, sets, "host")]
+    board = load_board(cfg.board) if cfg.board else None
+    if board is not None and board.runs_here:
+        checks.append(verify_target(compiled, out_dir, sets[:5], board.name))
+    for c in checks:
+        log("  " + c.summary())
+        if not c.ok:
+            raise TinyMLError(f"the exported model is not bit-exact: {c.summary()}")
+
+    # int8 accuracy on the whole test set: generated C (host) and TF-Lite Micro
+    started = time.monotonic()
+    oracle = make_oracle("tflm", model_path, 1)
+    ref_pred = np.array([int(np.argmax(oracle.run([test_q[i:i + 1]])[0])) for i in range(len(test_q))])
+    batch = run_batch(compiled, out_dir, "host", [[test_q[i:i + 1]] for i in range(len(test_q))])
+    c_pred = np.array([int(np.argmax(o[0])) for o in batch.outputs])
+    tflite_acc = float((ref_pred == ds.y_test).mean())
+    c_acc = float((c_pred == ds.y_test).mean())
+    log(f"int8 test accuracy: generated C {c_acc:.4f}, TF-Lite Micro {tflite_acc:.4f} "
+        f"({len(test_q):,} images, {time.monotonic() - started:.0f} s)")
+    if c_acc != tflite_acc or not np.array_equal(ref_pred, c_pred):
+        raise TinyMLError(f"the generated C's predictions differ from TF-Lite Micro's on the test set "
+                          f"({int((ref_pred != c_pred).sum())} images)")
+    return {
+        "arch": arch.key, "resolution": res, "width": arch.width,
+        "supernet_val_accuracy": chosen.accuracy, "finetune_epochs": epochs, "float_test_accuracy": float_acc,
+        "int8_test_accuracy_tflm": tflite_acc, "int8_test_accuracy_c": c_acc, "test_images": int(len(test_q)),
+        "arena_bytes": compiled.plan.arena_bytes, "flash_bytes": compiled.plan.flash_bytes,
+        "patch": str(compiled.stage.spec) if compiled.stage else "off",
+        "macs": sum(layer.macs for layer in compiled.layers),
+        "verified": [c.summary() for c in checks],
+        "instructions": checks[-1].instructions[0] if checks[-1].instructions else None,
+        "model": str(Path(model_path)), "compiled": str(out_dir), "seconds": clock.spent,
+    }

@@ -1,0 +1,262 @@
+"""`tinyml nas`: search, train and export the most accurate model that fits a board.
+
+Phases (each checkpointed in OUT/checkpoint, so an interrupted run resumes):
+  1. space     search-space optimisation over (width, resolution) sub-spaces
+  2. supernet  train the weight-sharing supernet of the chosen sub-space (sandwich rule)
+  3. search    evolutionary search; fitness = supernet accuracy on the validation split
+               after batch-norm recalibration
+  4. finish    extract and fine-tune the winner, quantize to int8, compile it with the
+               engine (in place + patches), verify it bit-exactly, and measure the int8
+               accuracy of the generated C on the whole test set
+The time budget is split between phases (fractions below); every result goes to
+OUT/search.json, OUT/report.md and plots."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from tinyengine.errors import TinyMLError
+
+from .cost import Cost
+from .data import load_dataset, resize
+from .executor import make_executor
+from .search import Evaluated, Limits, SubSpace, best_of, evolve, optimise_space
+from .space import Arch, SearchSpace
+
+# Where the budget goes (cumulative fractions of the whole budget at which a phase ends).
+PHASE_END = {"space": 0.10, "supernet": 0.55, "search": 0.70, "finetune": 0.92}
+OTHER_SRAM = 1024   # .data/.bss besides the arena (measured ~150-400 B on the QEMU boards), rounded up
+
+
+@dataclass(frozen=True)
+class NasConfig:
+    dataset: str
+    out: Path
+    sram_total: int              # the device's SRAM (bytes)
+    flash_total: int
+    stack_bytes: int = 8192
+    board: str | None = None
+    budget_minutes: float = 60.0
+    seed: int = 0
+    backend: str = "in-process"
+    ray_address: str | None = None
+    samples: int = 24            # architectures sampled per sub-space
+    population: int = 12
+    generations: int = 8
+    parents: int = 4
+    train_limit: int | None = None
+    batch: int = 64
+    verify_inputs: int = 20
+    max_macs: int | None = None
+
+    @property
+    def limits(self) -> Limits:
+        return Limits(self.sram_total - self.stack_bytes - OTHER_SRAM, self.flash_total, self.max_macs)
+
+
+class NasInterrupted(TinyMLError):
+    """Ctrl-C during a search: the checkpoint is saved, the same command resumes."""
+
+
+class _Clock:
+    def __init__(self, budget_s: float, spent: float = 0.0):
+        self.budget, self.start = budget_s, time.monotonic() - spent
+
+    @property
+    def spent(self) -> float:
+        return time.monotonic() - self.start
+
+    def past(self, phase: str) -> bool:
+        return self.spent >= PHASE_END[phase] * self.budget
+
+
+def _bar(total: int, desc: str):
+    if not sys.stderr.isatty():
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, leave=False, file=sys.stderr)
+
+
+class Checkpoint:
+    def __init__(self, folder: Path):
+        self.folder = folder
+        self.state_path = folder / "state.json"
+
+    def load(self) -> dict:
+        return json.loads(self.state_path.read_text()) if self.state_path.exists() else {}
+
+    def save(self, state: dict, weights: list[np.ndarray] | None = None) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if weights is not None:
+            tmp = self.folder / "supernet.tmp.npz"
+            np.savez(tmp, *weights)
+            tmp.replace(self.folder / "supernet.npz")
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state))
+        tmp.replace(self.state_path)
+
+    def weights(self) -> list[np.ndarray] | None:
+        path = self.folder / "supernet.npz"
+        if not path.exists():
+            return None
+        with np.load(path) as z:
+            return [z[f"arr_{i}"] for i in range(len(z.files))]
+
+
+def _evaluated_json(e: Evaluated) -> dict:
+    return {"arch": json.loads(e.arch.to_json()), "key": e.arch.key, "cost": asdict(e.cost),
+            "accuracy": e.accuracy, "generation": e.generation}
+
+
+def _evaluated_from(d: dict) -> Evaluated:
+    return Evaluated(Arch.from_json(json.dumps(d["arch"])), Cost(**d["cost"]), d["accuracy"], d["generation"])
+
+
+def run_nas(cfg: NasConfig, log=print) -> dict:
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+
+    cfg.out.mkdir(parents=True, exist_ok=True)
+    ckpt = Checkpoint(cfg.out / "checkpoint")
+    state = ckpt.load()
+    config_key = json.dumps({k: str(v) for k, v in asdict(cfg).items() if k not in ("out", "budget_minutes")},
+                            sort_keys=True)
+    if state and state.get("config") != config_key:
+        raise TinyMLError(f"{cfg.out} holds a checkpoint of a different search; use another -o or delete "
+                          f"{ckpt.folder}")
+    if state:
+        log(f"resuming from {ckpt.folder} (phase '{state['phase']}', {state['spent']:.0f} s spent)")
+    state.setdefault("config", config_key)
+    state.setdefault("phase", "space")
+    clock = _Clock(cfg.budget_minutes * 60, state.get("spent", 0.0))
+    tf.keras.utils.set_random_seed(cfg.seed)
+    rng = np.random.default_rng([cfg.seed, len(state.get("history", []))])
+    ds = load_dataset(cfg.dataset, seed=cfg.seed, limit=cfg.train_limit)
+    space = SearchSpace(ds.channels, ds.num_classes)
+    executor = make_executor(cfg.backend, cfg.ray_address)
+    limits = cfg.limits
+    log(f"limits: arena <= {limits.sram_bytes:,} B (SRAM {cfg.sram_total:,} B less {cfg.stack_bytes:,} B stack and "
+        f"{OTHER_SRAM:,} B other data), flash <= {limits.flash_bytes:,} B"
+        + (f", MACs <= {limits.max_macs:,}" if limits.max_macs else "") + f"; budget {cfg.budget_minutes:g} min")
+
+    def save(weights=None):
+        state["spent"] = clock.spent
+        ckpt.save(state, weights)
+
+    try:
+        # ---- 1. search-space optimisation ----
+        if state["phase"] == "space":
+            bar = _bar(len(space.widths) * len(space.resolutions), "sub-spaces")
+            best, subs = optimise_space(space, limits, cfg.samples, np.random.default_rng(cfg.seed), executor,
+                                        (lambda d, t: bar.update(1)) if bar else None)
+            if bar:
+                bar.close()
+            if not best.fitting_macs:
+                raise TinyMLError(f"no sampled model fits (arena <= {limits.sram_bytes:,} B, flash <= "
+                                  f"{limits.flash_bytes:,} B" + (f", MACs <= {limits.max_macs:,}" if limits.max_macs
+                                                                 else "")
+                                  + "); raise the limits, pick a bigger board or sample more (--samples)")
+            state["subspaces"] = [asdict(s) for s in subs]
+            state["subspace"] = asdict(best)
+            state["phase"] = "supernet"
+            save()
+            log(f"sub-space: width {best.width:g}, resolution {best.resolution} (median fitting MACs "
+                f"{best.score:,.0f}, {100 * best.fit_ratio:.0f}% of samples fit)")
+        sub = SubSpace(**state["subspace"])
+        from .supernet import SuperNet
+
+        net = SuperNet(space, sub.width, sub.resolution, cfg.seed)
+        net.compile()
+        if ckpt.weights() is not None:
+            net.load_state(ckpt.weights())
+        x_train = resize(ds.x_train, sub.resolution)
+        x_val = resize(ds.x_val, sub.resolution)
+
+        # ---- 2. supernet training ----
+        if state["phase"] == "supernet":
+            step = state.get("step", 0)
+            train_rng = np.random.default_rng([cfg.seed, 1, step])
+            bar = _bar(0, "supernet steps")
+            last_save = time.monotonic()
+            while not clock.past("supernet"):
+                idx = train_rng.integers(0, len(x_train), cfg.batch)
+                xb = x_train[idx]
+                flip = train_rng.random(cfg.batch) < 0.5
+                xb[flip] = xb[flip, :, ::-1]
+                archs = [space.largest(sub.width, sub.resolution), space.smallest(sub.width, sub.resolution),
+                         space.sample(train_rng, sub.width, sub.resolution)]
+                loss = net.train_step(xb, ds.y_train[idx], archs)
+                step += 1
+                if bar:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{loss:.3f}")
+                if time.monotonic() - last_save > 60:
+                    state["step"] = step
+                    save(net.state())
+                    last_save = time.monotonic()
+            if bar:
+                bar.close()
+            state["step"] = step
+            state["phase"] = "search"
+            save(net.state())
+            log(f"supernet: {step} steps of {cfg.batch} (sandwich: largest, smallest, random)")
+
+        # ---- 3. evolutionary search ----
+        calib = [x_train[i * 250:(i + 1) * 250] for i in range(4)]
+        val_x, val_y = x_val[:2000], ds.y_val[:2000]
+
+        def fitness(arch: Arch) -> float:
+            return net.accuracy(arch, net.calibrate(arch, calib), val_x, val_y)
+
+        if state["phase"] == "search":
+            history = [_evaluated_from(d) for d in state.get("history", [])]
+            start = max((e.generation for e in history), default=-1) + 1
+            bar = _bar(cfg.generations, "generations")
+
+            def on_generation(gen: int, hist: list[Evaluated]) -> None:
+                state["history"] = [_evaluated_json(e) for e in hist]
+                save()
+                if bar:
+                    bar.update(1)
+                best = best_of(hist)
+                log(f"  generation {gen}: best val accuracy {best.accuracy:.4f} ({best.cost.sram_bytes:,} B arena)")
+
+            history = evolve(space, sub, limits, fitness, executor, rng, cfg.population, cfg.generations,
+                             cfg.parents, history, start, on_generation, lambda: clock.past("search"))
+            if bar:
+                bar.close()
+            if not history:
+                raise TinyMLError("the search found no architecture within the limits")
+            state["history"] = [_evaluated_json(e) for e in history]
+            state["phase"] = "finish"
+            save()
+        history = [_evaluated_from(d) for d in state["history"]]
+        chosen = best_of(history)
+        log(f"chosen: {chosen.arch.key} (supernet val accuracy {chosen.accuracy:.4f}, arena "
+            f"{chosen.cost.sram_bytes:,} B, flash {chosen.cost.flash_bytes:,} B, {chosen.cost.macs:,} MACs)")
+
+        # ---- 4. finish ----
+        from .finish import finish
+
+        result = finish(cfg, ds, net, chosen, calib, clock, log)
+        state["phase"] = "done"
+        state["result"] = result
+        save()
+    except KeyboardInterrupt:
+        save(net.state() if state.get("phase") == "supernet" and "net" in locals() else None)
+        executor.close()
+        raise NasInterrupted(f"interrupted; the search is checkpointed in {ckpt.folder}: run the same command "
+                             "to resume") from None
+    executor.close()
+    from .report import write_outputs
+
+    write_outputs(cfg, state, history, chosen, result)
+    return result
