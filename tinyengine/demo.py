@@ -6,6 +6,7 @@ ours, and write a summary."""
 
 from __future__ import annotations
 
+import shutil
 import sys
 from pathlib import Path
 
@@ -78,6 +79,23 @@ def main() -> int:
     (OUT / "summary.md").write_text("# Demo summary\n\n" + table + "\n")
     print("\n" + table)
     print(f"\ngenerated code and reports: {OUT}/<model>-<contract>/ (model.c, plan.json, report.md)")
+    print("\nTinyNAS, small budget (3 min, <= 3 MMACs) for the STM32F405 on Fashion-MNIST:")
+    from tinynas.nas import NasConfig, run_nas
+
+    board = load_board("qemu-stm32f405")
+    nas_out = OUT / "nas-fashion-mnist"
+    if nas_out.exists():
+        shutil.rmtree(nas_out)
+    result = run_nas(NasConfig("fashion-mnist", nas_out, board.sram.size, board.flash.size, board.stack_bytes,
+                               board.name, budget_minutes=3, samples=4, population=6, generations=3, parents=2,
+                               train_limit=20000, max_macs=3_000_000))
+    nas_line = (f"TinyNAS: `{result['arch']}`: int8 test accuracy {result['int8_test_accuracy_c']:.4f} from the "
+                f"generated C (TF-Lite Micro: {result['int8_test_accuracy_tflm']:.4f}) on {result['test_images']:,} "
+                f"images, arena {result['arena_bytes']:,} B, flash {result['flash_bytes']:,} B, "
+                f"{result['instructions']:,} instructions/inference on {board.name}; {nas_out}/report.md")
+    print(nas_line)
+    with open(OUT / "summary.md", "a") as f:
+        f.write("\n" + nas_line + "\n")
     return 0 if ok else 1
 
 

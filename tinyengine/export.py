@@ -4,16 +4,16 @@ that builds with plain `make` and arm-none-eabi-gcc, without this tool."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
+from .atomic import replace_dir
 from .boards import Board
 from .firmware import C_FLAGS, LD_FLAGS
 from .host import MODEL_FILES, RUNTIME, runtime_headers, runtime_sources
 
-COMMON_HEADERS = ("board.h", "exit_codes.h", "semihosting.h", "cache_m7.h")
+COMMON_HEADERS = ("board.h", "exit_codes.h", "semihosting.h", "cache_m7.h", "stm32_gpio.h")
 
 MAKEFILE = """\
 # Firmware for {board} ({description})
@@ -114,13 +114,7 @@ def export_project(model_dir: Path, board: Board, out_dir: Path, model_name: str
             app=f"common/{board.app.name}", arena=arena_bytes, flash=flash_bytes,
             flash_tool=(board.flash_tool or "flash {elf} with pyocd or openocd").format(
                 hex="build/firmware.hex", elf="build/firmware.elf")))
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            out_dir.rename(old)
-            tmp.rename(out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out_dir)
+        replace_dir(tmp, out_dir)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from codegen import GeneratedModel, generate
 from codegen.emit import param_bytes_estimate
 
 from . import __version__
+from .atomic import replace_dir
 from .contracts import get_contract
 from .errors import TinyMLError
 from .ir import Graph
@@ -119,13 +119,7 @@ def write_output(compiled: Compiled, out_dir: str | Path, board: str | None = No
         plot_memory(compiled.plan, compiled.layers, tmp / "memory.png",
                     f"{compiled.graph.name}: arena {compiled.plan.arena_bytes:,} B", compiled.stage)
         shutil.copyfile(compiled.source, tmp / "model.tflite")
-        if out_dir.exists():
-            old = out_dir.with_name(f".{out_dir.name}.old-{os.getpid()}")
-            out_dir.rename(old)
-            tmp.rename(out_dir)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(out_dir)
+        replace_dir(tmp, out_dir)
     finally:
         if tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)

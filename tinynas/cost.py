@@ -18,7 +18,7 @@ from tinyengine.ir import Graph, Op, Quant, Tensor
 from tinyengine.lower import lower_graph
 from tinyengine.schedule import DEFAULT_MAX_OVERHEAD, schedule
 
-from .space import Arch
+from .space import Arch, block_sites
 
 # Code of the runtime kernels, start-up and generated model.c in flash, on top of the
 # constants the plan counts (measured from arm-none-eabi-size on the QEMU boards, rounded up).
@@ -80,21 +80,18 @@ def arch_graph(arch: Arch) -> Graph:
     x = b.act((1, arch.resolution, arch.resolution, arch.in_channels), "input", 0)
     inp = x
     x = b.conv(x, arch.stem_channels, 3, arch.stem_stride, False, RELU6, "stem")
-    c = arch.stem_channels
-    for si, stage in enumerate(arch.stages):
-        for bi, block in enumerate(stage.blocks):
-            stride = stage.stride if bi == 0 else 1
-            name = f"s{si}b{bi}"
-            y = x
-            if block.expand != 1:
-                y = b.conv(y, c * block.expand, 1, 1, False, RELU6, f"{name}/expand")
-            y = b.conv(y, 0, block.kernel, stride, True, RELU6, f"{name}/dw")
-            y = b.conv(y, stage.channels, 1, 1, False, NONE, f"{name}/project")
-            if stride == 1 and c == stage.channels:
-                out = b.act(b.tensors[y].shape, f"{name}/add")
-                b.op("ADD", [x, y], [out], fusedActivationFunction=NONE)
-                y = out
-            x, c = y, stage.channels
+    for site in block_sites(arch):
+        y = x
+        if site.block.expand != 1:
+            y = b.conv(y, site.cin * site.block.expand, 1, 1, False, RELU6, f"{site.name}/expand")
+        y = b.conv(y, 0, site.block.kernel, site.stride, True, RELU6, f"{site.name}/dw")
+        y = b.conv(y, site.cout, 1, 1, False, NONE, f"{site.name}/project")
+        if site.residual:
+            out = b.act(b.tensors[y].shape, f"{site.name}/add")
+            b.op("ADD", [x, y], [out], fusedActivationFunction=NONE)
+            y = out
+        x = y
+    c = arch.stages[-1].channels
     axes = b.const(np.array([1, 2], dtype=np.int32), "mean/axes")
     pooled = b.act((1, c), "mean")
     b.op("MEAN", [x, axes], [pooled], keepDims=False)

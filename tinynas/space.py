@@ -146,23 +146,33 @@ class SearchSpace:
         return dataclasses.replace(a, stages=tuple(stages))
 
 
-def macs(arch: Arch) -> int:
-    """Multiply-accumulates of the int8 network (convs, depthwise, classifier)."""
-    h = arch.resolution
-    h = -(-h // arch.stem_stride)
-    total = h * h * arch.stem_channels * 9 * arch.in_channels
-    c = arch.stem_channels
-    for stage in arch.stages:
-        for i, block in enumerate(stage.blocks):
-            stride = stage.stride if i == 0 else 1
-            mid = c * block.expand
-            if block.expand != 1:
-                total += h * h * c * mid
-            h = -(-h // stride)
-            total += h * h * mid * block.kernel * block.kernel
-            total += h * h * mid * stage.channels
+@dataclass(frozen=True)
+class BlockSite:
+    """One block where it sits: its stage and index, stride, channels in and out, and whether
+    it ends in a residual add (stride 1, channels kept)."""
+    stage: int
+    index: int
+    block: Block
+    stride: int
+    cin: int
+    cout: int
+
+    @property
+    def residual(self) -> bool:
+        return self.stride == 1 and self.cin == self.cout
+
+    @property
+    def name(self) -> str:
+        return f"s{self.stage}b{self.index}"
+
+
+def block_sites(arch: Arch) -> list[BlockSite]:
+    sites, c = [], arch.stem_channels
+    for si, stage in enumerate(arch.stages):
+        for bi, block in enumerate(stage.blocks):
+            sites.append(BlockSite(si, bi, block, stage.stride if bi == 0 else 1, c, stage.channels))
             c = stage.channels
-    return total + c * arch.num_classes
+    return sites
 
 
 def build_keras(arch: Arch):
@@ -177,24 +187,20 @@ def build_keras(arch: Arch):
                       name="stem_conv")(inp)
     x = layers.BatchNormalization(epsilon=1e-3, name="stem_bn")(x)
     x = layers.ReLU(6.0)(x)
-    c = arch.stem_channels
-    for si, stage in enumerate(arch.stages):
-        for bi, block in enumerate(stage.blocks):
-            stride = stage.stride if bi == 0 else 1
-            name = f"s{si}b{bi}"
-            y = x
-            if block.expand != 1:
-                y = layers.Conv2D(c * block.expand, 1, use_bias=False, name=f"{name}_expand")(y)
-                y = layers.BatchNormalization(epsilon=1e-3, name=f"{name}_expand_bn")(y)
-                y = layers.ReLU(6.0)(y)
-            y = layers.DepthwiseConv2D(block.kernel, strides=stride, padding="same", use_bias=False,
-                                       name=f"{name}_dw")(y)
-            y = layers.BatchNormalization(epsilon=1e-3, name=f"{name}_dw_bn")(y)
+    for site in block_sites(arch):
+        name, block = site.name, site.block
+        y = x
+        if block.expand != 1:
+            y = layers.Conv2D(site.cin * block.expand, 1, use_bias=False, name=f"{name}_expand")(y)
+            y = layers.BatchNormalization(epsilon=1e-3, name=f"{name}_expand_bn")(y)
             y = layers.ReLU(6.0)(y)
-            y = layers.Conv2D(stage.channels, 1, use_bias=False, name=f"{name}_project")(y)
-            y = layers.BatchNormalization(epsilon=1e-3, name=f"{name}_project_bn")(y)
-            x = layers.Add()([x, y]) if stride == 1 and c == stage.channels else y
-            c = stage.channels
+        y = layers.DepthwiseConv2D(block.kernel, strides=site.stride, padding="same", use_bias=False,
+                                   name=f"{name}_dw")(y)
+        y = layers.BatchNormalization(epsilon=1e-3, name=f"{name}_dw_bn")(y)
+        y = layers.ReLU(6.0)(y)
+        y = layers.Conv2D(site.cout, 1, use_bias=False, name=f"{name}_project")(y)
+        y = layers.BatchNormalization(epsilon=1e-3, name=f"{name}_project_bn")(y)
+        x = layers.Add()([x, y]) if site.residual else y
     x = layers.GlobalAveragePooling2D()(x)
     out = layers.Dense(arch.num_classes, name="classifier")(x)
     return tf.keras.Model(inp, out)

@@ -8,6 +8,7 @@
 #include "board.h"
 #include "board_config.h"
 #include "cache_m7.h"
+#include "stm32_gpio.h"
 
 #define REG(addr) (*(volatile uint32_t *)(addr))
 #define RCC 0x58024400u
@@ -56,15 +57,6 @@ static void clock_400mhz(void)
     }
 }
 
-static void gpio_af7(uint32_t port, uint32_t pin)
-{
-    uint32_t afr = port + (pin < 8u ? 0x20u : 0x24u);
-    uint32_t shift = (pin % 8u) * 4u;
-    REG(port + 0x00u) = (REG(port + 0x00u) & ~(3u << (2u * pin))) | (2u << (2u * pin));
-    REG(port + 0x08u) |= 2u << (2u * pin);
-    REG(afr) = (REG(afr) & ~(0xFu << shift)) | (7u << shift);
-}
-
 void board_init(void)
 {
     cache_m7_enable();
@@ -72,8 +64,8 @@ void board_init(void)
     RCC_AHB4ENR |= 1u << 3;   /* GPIOD */
     RCC_APB1LENR |= 1u << 18; /* USART3 */
     (void)RCC_APB1LENR;
-    gpio_af7(GPIOD, 8u);
-    gpio_af7(GPIOD, 9u);
+    stm32_gpio_af7(GPIOD, 8u);
+    stm32_gpio_af7(GPIOD, 9u);
     USART_BRR = (PCLK1_HZ + 115200u / 2u) / 115200u;
     USART_CR1 = (1u << 3) | (1u << 2) | 1u; /* TE, RE, UE */
     board_puts("\n");

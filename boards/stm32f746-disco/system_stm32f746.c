@@ -7,6 +7,7 @@
 #include "board.h"
 #include "board_config.h"
 #include "cache_m7.h"
+#include "stm32_gpio.h"
 
 #define REG(addr) (*(volatile uint32_t *)(addr))
 #define RCC 0x40023800u
@@ -51,15 +52,6 @@ static void clock_216mhz(void)
     }
 }
 
-static void gpio_af7(uint32_t port, uint32_t pin)
-{
-    uint32_t afr = port + (pin < 8u ? 0x20u : 0x24u);
-    uint32_t shift = (pin % 8u) * 4u;
-    REG(port + 0x00u) = (REG(port + 0x00u) & ~(3u << (2u * pin))) | (2u << (2u * pin)); /* alternate function */
-    REG(port + 0x08u) |= 2u << (2u * pin);                                               /* high speed */
-    REG(afr) = (REG(afr) & ~(0xFu << shift)) | (7u << shift);
-}
-
 void board_init(void)
 {
     cache_m7_enable();
@@ -67,8 +59,8 @@ void board_init(void)
     RCC_AHB1ENR |= (1u << 0) | (1u << 1); /* GPIOA, GPIOB */
     RCC_APB2ENR |= 1u << 4;               /* USART1 */
     (void)RCC_APB2ENR;
-    gpio_af7(GPIOA, 9u);
-    gpio_af7(GPIOB, 7u);
+    stm32_gpio_af7(GPIOA, 9u);
+    stm32_gpio_af7(GPIOB, 7u);
     USART_BRR = (APB2_HZ + 115200u / 2u) / 115200u;
     USART_CR1 = (1u << 3) | (1u << 2) | 1u; /* TE, RE, UE */
     board_puts("\n");
