@@ -100,8 +100,8 @@ def test_canary_build_catches_a_stray_write(models_dir, tmp_path, monkeypatch):
 
     original = planner.best_placement
 
-    def shrunk(buffers, shared=None):
-        placed, name = original(buffers, shared)
+    def shrunk(buffers, *args):
+        placed, name = original(buffers, *args)
         victim = max((b for b in placed if b.tensor is not None), key=lambda b: b.size)
         return [b if b is not victim else planner.Buffer(b.key, b.tensor, b.name, b.size - 16, b.first, b.last,
                                                           b.offset) for b in placed], name
