@@ -14,6 +14,7 @@ from tinyengine.lower import ConstArray, Layer, NullArg, ScratchArg, TensorArg, 
 from tinyengine.patch import PatchStage
 from tinyengine.planner import Plan
 
+from .args import fixed_arg
 from .patches import stage_calls
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -100,12 +101,8 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
         for a in layer.args:
             if isinstance(a, TensorArg):
                 args.append(tensor_ref(a.tensor, a.ctype, a.const))
-            elif isinstance(a, ConstArray):
-                args.append(a.name)
-            elif isinstance(a, ScratchArg):
-                args.append(f"ARENA({plan.scratch_offset(layer.index)})")
-            elif isinstance(a, NullArg):
-                args.append(f"(const {a.ctype} *)0")
+            elif isinstance(a, (ConstArray, ScratchArg, NullArg)):
+                args.append(fixed_arg(a, layer.index, plan))
             elif isinstance(a, TensorListArg):
                 refs = ", ".join(f"ARENA({plan.tensor_offset(t)})" for t in a.tensors)
                 pre = f"const void *const L{layer.index}_inputs[{len(a.tensors)}] = {{{refs}}};"

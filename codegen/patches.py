@@ -11,6 +11,8 @@ from tinyengine.lower import ConstArray, Layer, NullArg, ScratchArg, TensorArg
 from tinyengine.patch import PatchStage, Region, patch_params
 from tinyengine.planner import Plan
 
+from .args import fixed_arg
+
 
 def _elem(graph: Graph, t: int) -> int:
     tensor = graph.tensors[t]
@@ -99,12 +101,8 @@ def stage_calls(graph: Graph, layers: list[Layer], plan: Plan, stage: PatchStage
                         base = f"ARENA({full_offset(t, need[t]) + skip})"
                     args.append(f"(const {a.ctype} *){base}")
                     k += 1
-                elif isinstance(a, ConstArray):
-                    args.append(a.name)
-                elif isinstance(a, NullArg):
-                    args.append(f"(const {a.ctype} *)0")
-                elif isinstance(a, ScratchArg):
-                    args.append(f"ARENA({plan.scratch_offset(i)})")
+                elif isinstance(a, (ConstArray, NullArg, ScratchArg)):
+                    args.append(fixed_arg(a, i, plan))
                 else:
                     raise TypeError(f"cannot patch argument {a!r} of layer {i}")
             stmts.append(f"{layer.kernel}({', '.join(args)}); /* L{i} {layer.op} */")
