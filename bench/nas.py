@@ -105,9 +105,9 @@ def main() -> int:
     rows = [
         "| model | int8 test accuracy (generated C) | arena (B) | flash (B) | MACs | training |",
         "|---|---:|---:|---:|---:|---|",
-        f"| TinyNAS `{nas['arch']}` | {nas['int8_test_accuracy_c']:.4f} | {nas['arena_bytes']:,} | "
+        f"| TinyNAS `{nas['arch'].replace('|', '/')}` | {nas['int8_test_accuracy_c']:.4f} | {nas['arena_bytes']:,} | "
         f"{nas['flash_bytes']:,} | {nas['macs']:,} | supernet + {nas['finetune_epochs']} fine-tune epochs |",
-        f"| MobileNetV2 scaled `{baseline['arch']}` | {baseline['int8_test_accuracy_c']:.4f} | "
+        f"| MobileNetV2 scaled `{baseline['arch'].replace('|', '/')}` | {baseline['int8_test_accuracy_c']:.4f} | "
         f"{baseline['arena_bytes']:,} | {baseline['flash_bytes']:,} | {baseline['macs']:,} | "
         f"{baseline['epochs']} epochs from scratch |",
     ]
