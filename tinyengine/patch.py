@@ -20,11 +20,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import TinyMLError
+from .inplace import ELEMENTWISE
 from .ir import Graph
 from .lower import ConstArray, Layer, _contiguous_strides, _right_align
 
 SPATIAL = {"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"}
-ELEMENTWISE = {"ADD", "MUL", "RELU", "RELU6", "RELU_N1_TO_1", "QUANTIZE", "LOGISTIC", "HARD_SWISH"}
 PATCHABLE = SPATIAL | ELEMENTWISE
 
 

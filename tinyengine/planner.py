@@ -48,7 +48,6 @@ class Plan:
     lower_bound_bytes: int           # max over steps of the bytes that must be live at once
     peak_step: int                   # the layer at which the lower bound is reached
     placement: str = ""              # which placement strategy produced the offsets
-    shift: dict[int, int] = dataclasses.field(default_factory=dict)  # tensor -> offset inside its root buffer
     # (a, b) -> d: buffer a may overlap buffer b while both are live if a starts at most d bytes after b
     # (a patched stage's output over its input, see tinyengine.patch)
     shared: dict[tuple[str, str], int] = dataclasses.field(default_factory=dict)
@@ -66,7 +65,7 @@ class Plan:
         root = self.alias.get(tensor, tensor)
         for b in self.buffers:
             if b.tensor == root:
-                return b.offset + self.shift.get(tensor, 0)
+                return b.offset
         raise KeyError(tensor)
 
     def buffer_offset(self, key: str) -> int:
@@ -146,7 +145,6 @@ def plan_memory(graph: Graph, layers: list[Layer], param_bytes: int = 0, stage: 
     the stage's start (patches fill it), and gather/scatter buffers are added where patches
     are not whole rows."""
     alias: dict[int, int] = {}
-    shift: dict[int, int] = {}     # tensor -> byte offset inside its root's buffer
     for layer in layers:
         src = layer.alias_of if layer.alias_of is not None else layer.inplace_of
         if src is not None:
@@ -154,7 +152,6 @@ def plan_memory(graph: Graph, layers: list[Layer], param_bytes: int = 0, stage: 
             if graph.tensors[root].is_constant:
                 root = src
             alias[layer.outputs[0]] = root
-            shift[layer.outputs[0]] = shift.get(src, 0)
     n = len(layers)
     first: dict[int, int] = {}
     last: dict[int, int] = {}
@@ -177,9 +174,9 @@ def plan_memory(graph: Graph, layers: list[Layer], param_bytes: int = 0, stage: 
         touch(t, n)
 
     size = {t: graph.tensors[t].nbytes for t in first}
-    for t, r in [*alias.items(), *((t, t) for t in shift)]:
+    for t, r in alias.items():
         if r in size:
-            size[r] = max(size[r], shift.get(t, 0) + graph.tensors[t].nbytes)
+            size[r] = max(size[r], graph.tensors[t].nbytes)
     if stage is not None:
         start, end = stage.layers[0], stage.split
         for t in stage.internal:
@@ -221,7 +218,7 @@ def plan_memory(graph: Graph, layers: list[Layer], param_bytes: int = 0, stage: 
             lower, peak_step = live, step
     flash = param_bytes + sum(c.nbytes for layer in layers for c in layer.consts)
     return Plan(tuple(placed), alias, _align(arena), sum(layer.scratch_bytes for layer in layers), flash,
-                lower, peak_step, strategy, shift, shared)
+                lower, peak_step, strategy, shared)
 
 
 # Orderings tried by the placer; the smallest arena wins (ties: the earlier one).
