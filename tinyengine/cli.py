@@ -397,7 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="run directory (model.tflite, search.json, report.md)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", choices=("in-process", "ray"), default="in-process",
-                   help="where candidate costs are evaluated")
+                   help="where candidates are evaluated (exact cost, and supernet accuracy in one actor per CPU)")
     p.add_argument("--ray-address", help="Ray cluster address (default: start a local Ray)")
     p.add_argument("--samples", type=int, default=24, help="architectures sampled per sub-space (default 24)")
     p.add_argument("--population", type=int, default=12)

@@ -7,14 +7,12 @@
 
 from __future__ import annotations
 
-import contextlib
-import io
-import os
 from pathlib import Path
 
 import numpy as np
 
 from .errors import TinyMLError
+from .quiet import quiet
 
 
 class Oracle:
@@ -37,7 +35,7 @@ class TflmOracle(Oracle):
         data = Path(model_path).read_bytes()
         self._num_outputs = num_outputs
         try:
-            with _quiet():
+            with quiet():
                 self._interp = runtime.Interpreter.from_bytes(
                     data, arena_size=max(len(data) * 10, 4 << 20),
                     intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors)
@@ -88,19 +86,3 @@ def make_oracle(name: str, model_path: Path, num_outputs: int) -> Oracle:
     raise TinyMLError(f"unknown reference '{name}' (tflm or litert)")
 
 
-@contextlib.contextmanager
-def _quiet():
-    """Silence the C++ interpreter's stderr chatter while it loads."""
-    try:
-        fd = os.dup(2)
-    except OSError:
-        yield
-        return
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 2)
-            with contextlib.redirect_stderr(io.StringIO()):
-                yield
-    finally:
-        os.dup2(fd, 2)
-        os.close(fd)

@@ -77,7 +77,7 @@ class _Builder:
 def arch_graph(arch: Arch) -> Graph:
     """The int8 graph the TFLite converter makes of build_keras(arch)."""
     b = _Builder()
-    x = b.act((1, arch.resolution, arch.resolution, arch.in_channels), "input", 0)
+    x = b.act((1, *arch.input_shape), "input", 0)
     inp = x
     x = b.conv(x, arch.stem_channels, 3, arch.stem_stride, False, RELU6, "stem")
     for site in block_sites(arch):

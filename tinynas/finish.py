@@ -1,12 +1,13 @@
 """The last phase of `tinyml nas`: the chosen sub-network becomes a deployable,
-verified int8 model. Fine-tune it (its own batch norm, flip augmentation) for the
-remaining budget, quantize it fully to int8 with a representative set, compile it
+verified int8 model. Fine-tune it (its own batch norm, flip augmentation where the dataset allows it,
+cosine learning rate) for the remaining budget, quantize it fully to int8 with a representative set, compile it
 with the engine, verify it bit-exactly against TF-Lite Micro (host, and the board
 in QEMU when it has one), and measure the int8 accuracy of the generated C on
 the whole test set next to TFLite's own int8 accuracy: the two must be equal."""
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
@@ -14,42 +15,53 @@ import numpy as np
 
 from tinyengine.errors import TinyMLError
 
-from .data import Dataset, resize
+from .data import Dataset
 from .search import Evaluated
 from .space import to_int8_tflite
+
+LEARNING_RATE = 1e-3
 
 
 def _quantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
     return np.clip(np.round(x / scale) + zero_point, -128, 127).astype(np.int8)
 
 
-def finetune(model, x: np.ndarray, y: np.ndarray, deadline: float, batch: int, seed: int, log) -> int:
+def finetune(model, x: np.ndarray, y: np.ndarray, batch: int, seed: int, flip: bool, log,
+             deadline: float | None = None, epochs_wanted: int | None = None) -> int:
+    """Adam with a cosine learning-rate decay, either over `epochs_wanted` epochs or over as many
+    whole epochs as fit before `deadline` (planned from the first epoch's time; shortened, never
+    lengthened, when later epochs run slower). Returns the number of epochs run."""
     import tensorflow as tf
 
-    model.compile(optimizer=tf.keras.optimizers.Adam(1e-3),
+    model.compile(optimizer=tf.keras.optimizers.Adam(LEARNING_RATE),
                   loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
     rng = np.random.default_rng([seed, 7])
-    epochs, last = 0, None
+    epochs, planned, per_epoch = 0, epochs_wanted or 1, None
     while True:
         started = time.monotonic()
-        if last is not None and started + last > deadline:
-            break
+        if epochs_wanted is not None:
+            if epochs == epochs_wanted:
+                break
+        elif per_epoch is not None:
+            fit = epochs + int((deadline - started) // per_epoch)
+            planned = fit if epochs == 1 else min(planned, fit)   # planned once, then only shortened
+            if planned <= epochs:
+                break
         xb = x.copy()
-        flip = rng.random(len(xb)) < 0.5
-        xb[flip] = xb[flip, :, ::-1]
-        lr = 1e-3 * (0.6 ** epochs)
+        if flip:
+            mask = rng.random(len(xb)) < 0.5
+            xb[mask] = xb[mask, :, ::-1]
+        lr = LEARNING_RATE * 0.5 * (1 + math.cos(math.pi * epochs / planned))
         model.optimizer.learning_rate.assign(lr)
         hist = model.fit(xb, y, batch_size=batch, epochs=1, verbose=0, shuffle=True)
         epochs += 1
-        last = time.monotonic() - started
-        log(f"  fine-tune epoch {epochs}: loss {hist.history['loss'][-1]:.4f}, "
-            f"train accuracy {hist.history['accuracy'][-1]:.4f} ({last:.0f} s)")
-        if time.monotonic() > deadline:
-            break
+        per_epoch = time.monotonic() - started
+        log(f"  fine-tune epoch {epochs}: lr {lr:.2e}, loss {hist.history['loss'][-1]:.4f}, "
+            f"train accuracy {hist.history['accuracy'][-1]:.4f} ({per_epoch:.0f} s)")
     return epochs
 
 
-def finish(cfg, ds: Dataset, net, chosen: Evaluated, calib, clock, log) -> dict:
+def finish(cfg, ds: Dataset, net, chosen: Evaluated, calib, clock, limits, finetune_end: float, log) -> dict:
     from tinyengine.boards import load_board
     from tinyengine.oracle import make_oracle
     from tinyengine.pipeline import compile_model, write_output
@@ -59,9 +71,9 @@ def finish(cfg, ds: Dataset, net, chosen: Evaluated, calib, clock, log) -> dict:
     arch = chosen.arch
     res = arch.resolution
     model = net.extract(arch, net.calibrate(arch, calib))
-    x_train, x_test = resize(ds.x_train, res), resize(ds.x_test, res)
-    deadline = clock.start + 0.92 * clock.budget
-    epochs = finetune(model, x_train, ds.y_train, deadline, cfg.batch, cfg.seed, log)
+    x_train, x_test = ds.at(ds.x_train, res), ds.at(ds.x_test, res)
+    deadline = clock.start + finetune_end * clock.budget
+    epochs = finetune(model, x_train, ds.y_train, cfg.batch, cfg.seed, ds.flip, log, deadline=deadline)
     float_acc = float((model.predict(x_test, verbose=0, batch_size=500).argmax(1) == ds.y_test).mean())
     log(f"fine-tuned {epochs} epochs: float test accuracy {float_acc:.4f}")
 
@@ -72,7 +84,6 @@ def finish(cfg, ds: Dataset, net, chosen: Evaluated, calib, clock, log) -> dict:
     model_path.write_bytes(tflite)
 
     compiled = compile_model(model_path, "tflm", patch="auto")
-    limits = cfg.limits
     if compiled.plan.arena_bytes > limits.sram_bytes or compiled.plan.flash_bytes > limits.flash_bytes:
         raise TinyMLError(f"the exported model plans {compiled.plan.arena_bytes:,} B arena / "
                           f"{compiled.plan.flash_bytes:,} B flash, over the limits the search used "

@@ -25,13 +25,17 @@ import numpy as np
 from tinyengine.errors import TinyMLError
 
 from .cost import Cost
-from .data import load_dataset, resize
+from .data import load_dataset
 from .executor import make_executor
+from .fitness import ScorerSpec, calibration_batches, load_scorer, score
 from .search import Evaluated, Limits, SubSpace, best_of, evolve, optimise_space
 from .space import Arch, SearchSpace
 
 # Where the budget goes (cumulative fractions of the whole budget at which a phase ends).
-PHASE_END = {"space": 0.10, "supernet": 0.55, "search": 0.70, "finetune": 0.92}
+# Fine-tuning gets the largest share: on a CPU budget it decides the final accuracy, while the
+# supernet only has to rank candidates. The last 5% are for export, verification and the
+# test-set evaluation.
+PHASE_END = {"space": 0.10, "supernet": 0.45, "search": 0.55, "finetune": 0.95}
 OTHER_SRAM = 1024   # .data/.bss besides the arena (measured ~150-400 B on the QEMU boards), rounded up
 
 
@@ -58,6 +62,7 @@ class NasConfig:
 
     @property
     def limits(self) -> Limits:
+        """The memory limits, and the MAC limit the user gave (see `_limits` for the budget's own)."""
         return Limits(self.sram_total - self.stack_bytes - OTHER_SRAM, self.flash_total, self.max_macs)
 
 
@@ -120,6 +125,30 @@ def _evaluated_from(d: dict) -> Evaluated:
     return Evaluated(Arch.from_json(json.dumps(d["arch"])), Cost(**d["cost"]), d["accuracy"], d["generation"])
 
 
+def _limits(cfg: NasConfig, state: dict, space: SearchSpace, ds, log) -> Limits:
+    """The board's limits, plus a MAC limit: the user's (--max-mmacs), or else what the fine-tuning
+    share of the budget can train for MIN_EPOCHS epochs on this machine (measured once, kept in
+    the checkpoint so a resumed run uses the same)."""
+    from .budget import MIN_EPOCHS, Throughput, affordable_macs, measure_throughput
+
+    if "max_macs_source" not in state:
+        if cfg.max_macs is not None:
+            state["max_macs"], state["max_macs_source"] = cfg.max_macs, "--max-mmacs"
+        else:
+            tp = measure_throughput(space, ds.x_train, ds.y_train, cfg.batch, cfg.seed)
+            seconds = (PHASE_END["finetune"] - PHASE_END["search"]) * cfg.budget_minutes * 60
+            state["throughput"] = asdict(tp)
+            state["max_macs"] = affordable_macs(tp, seconds, len(ds.x_train))
+            state["max_macs_source"] = "budget"
+    if state["max_macs_source"] == "budget":
+        tp = Throughput(**state["throughput"])
+        log(f"training throughput {tp.images_per_second:,.0f} images/s at {tp.macs:,} MACs: "
+            f"{MIN_EPOCHS} fine-tuning epochs of {len(ds.x_train):,} images fit the budget up to "
+            f"{state['max_macs']:,} MACs (set --max-mmacs to override)")
+    base = cfg.limits
+    return Limits(base.sram_bytes, base.flash_bytes, state["max_macs"])
+
+
 def run_nas(cfg: NasConfig, log=print) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
@@ -140,9 +169,9 @@ def run_nas(cfg: NasConfig, log=print) -> dict:
     tf.keras.utils.set_random_seed(cfg.seed)
     rng = np.random.default_rng([cfg.seed, len(state.get("history", []))])
     ds = load_dataset(cfg.dataset, seed=cfg.seed, limit=cfg.train_limit)
-    space = SearchSpace(ds.channels, ds.num_classes)
+    space = SearchSpace(ds.channels, ds.num_classes, resolutions=ds.resolutions, input_width=ds.input_width)
     executor = make_executor(cfg.backend, cfg.ray_address)
-    limits = cfg.limits
+    limits = _limits(cfg, state, space, ds, log)
     log(f"limits: arena <= {limits.sram_bytes:,} B (SRAM {cfg.sram_total:,} B less {cfg.stack_bytes:,} B stack and "
         f"{OTHER_SRAM:,} B other data), flash <= {limits.flash_bytes:,} B"
         + (f", MACs <= {limits.max_macs:,}" if limits.max_macs else "") + f"; budget {cfg.budget_minutes:g} min")
@@ -159,6 +188,12 @@ def run_nas(cfg: NasConfig, log=print) -> dict:
                                         (lambda d, t: bar.update(1)) if bar else None)
             if bar:
                 bar.close()
+            if not best.fitting_macs and state.get("max_macs_source") == "budget":
+                log("no sampled model is small enough to train for the planned epochs; searching without a "
+                    "MAC limit")
+                state["max_macs"], state["max_macs_source"] = None, "none (the budget's limit left no model)"
+                limits = Limits(limits.sram_bytes, limits.flash_bytes, None)
+                best, subs = optimise_space(space, limits, cfg.samples, np.random.default_rng(cfg.seed), executor)
             if not best.fitting_macs:
                 raise TinyMLError(f"no sampled model fits (arena <= {limits.sram_bytes:,} B, flash <= "
                                   f"{limits.flash_bytes:,} B" + (f", MACs <= {limits.max_macs:,}" if limits.max_macs
@@ -177,8 +212,8 @@ def run_nas(cfg: NasConfig, log=print) -> dict:
         net.compile()
         if ckpt.weights() is not None:
             net.load_state(ckpt.weights())
-        x_train = resize(ds.x_train, sub.resolution)
-        x_val = resize(ds.x_val, sub.resolution)
+        x_train = ds.at(ds.x_train, sub.resolution)
+        x_val = ds.at(ds.x_val, sub.resolution)
 
         # ---- 2. supernet training ----
         if state["phase"] == "supernet":
@@ -189,8 +224,9 @@ def run_nas(cfg: NasConfig, log=print) -> dict:
             while not clock.past("supernet"):
                 idx = train_rng.integers(0, len(x_train), cfg.batch)
                 xb = x_train[idx]
-                flip = train_rng.random(cfg.batch) < 0.5
-                xb[flip] = xb[flip, :, ::-1]
+                if ds.flip:
+                    flip = train_rng.random(cfg.batch) < 0.5
+                    xb[flip] = xb[flip, :, ::-1]
                 archs = [space.largest(sub.width, sub.resolution), space.smallest(sub.width, sub.resolution),
                          space.sample(train_rng, sub.width, sub.resolution)]
                 loss = net.train_step(xb, ds.y_train[idx], archs)
@@ -210,11 +246,12 @@ def run_nas(cfg: NasConfig, log=print) -> dict:
             log(f"supernet: {step} steps of {cfg.batch} (sandwich: largest, smallest, random)")
 
         # ---- 3. evolutionary search ----
-        calib = [x_train[i * 250:(i + 1) * 250] for i in range(4)]
-        val_x, val_y = x_val[:2000], ds.y_val[:2000]
+        calib = calibration_batches(x_train)
+        spec = ScorerSpec(cfg.dataset, cfg.seed, cfg.train_limit, sub.width, sub.resolution,
+                          str(ckpt.folder / "supernet.npz")).to_json()
 
-        def fitness(arch: Arch) -> float:
-            return net.accuracy(arch, net.calibrate(arch, calib), val_x, val_y)
+        def fitness(archs: list[Arch]) -> list[float]:
+            return executor.map_with(load_scorer, spec, score, [a.to_json() for a in archs])
 
         if state["phase"] == "search":
             history = [_evaluated_from(d) for d in state.get("history", [])]
@@ -246,7 +283,7 @@ def run_nas(cfg: NasConfig, log=print) -> dict:
         # ---- 4. finish ----
         from .finish import finish
 
-        result = finish(cfg, ds, net, chosen, calib, clock, log)
+        result = finish(cfg, ds, net, chosen, calib, clock, limits, PHASE_END["finetune"], log)
         state["phase"] = "done"
         state["result"] = result
         save()

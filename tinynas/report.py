@@ -58,7 +58,10 @@ def write_outputs(cfg, state: dict, history: list[Evaluated], chosen: Evaluated,
     plot_accuracy(history, chosen, cfg.out / "accuracy_vs_sram.png")
     doc = {
         "dataset": cfg.dataset, "limits": {"arena_bytes": cfg.limits.sram_bytes, "flash_bytes": cfg.limits.flash_bytes,
-                                           "sram_total": cfg.sram_total, "flash_total": cfg.flash_total},
+                                           "sram_total": cfg.sram_total, "flash_total": cfg.flash_total,
+                                           "max_macs": state.get("max_macs"),
+                                           "max_macs_source": state.get("max_macs_source")},
+        "training_throughput": state.get("throughput"),
         "board": cfg.board, "budget_minutes": cfg.budget_minutes, "seed": cfg.seed, "backend": cfg.backend,
         "subspaces": [{"width": s.width, "resolution": s.resolution, "samples": s.samples,
                        "fit_ratio": s.fit_ratio, "median_fitting_macs": s.score, "fitting_macs": s.fitting_macs}
@@ -75,7 +78,8 @@ def write_outputs(cfg, state: dict, history: list[Evaluated], chosen: Evaluated,
     lines = [
         f"# TinyNAS: {cfg.dataset}", "",
         f"- limits: arena <= {cfg.limits.sram_bytes:,} B, flash <= {cfg.limits.flash_bytes:,} B"
-        + (f" (board {cfg.board})" if cfg.board else ""),
+        + (f" (board {cfg.board})" if cfg.board else "")
+        + (f"; MACs <= {state['max_macs']:,} ({state.get('max_macs_source')})" if state.get("max_macs") else ""),
         f"- budget: {cfg.budget_minutes:g} min, used {result['seconds'] / 60:.1f} min; seed {cfg.seed}; "
         f"backend {cfg.backend}",
         f"- sub-space chosen: width {sub.width:g}, resolution {sub.resolution} (of {len(subspaces)}; "

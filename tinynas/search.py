@@ -87,12 +87,13 @@ def _child(space: SearchSpace, ranked: list[Evaluated], rng: np.random.Generator
                                    ranked[int(rng.integers(len(ranked)))].arch, rng)
 
 
-def evolve(space: SearchSpace, sub: SubSpace, limits: Limits, fitness: Callable[[Arch], float], executor,
+def evolve(space: SearchSpace, sub: SubSpace, limits: Limits, fitness: Callable[[list[Arch]], list[float]], executor,
            rng: np.random.Generator, population: int, generations: int, parents: int,
            history: list[Evaluated] | None = None, start_generation: int = 0,
            on_generation: Callable[[int, list[Evaluated]], None] | None = None,
            should_stop: Callable[[], bool] | None = None) -> list[Evaluated]:
-    """Every evaluated candidate, in order. A resumed search passes its history and the next generation."""
+    """Every evaluated candidate, in order. `fitness` scores a generation's new candidates at once
+    (so an executor can spread them). A resumed search passes its history and the next generation."""
     history = list(history or [])
     seen = {e.arch.key for e in history}
 
@@ -122,8 +123,8 @@ def evolve(space: SearchSpace, sub: SubSpace, limits: Limits, fitness: Callable[
             n_mut = (population - len(kept)) // 2
             fresh = draw(_mutant(space, kept, rng), n_mut)
             fresh += draw(_child(space, kept, rng), population - len(kept) - n_mut)
-        for e in fresh:
-            e.accuracy = fitness(e.arch)
+        for e, acc in zip(fresh, fitness([e.arch for e in fresh])):
+            e.accuracy = acc
         history.extend(fresh)
         history.extend(Evaluated(e.arch, e.cost, e.accuracy, gen) for e in kept)   # parents survive
         if on_generation:

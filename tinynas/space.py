@@ -39,12 +39,20 @@ class Arch:
     stem_channels: int
     stages: tuple[Stage, ...]
     stem_stride: int = 2
+    input_width: int = 0     # 0: a square input (resolution x resolution); else a fixed width
+
+    @property
+    def input_shape(self) -> tuple[int, int, int]:
+        """(height, width, channels) of the input: `resolution` is the height (the time axis of a
+        sequence), the width equals it for images and is fixed for feature-by-time inputs."""
+        return (self.resolution, self.input_width or self.resolution, self.in_channels)
 
     @property
     def key(self) -> str:
         """A short stable identity, for caches and reports."""
         blocks = "|".join(",".join(f"{b.kernel}{b.expand}" for b in s.blocks) for s in self.stages)
-        return f"r{self.resolution}-w{self.width:g}-s{self.stem_stride}-{blocks}"
+        res = f"r{self.resolution}" + (f"x{self.input_width}" if self.input_width else "")
+        return f"{res}-w{self.width:g}-s{self.stem_stride}-{blocks}"
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))
@@ -55,7 +63,7 @@ class Arch:
         stages = tuple(Stage(s["channels"], s["stride"], tuple(Block(**b) for b in s["blocks"]))
                        for s in d["stages"])
         return Arch(d["resolution"], d["width"], d["in_channels"], d["num_classes"], d["stem_channels"], stages,
-                    d.get("stem_stride", 2))
+                    d.get("stem_stride", 2), d.get("input_width", 0))
 
 
 def scaled(channels: int, width: float) -> int:
@@ -89,6 +97,7 @@ class SearchSpace:
     widths: tuple[float, ...] = (0.25, 0.35, 0.5, 0.75, 1.0)
     resolutions: tuple[int, ...] = (28, 32, 40, 48)
     stem_channels: int = 32
+    input_width: int = 0     # 0: square inputs; else every architecture's fixed input width
 
     def stem_stride(self, resolution: int) -> int:
         return 2 if resolution >= 64 else 1
@@ -104,7 +113,7 @@ class SearchSpace:
                                for _ in range(depth))
             stages.append(Stage(scaled(c, width), stride, blocks))
         return Arch(resolution, width, self.in_channels, self.num_classes, scaled(self.stem_channels, width),
-                    tuple(stages), self.stem_stride(resolution))
+                    tuple(stages), self.stem_stride(resolution), self.input_width)
 
     def largest(self, width: float, resolution: int) -> Arch:
         return self._uniform(width, resolution, max(self.kernels), max(self.expands), max(self.depths))
@@ -116,7 +125,7 @@ class SearchSpace:
         stages = [Stage(scaled(c, width), s, (Block(k, 1),) if i == 0 else tuple(Block(k, e) for _ in range(d)))
                   for i, (c, s) in enumerate(self.base_stages)]
         return Arch(resolution, width, self.in_channels, self.num_classes, scaled(self.stem_channels, width),
-                    tuple(stages), self.stem_stride(resolution))
+                    tuple(stages), self.stem_stride(resolution), self.input_width)
 
     def mutate(self, arch: Arch, rng, prob: float = 0.2) -> Arch:
         stages = []
@@ -182,7 +191,7 @@ def build_keras(arch: Arch):
     import tensorflow as tf
 
     layers = tf.keras.layers
-    inp = tf.keras.Input((arch.resolution, arch.resolution, arch.in_channels))
+    inp = tf.keras.Input(arch.input_shape)
     x = layers.Conv2D(arch.stem_channels, 3, strides=arch.stem_stride, padding="same", use_bias=False,
                       name="stem_conv")(inp)
     x = layers.BatchNormalization(epsilon=1e-3, name="stem_bn")(x)
@@ -221,4 +230,7 @@ def to_int8_tflite(model, representative) -> bytes:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
-    return converter.convert()
+    from tinyengine.quiet import quiet
+
+    with quiet((1, 2)):     # the converter prints the exported graph's signature and its options
+        return converter.convert()

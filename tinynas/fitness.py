@@ -1,0 +1,71 @@
+"""The search's fitness: a candidate's accuracy with the supernet's weights, after
+batch-norm recalibration, on the held-out validation split.
+
+It runs through the executor's `map_with`: `load_scorer(spec)` rebuilds the
+trained supernet from its checkpoint file and the data from the dataset name, once
+per worker (in this process, or in each Ray actor), and `score(scorer, arch)` then
+evaluates one candidate. Everything a worker needs is in the JSON spec, so a
+remote worker gives the same numbers as this process."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+from .space import Arch
+
+CALIB_BATCHES, CALIB_BATCH = 4, 250
+VAL_IMAGES = 2000
+
+
+@dataclass(frozen=True)
+class ScorerSpec:
+    dataset: str
+    seed: int
+    train_limit: int | None
+    width: float
+    resolution: int
+    weights: str          # the supernet checkpoint (.npz)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+
+@dataclass
+class Scorer:
+    net: object
+    calib: list[np.ndarray]
+    val_x: np.ndarray
+    val_y: np.ndarray
+
+
+def calibration_batches(x_train: np.ndarray) -> list[np.ndarray]:
+    return [x_train[i * CALIB_BATCH:(i + 1) * CALIB_BATCH] for i in range(CALIB_BATCHES)]
+
+
+def load_scorer(spec_json: str) -> Scorer:
+    import os
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from .data import load_dataset
+    from .space import SearchSpace
+    from .supernet import SuperNet
+
+    spec = ScorerSpec(**json.loads(spec_json))
+    ds = load_dataset(spec.dataset, seed=spec.seed, limit=spec.train_limit)
+    space = SearchSpace(ds.channels, ds.num_classes, resolutions=ds.resolutions, input_width=ds.input_width)
+    net = SuperNet(space, spec.width, spec.resolution, spec.seed)
+    net.compile()
+    with np.load(spec.weights) as z:
+        net.load_state([z[f"arr_{i}"] for i in range(len(z.files))])
+    x_train = ds.at(ds.x_train[:CALIB_BATCHES * CALIB_BATCH], spec.resolution)
+    return Scorer(net, calibration_batches(x_train), ds.at(ds.x_val[:VAL_IMAGES], spec.resolution),
+                  ds.y_val[:VAL_IMAGES])
+
+
+def score(scorer: Scorer, arch_json: str) -> float:
+    arch = Arch.from_json(arch_json)
+    net = scorer.net
+    return net.accuracy(arch, net.calibrate(arch, scorer.calib), scorer.val_x, scorer.val_y)
