@@ -136,15 +136,16 @@ def test_ray_backend_gives_the_in_process_result(tmp_path):
 
 
 def test_tiny_budget_end_to_end_interrupted_and_resumed(tmp_path):
-    """`tinyml nas` with a 3-minute budget on the STM32F405 limits: interrupted with SIGINT while
-    training the supernet, rerun, it resumes and finishes: the model compiles within the board,
+    """`tinyml nas` with a 3-minute budget on the STM32F405 limits and two fine-tuning trials:
+    interrupted with SIGINT while training the supernet, rerun, it resumes and finishes with the
+    better trial chosen: the model compiles within the board,
     is bit-exact (host and QEMU), and the generated C's int8 accuracy on all 10,000 test images
     equals TF-Lite Micro's."""
     require((FASHION_MNIST_DIR / "train-images-idx3-ubyte.gz").exists(), "dataset-fashion-mnist")
     out = tmp_path / "run"
     cmd = [sys.executable, "-m", "tinyengine", "nas", "--board", "qemu-stm32f405", "--budget-minutes", "3",
            "-o", str(out), "--samples", "3", "--population", "4", "--generations", "2", "--parents", "2",
-           "--train-limit", "4000", "--max-mmacs", "3"]
+           "--train-limit", "4000", "--max-mmacs", "3", "--finetune-trials", "2"]
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"}
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     state = out / "checkpoint" / "state.json"
@@ -166,6 +167,9 @@ def test_tiny_budget_end_to_end_interrupted_and_resumed(tmp_path):
     assert result["test_images"] == 10_000
     assert result["arena_bytes"] <= doc["limits"]["arena_bytes"]
     assert any("qemu-stm32f405" in v and "bit-exact" in v for v in result["verified"])
+    trials = doc["finetune_trials"]
+    assert len(trials) == 2 and len({t["key"] for t in trials}) == 2
+    assert doc["chosen"]["key"] == max(trials, key=lambda t: t["trial_accuracy"])["key"]
     for f in ("model.tflite", "report.md", "flops_cdf.png", "accuracy_vs_sram.png", "compiled/model.c"):
         assert (out / f).exists(), f
 

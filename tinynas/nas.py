@@ -4,7 +4,8 @@ Phases (each checkpointed in OUT/checkpoint, so an interrupted run resumes):
   1. space     search-space optimisation over (width, resolution) sub-spaces
   2. supernet  train the weight-sharing supernet of the chosen sub-space (sandwich rule)
   3. search    evolutionary search; fitness = supernet accuracy on the validation split
-               after batch-norm recalibration
+               after batch-norm recalibration (through the executor: in process or Ray
+               actors); optionally short fine-tuning trials of the best few finalists
   4. finish    extract and fine-tune the winner, quantize to int8, compile it with the
                engine (in place + patches), verify it bit-exactly, and measure the int8
                accuracy of the generated C on the whole test set
@@ -27,8 +28,8 @@ from tinyengine.errors import TinyMLError
 from .cost import Cost
 from .data import load_dataset
 from .executor import make_executor
-from .fitness import ScorerSpec, calibration_batches, load_scorer, score
-from .search import Evaluated, Limits, SubSpace, best_of, evolve, optimise_space
+from .fitness import TRIAL_IMAGES, ScorerSpec, calibration_batches, load_scorer, score, trial
+from .search import Evaluated, Limits, SubSpace, best_of, evolve, optimise_space, top_distinct
 from .space import Arch, SearchSpace
 
 # Where the budget goes (cumulative fractions of the whole budget at which a phase ends).
@@ -59,6 +60,7 @@ class NasConfig:
     batch: int = 64
     verify_inputs: int = 20
     max_macs: int | None = None
+    finetune_trials: int = 1     # >1: fine-tune this many finalists briefly, keep the best
 
     @property
     def limits(self) -> Limits:
@@ -277,6 +279,21 @@ def run_nas(cfg: NasConfig, log=print) -> dict:
             save()
         history = [_evaluated_from(d) for d in state["history"]]
         chosen = best_of(history)
+        if cfg.finetune_trials > 1:
+            if "trials" not in state:
+                finalists = top_distinct(history, cfg.finetune_trials)
+                log(f"fine-tuning trials: {len(finalists)} finalists, 1 epoch on up to {TRIAL_IMAGES:,} "
+                    f"training images each ({cfg.backend})")
+                jobs = [json.dumps({"arch": e.arch.to_json(), "seed": cfg.seed, "batch": cfg.batch}) for e in finalists]
+                scores = executor.map_with(load_scorer, spec, trial, jobs)
+                state["trials"] = [{"key": e.arch.key, "supernet_accuracy": e.accuracy, "trial_accuracy": a}
+                                   for e, a in zip(finalists, scores)]
+                save()
+            for t in state["trials"]:
+                log(f"  trial {t['key']}: supernet {t['supernet_accuracy']:.4f}, after 1 epoch "
+                    f"{t['trial_accuracy']:.4f}")
+            best_key = max(state["trials"], key=lambda t: t["trial_accuracy"])["key"]
+            chosen = next(e for e in history if e.arch.key == best_key)
         log(f"chosen: {chosen.arch.key} (supernet val accuracy {chosen.accuracy:.4f}, arena "
             f"{chosen.cost.sram_bytes:,} B, flash {chosen.cost.flash_bytes:,} B, {chosen.cost.macs:,} MACs)")
 

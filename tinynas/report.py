@@ -68,6 +68,7 @@ def write_outputs(cfg, state: dict, history: list[Evaluated], chosen: Evaluated,
                       for s in subspaces],
         "chosen_subspace": {"width": sub.width, "resolution": sub.resolution},
         "supernet_steps": state.get("step", 0),
+        "finetune_trials": state.get("trials", []),
         "evaluated": [{"key": e.arch.key, "generation": e.generation, "accuracy": e.accuracy,
                        "arena_bytes": e.cost.sram_bytes, "flash_bytes": e.cost.flash_bytes, "macs": e.cost.macs,
                        "patch": e.cost.patch} for e in history],
@@ -86,6 +87,9 @@ def write_outputs(cfg, state: dict, history: list[Evaluated], chosen: Evaluated,
         "see flops_cdf.png)",
         f"- supernet: {state.get('step', 0)} sandwich steps; evaluated {len(history)} candidates "
         "(accuracy_vs_sram.png)",
+        *(["- fine-tuning trials (1 epoch each, validation accuracy): "
+           + ", ".join(f"`{t['key']}` {t['trial_accuracy']:.4f}" for t in state["trials"])]
+          if state.get("trials") else []),
         f"- chosen architecture: `{chosen.arch.key}`",
         f"- supernet validation accuracy {result['supernet_val_accuracy']:.4f}; fine-tuned "
         f"{result['finetune_epochs']} epochs: float test accuracy {result['float_test_accuracy']:.4f}",

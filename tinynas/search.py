@@ -132,5 +132,14 @@ def evolve(space: SearchSpace, sub: SubSpace, limits: Limits, fitness: Callable[
     return history
 
 
+def top_distinct(history: list[Evaluated], n: int) -> list[Evaluated]:
+    """The `n` best distinct architectures (a parent appears once per generation it survives)."""
+    out: list[Evaluated] = []
+    for e in sorted(history, key=lambda e: (-e.accuracy, e.cost.sram_bytes)):
+        if all(o.arch.key != e.arch.key for o in out):
+            out.append(e)
+    return out[:n]
+
+
 def best_of(history: list[Evaluated]) -> Evaluated:
     return max(history, key=lambda e: (e.accuracy, -e.cost.sram_bytes))
