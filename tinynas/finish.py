@@ -16,6 +16,7 @@ import numpy as np
 from tinyengine.errors import TinyMLError
 
 from .data import Dataset
+from .interrupt import keras_callback
 from .search import Evaluated
 from .space import to_int8_tflite
 
@@ -27,7 +28,7 @@ def _quantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
 
 
 def finetune(model, x: np.ndarray, y: np.ndarray, batch: int, seed: int, flip: bool, log,
-             deadline: float | None = None, epochs_wanted: int | None = None) -> int:
+             deadline: float | None = None, epochs_wanted: int | None = None, check=None) -> int:
     """Adam with a cosine learning-rate decay, either over `epochs_wanted` epochs or over as many
     whole epochs as fit before `deadline` (planned from the first epoch's time; shortened, never
     lengthened, when later epochs run slower). Returns the number of epochs run."""
@@ -53,7 +54,8 @@ def finetune(model, x: np.ndarray, y: np.ndarray, batch: int, seed: int, flip: b
             xb[mask] = xb[mask, :, ::-1]
         lr = LEARNING_RATE * 0.5 * (1 + math.cos(math.pi * epochs / planned))
         model.optimizer.learning_rate.assign(lr)
-        hist = model.fit(xb, y, batch_size=batch, epochs=1, verbose=0, shuffle=True)
+        hist = model.fit(xb, y, batch_size=batch, epochs=1, verbose=0, shuffle=True,
+                         callbacks=[keras_callback(check)] if check else None)
         epochs += 1
         per_epoch = time.monotonic() - started
         log(f"  fine-tune epoch {epochs}: lr {lr:.2e}, loss {hist.history['loss'][-1]:.4f}, "
@@ -61,7 +63,23 @@ def finetune(model, x: np.ndarray, y: np.ndarray, batch: int, seed: int, flip: b
     return epochs
 
 
-def finish(cfg, ds: Dataset, net, chosen: Evaluated, calib, clock, limits, finetune_end: float, log) -> dict:
+def recalibrate_bn(model, x: np.ndarray) -> None:
+    """Set every batch norm's moving statistics to the statistics of `x` (one forward pass in
+    training mode with momentum 0). After a short fine-tune the moving averages still lag behind
+    the weights; this makes inference use statistics of the weights as they are."""
+    import tensorflow as tf
+
+    bns = [layer for layer in model.layers if isinstance(layer, tf.keras.layers.BatchNormalization)]
+    saved = [bn.momentum for bn in bns]
+    for bn in bns:
+        bn.momentum = 0.0
+    model(x, training=True)
+    for bn, m in zip(bns, saved):
+        bn.momentum = m
+
+
+def finish(cfg, ds: Dataset, net, chosen: Evaluated, calib, clock, limits, finetune_end: float, log,
+           check=lambda: None) -> dict:
     from tinyengine.boards import load_board
     from tinyengine.oracle import make_oracle
     from tinyengine.pipeline import compile_model, write_output
@@ -73,7 +91,8 @@ def finish(cfg, ds: Dataset, net, chosen: Evaluated, calib, clock, limits, finet
     model = net.extract(arch, net.calibrate(arch, calib))
     x_train, x_test = ds.at(ds.x_train, res), ds.at(ds.x_test, res)
     deadline = clock.start + finetune_end * clock.budget
-    epochs = finetune(model, x_train, ds.y_train, cfg.batch, cfg.seed, ds.flip, log, deadline=deadline)
+    epochs = finetune(model, x_train, ds.y_train, cfg.batch, cfg.seed, ds.flip, log, deadline=deadline, check=check)
+    check()
     float_acc = float((model.predict(x_test, verbose=0, batch_size=500).argmax(1) == ds.y_test).mean())
     log(f"fine-tuned {epochs} epochs: float test accuracy {float_acc:.4f}")
 
@@ -95,6 +114,7 @@ def finish(cfg, ds: Dataset, net, chosen: Evaluated, calib, clock, limits, finet
     q = inp.quant
     test_q = _quantize(x_test, q.scale, q.zero_point)
     sets = random_inputs(compiled.graph, cfg.verify_inputs, cfg.seed) + [[test_q[i:i + 1]] for i in range(20)]
+    check()
     checks = [verify_target(compiled, out_dir, sets, "host")]
     board = load_board(cfg.board) if cfg.board else None
     if board is not None and board.runs_here:
@@ -106,6 +126,7 @@ def finish(cfg, ds: Dataset, net, chosen: Evaluated, calib, clock, limits, finet
 
     # int8 accuracy on the whole test set: generated C (host) and TF-Lite Micro
     started = time.monotonic()
+    check()
     oracle = make_oracle("tflm", model_path, 1)
     ref_pred = np.array([int(np.argmax(oracle.run([test_q[i:i + 1]])[0])) for i in range(len(test_q))])
     batch = run_batch(compiled, out_dir, "host", [[test_q[i:i + 1]] for i in range(len(test_q))])

@@ -78,10 +78,11 @@ def score(scorer: Scorer, arch_json: str) -> float:
 
 def trial(scorer: Scorer, job_json: str) -> float:
     """A fine-tuning trial: the candidate extracted from the supernet, fine-tuned for one epoch on
-    the trial images, scored on the validation split. Seeded, so a rerun gives the same number."""
+    the trial images, its batch norm recalibrated, scored on the validation split. Seeded, so a
+    rerun gives the same number."""
     import tensorflow as tf
 
-    from .finish import finetune
+    from .finish import finetune, recalibrate_bn
 
     job = json.loads(job_json)
     arch = Arch.from_json(job["arch"])
@@ -89,5 +90,6 @@ def trial(scorer: Scorer, job_json: str) -> float:
     model = scorer.net.extract(arch, scorer.net.calibrate(arch, scorer.calib))
     finetune(model, scorer.trial_x, scorer.trial_y, job["batch"], job["seed"], scorer.flip, lambda _: None,
              epochs_wanted=1)
+    recalibrate_bn(model, np.concatenate(scorer.calib))
     pred = model.predict(scorer.val_x, verbose=0, batch_size=500).argmax(1)
     return float((pred == scorer.val_y).mean())

@@ -29,6 +29,7 @@ from .cost import Cost
 from .data import load_dataset
 from .executor import make_executor
 from .fitness import TRIAL_IMAGES, ScorerSpec, calibration_batches, load_scorer, score, trial
+from .interrupt import SafeInterrupt
 from .search import Evaluated, Limits, SubSpace, best_of, evolve, optimise_space, top_distinct
 from .space import Arch, SearchSpace
 
@@ -152,6 +153,13 @@ def _limits(cfg: NasConfig, state: dict, space: SearchSpace, ds, log) -> Limits:
 
 
 def run_nas(cfg: NasConfig, log=print) -> dict:
+    """Run (or resume) a search. Ctrl-C stops it at the next safe point with its checkpoint saved
+    and raises NasInterrupted."""
+    with SafeInterrupt() as interrupt:
+        return _run_nas(cfg, log, interrupt.check)
+
+
+def _run_nas(cfg: NasConfig, log, check) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
 
@@ -224,6 +232,7 @@ def run_nas(cfg: NasConfig, log=print) -> dict:
             bar = _bar(0, "supernet steps")
             last_save = time.monotonic()
             while not clock.past("supernet"):
+                check()
                 idx = train_rng.integers(0, len(x_train), cfg.batch)
                 xb = x_train[idx]
                 if ds.flip:
@@ -253,7 +262,10 @@ def run_nas(cfg: NasConfig, log=print) -> dict:
                           str(ckpt.folder / "supernet.npz")).to_json()
 
         def fitness(archs: list[Arch]) -> list[float]:
-            return executor.map_with(load_scorer, spec, score, [a.to_json() for a in archs])
+            check()
+            scores = executor.map_with(load_scorer, spec, score, [a.to_json() for a in archs])
+            check()
+            return scores
 
         if state["phase"] == "search":
             history = [_evaluated_from(d) for d in state.get("history", [])]
@@ -285,7 +297,9 @@ def run_nas(cfg: NasConfig, log=print) -> dict:
                 log(f"fine-tuning trials: {len(finalists)} finalists, 1 epoch on up to {TRIAL_IMAGES:,} "
                     f"training images each ({cfg.backend})")
                 jobs = [json.dumps({"arch": e.arch.to_json(), "seed": cfg.seed, "batch": cfg.batch}) for e in finalists]
+                check()
                 scores = executor.map_with(load_scorer, spec, trial, jobs)
+                check()
                 state["trials"] = [{"key": e.arch.key, "supernet_accuracy": e.accuracy, "trial_accuracy": a}
                                    for e, a in zip(finalists, scores)]
                 save()
@@ -300,7 +314,7 @@ def run_nas(cfg: NasConfig, log=print) -> dict:
         # ---- 4. finish ----
         from .finish import finish
 
-        result = finish(cfg, ds, net, chosen, calib, clock, limits, PHASE_END["finetune"], log)
+        result = finish(cfg, ds, net, chosen, calib, clock, limits, PHASE_END["finetune"], log, check)
         state["phase"] = "done"
         state["result"] = result
         save()
