@@ -223,7 +223,6 @@ def _run_nas(cfg: NasConfig, log, check) -> dict:
         if ckpt.weights() is not None:
             net.load_state(ckpt.weights())
         x_train = ds.at(ds.x_train, sub.resolution)
-        x_val = ds.at(ds.x_val, sub.resolution)
 
         # ---- 2. supernet training ----
         if state["phase"] == "supernet":
