@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .cost import arch_cost
+from .data import resize
 from .space import SearchSpace, build_keras
 
 MIN_EPOCHS = 10
@@ -43,7 +44,7 @@ def measure_throughput(space: SearchSpace, x: np.ndarray, y: np.ndarray, batch: 
     model = build_keras(arch)
     model.compile(optimizer=tf.keras.optimizers.Adam(1e-3),
                   loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    xb = tf.image.resize(x[:batch], arch.input_shape[:2]).numpy()
+    xb = resize(x[:batch], *arch.input_shape[:2])
     yb = y[:batch]
     for _ in range(3):
         model.train_on_batch(xb, yb)

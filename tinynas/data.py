@@ -96,6 +96,13 @@ def load_dataset(name: str, seed: int = 0, limit: int | None = None) -> Dataset:
     return loaders[name](seed, limit)
 
 
+def flip_half(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Mirror a random half of the batch left-right, in place (the augmentation where `flip`)."""
+    mask = rng.random(len(x)) < 0.5
+    x[mask] = x[mask, :, ::-1]
+    return x
+
+
 def resize(x: np.ndarray, height: int, width: int | None = None) -> np.ndarray:
     """Bilinear resize of a float batch to height x width (default square; identity at the same size)."""
     width = height if width is None else width

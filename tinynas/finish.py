@@ -15,7 +15,7 @@ import numpy as np
 
 from tinyengine.errors import TinyMLError
 
-from .data import Dataset
+from .data import Dataset, flip_half
 from .interrupt import keras_callback
 from .search import Evaluated
 from .space import to_int8_tflite
@@ -50,8 +50,7 @@ def finetune(model, x: np.ndarray, y: np.ndarray, batch: int, seed: int, flip: b
                 break
         xb = x.copy()
         if flip:
-            mask = rng.random(len(xb)) < 0.5
-            xb[mask] = xb[mask, :, ::-1]
+            flip_half(xb, rng)
         lr = LEARNING_RATE * 0.5 * (1 + math.cos(math.pi * epochs / planned))
         model.optimizer.learning_rate.assign(lr)
         hist = model.fit(xb, y, batch_size=batch, epochs=1, verbose=0, shuffle=True,

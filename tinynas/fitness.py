@@ -63,8 +63,7 @@ def load_scorer(spec_json: str) -> Scorer:
     space = SearchSpace(ds.channels, ds.num_classes, resolutions=ds.resolutions, input_width=ds.input_width)
     net = SuperNet(space, spec.width, spec.resolution, spec.seed)
     net.compile()
-    with np.load(spec.weights) as z:
-        net.load_state([z[f"arr_{i}"] for i in range(len(z.files))])
+    net.load_state(SuperNet.read_weights(spec.weights))
     x_train = ds.at(ds.x_train[:TRIAL_IMAGES], spec.resolution)
     return Scorer(net, calibration_batches(x_train), ds.at(ds.x_val[:VAL_IMAGES], spec.resolution),
                   ds.y_val[:VAL_IMAGES], x_train, ds.y_train[:TRIAL_IMAGES], ds.flip)

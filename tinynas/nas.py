@@ -26,7 +26,7 @@ import numpy as np
 from tinyengine.errors import TinyMLError
 
 from .cost import Cost
-from .data import load_dataset
+from .data import flip_half, load_dataset
 from .executor import make_executor
 from .fitness import TRIAL_IMAGES, ScorerSpec, calibration_batches, load_scorer, score, trial
 from .interrupt import SafeInterrupt
@@ -115,8 +115,9 @@ class Checkpoint:
         path = self.folder / "supernet.npz"
         if not path.exists():
             return None
-        with np.load(path) as z:
-            return [z[f"arr_{i}"] for i in range(len(z.files))]
+        from .supernet import SuperNet
+
+        return SuperNet.read_weights(path)
 
 
 def _evaluated_json(e: Evaluated) -> dict:
@@ -220,8 +221,9 @@ def _run_nas(cfg: NasConfig, log, check) -> dict:
 
         net = SuperNet(space, sub.width, sub.resolution, cfg.seed)
         net.compile()
-        if ckpt.weights() is not None:
-            net.load_state(ckpt.weights())
+        weights = ckpt.weights()
+        if weights is not None:
+            net.load_state(weights)
         x_train = ds.at(ds.x_train, sub.resolution)
 
         # ---- 2. supernet training ----
@@ -235,8 +237,7 @@ def _run_nas(cfg: NasConfig, log, check) -> dict:
                 idx = train_rng.integers(0, len(x_train), cfg.batch)
                 xb = x_train[idx]
                 if ds.flip:
-                    flip = train_rng.random(cfg.batch) < 0.5
-                    xb[flip] = xb[flip, :, ::-1]
+                    flip_half(xb, train_rng)
                 archs = [space.largest(sub.width, sub.resolution), space.smallest(sub.width, sub.resolution),
                          space.sample(train_rng, sub.width, sub.resolution)]
                 loss = net.train_step(xb, ds.y_train[idx], archs)

@@ -217,6 +217,12 @@ class SuperNet:
         model.get_layer("classifier").set_weights([self.fc[0].numpy(), self.fc[1].numpy()])
         return model
 
+    @staticmethod
+    def read_weights(path) -> list[np.ndarray]:
+        """The variables saved by `np.savez(path, *net.state())`, in order."""
+        with np.load(path) as z:
+            return [z[f"arr_{i}"] for i in range(len(z.files))]
+
     def state(self) -> list[np.ndarray]:
         return [v.numpy() for v in self.variables]
 
