@@ -11,8 +11,8 @@ training set.
 The throughput is timed the way fine-tuning trains (`model.fit`, same batch size)
 on a sampled model at the middle width and the largest resolution of the space.
 MACs x images per second is only a rough constant of the machine: on these CPUs it
-was 1.4-2.5 G for models of the space, lower at high resolution and with large
-kernels, higher for small low-resolution models. The fine-tuning then fits as many
+was 1.4-2.5 G for models of the space, lower at high resolution, and two timings
+of one model differed by 18%. The fine-tuning then fits as many
 epochs as the deadline allows for the model actually chosen."""
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from .cost import arch_cost
 from .data import resize
 from .space import Arch, SearchSpace, build_keras
 
-MIN_EPOCHS = 8
+MIN_EPOCHS = 10
 TIMED_BATCHES = 24
 
 

@@ -37,7 +37,7 @@ from .space import Arch, SearchSpace
 # Fine-tuning gets the largest share: on a CPU budget it decides the final accuracy, while the
 # supernet only has to rank candidates. The last 5% are for export, verification and the
 # test-set evaluation.
-PHASE_END = {"space": 0.10, "supernet": 0.35, "search": 0.45, "finetune": 0.95}
+PHASE_END = {"space": 0.10, "supernet": 0.45, "search": 0.55, "finetune": 0.95}
 OTHER_SRAM = 1024   # .data/.bss besides the arena (measured ~150-400 B on the QEMU boards), rounded up
 
 

@@ -6,6 +6,7 @@ import json
 
 import numpy as np
 
+from .budget import MIN_EPOCHS
 from .search import Evaluated, SubSpace
 
 
@@ -81,6 +82,9 @@ def write_outputs(cfg, state: dict, history: list[Evaluated], chosen: Evaluated,
         f"- limits: arena <= {cfg.limits.sram_bytes:,} B, flash <= {cfg.limits.flash_bytes:,} B"
         + (f" (board {cfg.board})" if cfg.board else "")
         + (f"; MACs <= {state['max_macs']:,} ({state.get('max_macs_source')})" if state.get("max_macs") else ""),
+        *([f"- training speed measured for the MAC limit: {state['throughput']['images_per_second']:,.0f} images/s "
+           f"at {state['throughput']['macs']:,} MACs; the limit is what the fine-tuning share of the budget "
+           f"trains for {MIN_EPOCHS} epochs"] if state.get("max_macs_source") == "budget" else []),
         f"- budget: {cfg.budget_minutes:g} min, used {result['seconds'] / 60:.1f} min; seed {cfg.seed}; "
         f"backend {cfg.backend}",
         f"- sub-space chosen: width {sub.width:g}, resolution {sub.resolution} (of {len(subspaces)}; "
