@@ -28,9 +28,8 @@ from nas import mobilenetv2_for  # noqa: E402
 
 from tinynas.cost import arch_cost  # noqa: E402
 from tinynas.data import load_dataset  # noqa: E402
-from tinynas.fitness import calibration_batches  # noqa: E402
+from tinynas.fitness import ScorerSpec, load_scorer  # noqa: E402
 from tinynas.space import Arch, SearchSpace  # noqa: E402
-from tinynas.supernet import SuperNet  # noqa: E402
 
 
 def main() -> int:
@@ -43,21 +42,19 @@ def main() -> int:
     sub = state["subspace"]
     width, res = sub["width"], sub["resolution"]
     limit = None if config["train_limit"] == "None" else int(config["train_limit"])
+    # the search's own scorer (same supernet, same calibration batches), on the whole validation split
+    scorer = load_scorer(ScorerSpec(config["dataset"], int(config["seed"]), limit, width, res,
+                                    str(args.run / "checkpoint" / "supernet.npz")).to_json())
+    net = scorer.net
     ds = load_dataset(config["dataset"], seed=int(config["seed"]), limit=limit)
     space = SearchSpace(ds.channels, ds.num_classes, resolutions=ds.resolutions, input_width=ds.input_width)
-    net = SuperNet(space, width, res, int(config["seed"]))
-    net.compile()
-    net.load_state(SuperNet.read_weights(args.run / "checkpoint" / "supernet.npz"))
-    calib = calibration_batches(ds.at(ds.x_train, res))
     x_val = ds.at(ds.x_val, res)
     se = math.sqrt(0.25 / len(x_val))
 
     def val(arch: Arch) -> float:
-        return net.accuracy(arch, net.calibrate(arch, calib), x_val, ds.y_val)
+        return net.accuracy(arch, net.calibrate(arch, scorer.calib), x_val, ds.y_val)
 
-    best = {}
-    for e in state["history"]:
-        best[e["key"]] = e
+    best = {e["key"]: e for e in state["history"]}
     ranked = sorted(best.values(), key=lambda e: -e["accuracy"])
     print(f"supernet of w{width:g} r{res}, {state.get('step', 0)} steps; accuracy on all {len(x_val):,} "
           f"validation images (standard error <= {se:.4f})\n")

@@ -24,7 +24,7 @@ import numpy as np
 
 from .cost import arch_cost
 from .data import resize
-from .space import Arch, SearchSpace, build_keras
+from .space import SearchSpace, build_keras
 
 MIN_EPOCHS = 10
 TIMED_BATCHES = 24
@@ -40,11 +40,14 @@ class Throughput:
         return self.macs * self.images_per_second
 
 
-def time_training(arch: Arch, x: np.ndarray, y: np.ndarray, batch: int, batches: int = TIMED_BATCHES) -> Throughput:
-    """Images per second that `model.fit` trains `arch`, after a warm-up fit that traces the
-    training function."""
+def measure_throughput(space: SearchSpace, x: np.ndarray, y: np.ndarray, batch: int, seed: int,
+                       batches: int = TIMED_BATCHES) -> Throughput:
+    """Images per second that `model.fit` trains a sampled model of the middle width and the
+    largest resolution, after a warm-up fit that traces the training function."""
     import tensorflow as tf
 
+    arch = space.sample(np.random.default_rng([seed, 5]), space.widths[len(space.widths) // 2],
+                        max(space.resolutions))
     model = build_keras(arch)
     model.compile(optimizer=tf.keras.optimizers.Adam(1e-3),
                   loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"])
@@ -55,13 +58,6 @@ def time_training(arch: Arch, x: np.ndarray, y: np.ndarray, batch: int, batches:
     started = time.monotonic()
     model.fit(xb, yb, batch_size=batch, epochs=1, verbose=0, shuffle=True)
     return Throughput(arch_cost(arch).macs, n / (time.monotonic() - started))
-
-
-def measure_throughput(space: SearchSpace, x: np.ndarray, y: np.ndarray, batch: int, seed: int) -> Throughput:
-    """The training throughput of a sampled model at the middle width and the largest resolution."""
-    rng = np.random.default_rng([seed, 5])
-    return time_training(space.sample(rng, space.widths[len(space.widths) // 2], max(space.resolutions)),
-                         x, y, batch)
 
 
 def affordable_macs(throughput: Throughput, seconds: float, train_images: int, epochs: int = MIN_EPOCHS) -> int:
