@@ -27,9 +27,8 @@ import numpy as np  # noqa: E402
 from nas import mobilenetv2_for  # noqa: E402
 
 from tinynas.cost import arch_cost  # noqa: E402
-from tinynas.data import load_dataset  # noqa: E402
 from tinynas.fitness import ScorerSpec, load_scorer  # noqa: E402
-from tinynas.space import Arch, SearchSpace  # noqa: E402
+from tinynas.space import Arch  # noqa: E402
 
 
 def main() -> int:
@@ -44,15 +43,12 @@ def main() -> int:
     limit = None if config["train_limit"] == "None" else int(config["train_limit"])
     # the search's own scorer (same supernet, same calibration batches), on the whole validation split
     scorer = load_scorer(ScorerSpec(config["dataset"], int(config["seed"]), limit, width, res,
-                                    str(args.run / "checkpoint" / "supernet.npz")).to_json())
-    net = scorer.net
-    ds = load_dataset(config["dataset"], seed=int(config["seed"]), limit=limit)
-    space = SearchSpace(ds.channels, ds.num_classes, resolutions=ds.resolutions, input_width=ds.input_width)
-    x_val = ds.at(ds.x_val, res)
+                                    str(args.run / "checkpoint" / "supernet.npz"), val_images=None).to_json())
+    net, space, x_val = scorer.net, scorer.net.space, scorer.val_x
     se = math.sqrt(0.25 / len(x_val))
 
     def val(arch: Arch) -> float:
-        return net.accuracy(arch, net.calibrate(arch, scorer.calib), x_val, ds.y_val)
+        return net.accuracy(arch, net.calibrate(arch, scorer.calib), x_val, scorer.val_y)
 
     best = {e["key"]: e for e in state["history"]}
     ranked = sorted(best.values(), key=lambda e: -e["accuracy"])

@@ -30,6 +30,7 @@ class ScorerSpec:
     width: float
     resolution: int
     weights: str          # the supernet checkpoint (.npz)
+    val_images: int | None = VAL_IMAGES   # validation images to score on (None: the whole split)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), sort_keys=True)
@@ -65,8 +66,9 @@ def load_scorer(spec_json: str) -> Scorer:
     net.compile()
     net.load_state(SuperNet.read_weights(spec.weights))
     x_train = ds.at(ds.x_train[:TRIAL_IMAGES], spec.resolution)
-    return Scorer(net, calibration_batches(x_train), ds.at(ds.x_val[:VAL_IMAGES], spec.resolution),
-                  ds.y_val[:VAL_IMAGES], x_train, ds.y_train[:TRIAL_IMAGES], ds.flip)
+    n = spec.val_images
+    return Scorer(net, calibration_batches(x_train), ds.at(ds.x_val[:n], spec.resolution),
+                  ds.y_val[:n], x_train, ds.y_train[:TRIAL_IMAGES], ds.flip)
 
 
 def score(scorer: Scorer, arch_json: str) -> float:
