@@ -84,6 +84,34 @@ def test_search_is_reproducible_for_a_seed():
     assert run() == run()
 
 
+def test_extracted_subnet_computes_what_the_supernet_computes_for_it():
+    """Extraction is exact up to float32 summation order: for sampled sub-networks (every kernel
+    size, with non-identity kernel transformation matrices and batch-norm statistics recalibrated
+    as the search does), the standalone Keras model's logits equal the masked supernet's. The
+    comparison is float against float (two TensorFlow computations of one function), so it allows
+    float32 rounding, nothing more."""
+    from tinynas.fitness import calibration_batches
+    from tinynas.supernet import SuperNet
+
+    space = SearchSpace(1, 10, widths=(0.35,), resolutions=(32,))
+    net = SuperNet(space, 0.35, 32, 0)
+    net.compile()
+    rng = np.random.default_rng(3)
+    for m in net.transforms:    # as if trained: the transformed kernels differ from the centre windows
+        m.assign(m.numpy() + rng.normal(0, 0.2, m.shape).astype(np.float32))
+    x = rng.uniform(-1, 1, (64, 32, 32, 1)).astype(np.float32)
+    calib = calibration_batches(rng.uniform(-1, 1, (1000, 32, 32, 1)).astype(np.float32))
+    archs = [space.largest(0.35, 32), space.smallest(0.35, 32)] + [space.sample(rng, 0.35, 32) for _ in range(3)]
+    assert {b.kernel for a in archs for s in a.stages for b in s.blocks} == set(space.kernels)
+    for arch in archs:
+        stats = net.calibrate(arch, calib)
+        ksel, emask, gate = net.masks(arch)
+        supernet_logits, _ = net._call(x, ksel, emask, gate, [(s[0], s[1]) for s in stats])
+        model_logits = net.extract(arch, stats)(x, training=False)
+        np.testing.assert_allclose(model_logits.numpy(), supernet_logits.numpy(), rtol=1e-4, atol=1e-4,
+                                   err_msg=f"extracted {arch.key} differs from the supernet")
+
+
 def _supernet_checkpoint(path, space: SearchSpace, width: float, res: int) -> None:
     """A briefly trained supernet saved as the search saves it. Its accuracies differ from candidate
     to candidate; how far above chance they get varies from run to run (threaded float sums make

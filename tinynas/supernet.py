@@ -4,8 +4,12 @@ It holds the largest network of the sub-space: every stage at its deepest, every
 block at the widest expand ratio and the 7x7 depthwise kernel. A sub-network is
 selected by masks, so one traced TensorFlow function trains and evaluates any
 of them:
-  * elastic kernel: the depthwise kernel is multiplied by a mask that keeps its
-    centred k x k window (with 'same' padding this equals a k x k convolution);
+  * elastic kernel (OFA's kernel transformation): a k x k kernel is the centred
+    k x k window of the next larger one, passed through a learned k^2 x k^2 matrix
+    of its block (identity at the start), so small kernels are not tied to the
+    centre of the 7x7 one; a one-hot selector per block picks the kernel size and
+    the chosen kernel is zero-padded to 7x7 (with 'same' padding this equals a
+    k x k convolution);
   * elastic expand ratio: the first C_in x e expanded channels are kept;
   * elastic depth: the residual branch of a block past a stage's depth is gated
     off (the block becomes the identity).
@@ -28,12 +32,14 @@ def _he(rng, shape, fan_in):
 
 
 class SuperNet:
-    def __init__(self, space: SearchSpace, width: float, resolution: int, seed: int = 0):
+    def __init__(self, space: SearchSpace, width: float, resolution: int, seed: int = 0, ktm: bool = True):
         import tensorflow as tf
 
         self.space, self.width, self.resolution = space, width, resolution
         self.max_arch = space.largest(width, resolution)
         self.kmax, self.emax = max(space.kernels), max(space.expands)
+        self.kernels = sorted(space.kernels, reverse=True)     # largest first: each derives from the one before
+        self.ktm = ktm
         rng = np.random.default_rng(seed)
         a = self.max_arch
         v = tf.Variable
@@ -53,6 +59,8 @@ class SuperNet:
                                      v(np.zeros(mid, np.float32)))
                 blk["dw"] = (v(_he(rng, (self.kmax, self.kmax, mid, 1), 9)), v(np.ones(mid, np.float32)),
                              v(np.zeros(mid, np.float32)))
+                # kernel transformation matrices, one per smaller kernel size (not weight-decayed)
+                blk["ktm"] = [v(np.eye(k * k, dtype=np.float32)) for k in self.kernels[1:]]
                 blk["project"] = (v(_he(rng, (1, 1, mid, stage.channels), mid)),
                                   v(np.ones(stage.channels, np.float32)), v(np.zeros(stage.channels, np.float32)))
                 self.blocks.append(blk)
@@ -60,15 +68,18 @@ class SuperNet:
         self.fc = (v(_he(rng, (c, a.num_classes), c)), v(np.zeros(a.num_classes, np.float32)))
         self.variables = [x for x in self.stem] + [x for b in self.blocks for k in ("expand", "dw", "project")
                                                    if k in b for x in b[k]] + list(self.fc)
+        self.transforms = [m for b in self.blocks for m in b["ktm"]] if ktm else []
+        self.variables += self.transforms
         self._train = None
         self._forward = None
 
     # ---- masks ----
     def masks(self, arch: Arch) -> tuple[np.ndarray, ...]:
-        """(kernel masks [blocks, K, K, 1, 1], expand masks [blocks, max mid], gates [blocks])."""
+        """(kernel selectors [blocks, kernel sizes] one-hot in `self.kernels` order, expand masks
+        [blocks, max mid], gates [blocks])."""
         nb = len(self.blocks)
         maxmid = max(b["mid"] for b in self.blocks)
-        kmask = np.zeros((nb, self.kmax, self.kmax, 1, 1), np.float32)
+        ksel = np.zeros((nb, len(self.kernels)), np.float32)
         emask = np.zeros((nb, maxmid), np.float32)
         gate = np.zeros((nb,), np.float32)
         for i, blk in enumerate(self.blocks):
@@ -79,13 +90,29 @@ class SuperNet:
                 k, e = block.kernel, block.expand
             else:
                 k, e = min(self.space.kernels), min(self.space.expands)
-            lo = (self.kmax - k) // 2
-            kmask[i, lo:lo + k, lo:lo + k] = 1.0
+            ksel[i, self.kernels.index(k)] = 1.0
             emask[i, :blk["cin"] * e if blk["stage"] > 0 else blk["mid"]] = 1.0
-        return kmask, emask, gate
+        return ksel, emask, gate
+
+    def kernels_of(self, blk: dict) -> list:
+        """The depthwise kernels of a block for every kernel size, largest first (`self.kernels`
+        order): each is the centred window of the one before, through its transformation matrix."""
+        import tensorflow as tf
+
+        out = [blk["dw"][0]]
+        for k, m in zip(self.kernels[1:], blk["ktm"]):
+            w = out[-1]
+            lo = (w.shape[0] - k) // 2
+            c = w[lo:lo + k, lo:lo + k]
+            if self.ktm:
+                mid = c.shape[2]
+                flat = tf.matmul(tf.reshape(tf.transpose(c, [2, 3, 0, 1]), [mid, k * k]), m)
+                c = tf.transpose(tf.reshape(flat, [mid, 1, k, k]), [2, 3, 0, 1])
+            out.append(c)
+        return out
 
     # ---- forward ----
-    def _call(self, x, kmask, emask, gate, stats=None):
+    def _call(self, x, ksel, emask, gate, stats=None):
         import tensorflow as tf
 
         collected = []
@@ -106,9 +133,13 @@ class SuperNet:
             if "expand" in blk:
                 w, g, b = blk["expand"]
                 y = tf.nn.relu6(bn(tf.nn.conv2d(y, w, 1, "VALID"), g, b)) * m
-            w, g, b = blk["dw"]
+            _, g, b = blk["dw"]
+            w = 0.0
+            for j, kw in enumerate(self.kernels_of(blk)):
+                p = (self.kmax - kw.shape[0]) // 2
+                w += ksel[i, j] * tf.pad(kw, [[p, p], [p, p], [0, 0], [0, 0]])
             s = blk["stride"]
-            y = tf.nn.relu6(bn(tf.nn.depthwise_conv2d(y, w * kmask[i], [1, s, s, 1], "SAME"), g, b)) * m
+            y = tf.nn.relu6(bn(tf.nn.depthwise_conv2d(y, w, [1, s, s, 1], "SAME"), g, b)) * m
             w, g, b = blk["project"]
             y = bn(tf.nn.conv2d(y, w, 1, "VALID"), g, b)
             x = x + gate[i] * y if blk["residual"] else y
@@ -120,28 +151,30 @@ class SuperNet:
 
         self.opt = tf.keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
         loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        transforms = {id(m) for m in self.transforms}
+        decayed = [v for v in self.variables if len(v.shape) > 1 and id(v) not in transforms]
 
         @tf.function(reduce_retracing=True)
-        def train_step(x, y, kmasks, emasks, gates):
+        def train_step(x, y, ksels, emasks, gates):
             total = 0.0
             with tf.GradientTape() as tape:
-                for j in range(kmasks.shape[0]):
-                    logits, _ = self._call(x, kmasks[j], emasks[j], gates[j])
+                for j in range(ksels.shape[0]):
+                    logits, _ = self._call(x, ksels[j], emasks[j], gates[j])
                     total += loss_fn(y, logits)
-                total /= kmasks.shape[0]
-                total += 4e-5 * tf.add_n([tf.reduce_sum(v * v) for v in self.variables if len(v.shape) > 1])
+                total /= ksels.shape[0]
+                total += 4e-5 * tf.add_n([tf.reduce_sum(v * v) for v in decayed])
             grads = tape.gradient(total, self.variables)
             self.opt.apply_gradients(zip(grads, self.variables))
             return total
 
         @tf.function(reduce_retracing=True)
-        def batch_stats(x, kmask, emask, gate):
-            _, collected = self._call(x, kmask, emask, gate)
+        def batch_stats(x, ksel, emask, gate):
+            _, collected = self._call(x, ksel, emask, gate)
             return [tf.stack([m, v]) for m, v in collected]
 
         @tf.function(reduce_retracing=True)
-        def predict(x, kmask, emask, gate, stats):
-            logits, _ = self._call(x, kmask, emask, gate, [(s[0], s[1]) for s in stats])
+        def predict(x, ksel, emask, gate, stats):
+            logits, _ = self._call(x, ksel, emask, gate, [(s[0], s[1]) for s in stats])
             return tf.argmax(logits, axis=1, output_type=tf.int32)
 
         self._train, self._stats, self._predict = train_step, batch_stats, predict
@@ -206,10 +239,9 @@ class SuperNet:
                 w, g, b = blk["expand"]
                 model.get_layer(f"{name}_expand").set_weights([w.numpy()[:, :, :cin, :mid]])
                 set_bn(f"{name}_expand_bn", g, b, mid)
-            w, g, b = blk["dw"]
-            lo = (self.kmax - block.kernel) // 2
-            model.get_layer(f"{name}_dw").set_weights(
-                [w.numpy()[lo:lo + block.kernel, lo:lo + block.kernel, :mid, :]])
+            _, g, b = blk["dw"]
+            w = self.kernels_of(blk)[self.kernels.index(block.kernel)]
+            model.get_layer(f"{name}_dw").set_weights([w.numpy()[:, :, :mid, :]])
             set_bn(f"{name}_dw_bn", g, b, mid)
             w, g, b = blk["project"]
             model.get_layer(f"{name}_project").set_weights([w.numpy()[:, :, :mid, :]])
@@ -227,5 +259,10 @@ class SuperNet:
         return [v.numpy() for v in self.variables]
 
     def load_state(self, values: list[np.ndarray]) -> None:
+        shapes = [tuple(v.shape) for v in self.variables]
+        if [tuple(x.shape) for x in values] != shapes:
+            raise ValueError(f"saved supernet weights do not match this supernet ({len(values)} arrays against "
+                             f"{len(shapes)}); they come from another sub-space or an older version: delete "
+                             "the checkpoint and search again")
         for v, x in zip(self.variables, values):
             v.assign(x)
