@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from tinyengine.errors import TinyMLError
+
 from .space import Arch, SearchSpace, build_keras
 
 EPS = 1e-3
@@ -261,7 +263,7 @@ class SuperNet:
     def load_state(self, values: list[np.ndarray]) -> None:
         shapes = [tuple(v.shape) for v in self.variables]
         if [tuple(x.shape) for x in values] != shapes:
-            raise ValueError(f"saved supernet weights do not match this supernet ({len(values)} arrays against "
+            raise TinyMLError(f"saved supernet weights do not match this supernet ({len(values)} arrays against "
                              f"{len(shapes)}); they come from another sub-space or an older version: delete "
                              "the checkpoint and search again")
         for v, x in zip(self.variables, values):
