@@ -34,14 +34,13 @@ def _he(rng, shape, fan_in):
 
 
 class SuperNet:
-    def __init__(self, space: SearchSpace, width: float, resolution: int, seed: int = 0, ktm: bool = True):
+    def __init__(self, space: SearchSpace, width: float, resolution: int, seed: int = 0):
         import tensorflow as tf
 
         self.space, self.width, self.resolution = space, width, resolution
         self.max_arch = space.largest(width, resolution)
         self.kmax, self.emax = max(space.kernels), max(space.expands)
         self.kernels = sorted(space.kernels, reverse=True)     # largest first: each derives from the one before
-        self.ktm = ktm
         rng = np.random.default_rng(seed)
         a = self.max_arch
         v = tf.Variable
@@ -70,7 +69,8 @@ class SuperNet:
         self.fc = (v(_he(rng, (c, a.num_classes), c)), v(np.zeros(a.num_classes, np.float32)))
         self.variables = [x for x in self.stem] + [x for b in self.blocks for k in ("expand", "dw", "project")
                                                    if k in b for x in b[k]] + list(self.fc)
-        self.transforms = [m for b in self.blocks for m in b["ktm"]] if ktm else []
+        self.decayed = [x for x in self.variables if len(x.shape) > 1]   # weight decay: not the transforms
+        self.transforms = [m for b in self.blocks for m in b["ktm"]]
         self.variables += self.transforms
         self._train = None
         self._forward = None
@@ -106,11 +106,9 @@ class SuperNet:
             w = out[-1]
             lo = (w.shape[0] - k) // 2
             c = w[lo:lo + k, lo:lo + k]
-            if self.ktm:
-                mid = c.shape[2]
-                flat = tf.matmul(tf.reshape(tf.transpose(c, [2, 3, 0, 1]), [mid, k * k]), m)
-                c = tf.transpose(tf.reshape(flat, [mid, 1, k, k]), [2, 3, 0, 1])
-            out.append(c)
+            mid = c.shape[2]
+            flat = tf.matmul(tf.reshape(tf.transpose(c, [2, 3, 0, 1]), [mid, k * k]), m)
+            out.append(tf.transpose(tf.reshape(flat, [mid, 1, k, k]), [2, 3, 0, 1]))
         return out
 
     # ---- forward ----
@@ -153,8 +151,6 @@ class SuperNet:
 
         self.opt = tf.keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
         loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-        transforms = {id(m) for m in self.transforms}
-        decayed = [v for v in self.variables if len(v.shape) > 1 and id(v) not in transforms]
 
         @tf.function(reduce_retracing=True)
         def train_step(x, y, ksels, emasks, gates):
@@ -164,7 +160,7 @@ class SuperNet:
                     logits, _ = self._call(x, ksels[j], emasks[j], gates[j])
                     total += loss_fn(y, logits)
                 total /= ksels.shape[0]
-                total += 4e-5 * tf.add_n([tf.reduce_sum(v * v) for v in decayed])
+                total += 4e-5 * tf.add_n([tf.reduce_sum(v * v) for v in self.decayed])
             grads = tape.gradient(total, self.variables)
             self.opt.apply_gradients(zip(grads, self.variables))
             return total
