@@ -105,8 +105,8 @@ def test_extracted_subnet_computes_what_the_supernet_computes_for_it():
     assert {b.kernel for a in archs for s in a.stages for b in s.blocks} == set(space.kernels)
     for arch in archs:
         stats = net.calibrate(arch, calib)
-        ksel, emask, gate = net.masks(arch)
-        supernet_logits, _ = net._call(x, ksel, emask, gate, [(s[0], s[1]) for s in stats])
+        kidx, mids, gate = net.selection(arch)
+        supernet_logits, _ = net._call(x, kidx, mids, gate, [(s[0], s[1]) for s in stats])
         model_logits = net.extract(arch, stats)(x, training=False)
         np.testing.assert_allclose(model_logits.numpy(), supernet_logits.numpy(), rtol=1e-4, atol=1e-4,
                                    err_msg=f"extracted {arch.key} differs from the supernet")

@@ -217,7 +217,7 @@ def _run_nas(cfg: NasConfig, log, check) -> dict:
             log(f"sub-space: width {best.width:g}, resolution {best.resolution} (median fitting MACs "
                 f"{best.score:,.0f}, {100 * best.fit_ratio:.0f}% of samples fit)")
         sub = SubSpace(**state["subspace"])
-        from .supernet import SuperNet
+        from .supernet import LEARNING_RATE, SuperNet, cosine_learning_rate
 
         net = SuperNet(space, sub.width, sub.resolution, cfg.seed)
         net.compile()
@@ -229,6 +229,8 @@ def _run_nas(cfg: NasConfig, log, check) -> dict:
         # ---- 2. supernet training ----
         if state["phase"] == "supernet":
             step = state.get("step", 0)
+            begin = state.setdefault("supernet_begin", clock.spent)   # the learning rate decays over the phase
+            end = PHASE_END["supernet"] * clock.budget
             train_rng = np.random.default_rng([cfg.seed, 1, step])
             bar = _bar(0, "supernet steps")
             last_save = time.monotonic()
@@ -240,11 +242,12 @@ def _run_nas(cfg: NasConfig, log, check) -> dict:
                     flip_half(xb, train_rng)
                 archs = [space.largest(sub.width, sub.resolution), space.smallest(sub.width, sub.resolution),
                          space.sample(train_rng, sub.width, sub.resolution)]
-                loss = net.train_step(xb, ds.y_train[idx], archs)
+                lr = cosine_learning_rate((clock.spent - begin) / max(end - begin, 1.0))
+                loss = net.train_step(xb, ds.y_train[idx], archs, lr)
                 step += 1
                 if bar:
                     bar.update(1)
-                    bar.set_postfix(loss=f"{loss:.3f}")
+                    bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.4f}")
                 if time.monotonic() - last_save > 60:
                     state["step"] = step
                     save(net.state())
@@ -254,7 +257,8 @@ def _run_nas(cfg: NasConfig, log, check) -> dict:
             state["step"] = step
             state["phase"] = "search"
             save(net.state())
-            log(f"supernet: {step} steps of {cfg.batch} (sandwich: largest, smallest, random)")
+            log(f"supernet: {step} steps of {cfg.batch} (sandwich: largest, smallest, random; learning rate "
+                f"{LEARNING_RATE:g} with cosine decay)")
 
         # ---- 3. evolutionary search ----
         calib = calibration_batches(x_train)

@@ -1,18 +1,20 @@
 """A weight-sharing supernet (OFA-style) over one (width, resolution) sub-space.
 
-It holds the largest network of the sub-space: every stage at its deepest, every
-block at the widest expand ratio and the 7x7 depthwise kernel. A sub-network is
-selected by masks, so one traced TensorFlow function trains and evaluates any
-of them:
+It holds the weights of the largest network of the sub-space: every stage at its
+deepest, every block at the widest expand ratio and the 7x7 depthwise kernel. A
+sub-network is selected by three small tensors (`selection`), so one traced
+TensorFlow function trains and evaluates any of them, and computes only what the
+sub-network uses (weight slicing, about 1.7x the sandwich steps per second of
+masking the full network):
   * elastic kernel (OFA's kernel transformation): a k x k kernel is the centred
     k x k window of the next larger one, passed through a learned k^2 x k^2 matrix
     of its block (identity at the start), so small kernels are not tied to the
-    centre of the 7x7 one; a one-hot selector per block picks the kernel size and
-    the chosen kernel is zero-padded to 7x7 (with 'same' padding this equals a
-    k x k convolution);
-  * elastic expand ratio: the first C_in x e expanded channels are kept;
-  * elastic depth: the residual branch of a block past a stage's depth is gated
-    off (the block becomes the identity).
+    centre of the 7x7 one; a switch on the block's kernel index runs the k x k
+    depthwise convolution;
+  * elastic expand ratio: the first C_in x e expanded channels are sliced out of
+    the expand, depthwise, project and batch-norm weights;
+  * elastic depth: a block past its stage's depth is skipped by a conditional
+    (the block becomes the identity).
 Training follows the sandwich rule (largest, smallest and random sub-networks
 each step). Batch norm runs on batch statistics while training; a sub-network
 is scored after recalibrating them on training batches, then extracted into a
@@ -27,6 +29,16 @@ from tinyengine.errors import TinyMLError
 from .space import Arch, SearchSpace, build_keras
 
 EPS = 1e-3
+LEARNING_RATE = 0.05
+
+
+def cosine_learning_rate(progress: float, base: float = LEARNING_RATE) -> float:
+    """The supernet's learning rate at `progress` (0..1) through its training time: cosine decay
+    from `base` to 0, so the weights the search scores with have settled rather than being
+    caught mid-bounce at a high rate (the training is timed, so progress is time, not steps)."""
+    import math
+
+    return base * 0.5 * (1.0 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
 
 
 def _he(rng, shape, fan_in):
@@ -75,14 +87,15 @@ class SuperNet:
         self._train = None
         self._forward = None
 
-    # ---- masks ----
-    def masks(self, arch: Arch) -> tuple[np.ndarray, ...]:
-        """(kernel selectors [blocks, kernel sizes] one-hot in `self.kernels` order, expand masks
-        [blocks, max mid], gates [blocks])."""
+    # ---- selection ----
+    def selection(self, arch: Arch) -> tuple[np.ndarray, ...]:
+        """What `arch` uses of every block: (kernel-size index in `self.kernels` order [blocks] int32,
+        expanded channels [blocks] int32, gate [blocks] float32: 1 where the block is in the
+        sub-network). A gated-off block keeps the smallest kernel and expand ratio so its
+        (unused) batch-norm statistics have a fixed size."""
         nb = len(self.blocks)
-        maxmid = max(b["mid"] for b in self.blocks)
-        ksel = np.zeros((nb, len(self.kernels)), np.float32)
-        emask = np.zeros((nb, maxmid), np.float32)
+        kidx = np.zeros((nb,), np.int32)
+        mids = np.zeros((nb,), np.int32)
         gate = np.zeros((nb,), np.float32)
         for i, blk in enumerate(self.blocks):
             stage = arch.stages[blk["stage"]]
@@ -92,9 +105,9 @@ class SuperNet:
                 k, e = block.kernel, block.expand
             else:
                 k, e = min(self.space.kernels), min(self.space.expands)
-            ksel[i, self.kernels.index(k)] = 1.0
-            emask[i, :blk["cin"] * e if blk["stage"] > 0 else blk["mid"]] = 1.0
-        return ksel, emask, gate
+            kidx[i] = self.kernels.index(k)
+            mids[i] = blk["cin"] * e if "expand" in blk else blk["mid"]
+        return kidx, mids, gate
 
     def kernels_of(self, blk: dict) -> list:
         """The depthwise kernels of a block for every kernel size, largest first (`self.kernels`
@@ -112,80 +125,114 @@ class SuperNet:
         return out
 
     # ---- forward ----
-    def _call(self, x, ksel, emask, gate, stats=None):
+    def _block(self, blk: dict, x, kidx, mid, stats):
+        """One inverted-residual block on the first `mid` expanded channels with the kernel of
+        index `kidx`: (output before the residual add, batch-norm statistics [(mean, var)] x 2-3).
+        Only the selected slice and kernel size are computed."""
         import tensorflow as tf
 
         collected = []
 
-        def bn(y, gamma, beta):
+        def bn(y, gamma, beta, n):
             if stats is None:
                 mean, var = tf.nn.moments(y, [0, 1, 2])
             else:
                 mean, var = stats[len(collected)]
             collected.append((mean, var))
-            return (y - mean) * tf.math.rsqrt(var + EPS) * gamma + beta
+            return (y - mean) * tf.math.rsqrt(var + EPS) * gamma[:n] + beta[:n]
 
+        y = x
+        if "expand" in blk:
+            w, g, b = blk["expand"]
+            y = tf.nn.relu6(bn(tf.nn.conv2d(y, w[:, :, :, :mid], 1, "VALID"), g, b, mid))
+        _, g, b = blk["dw"]
+        s = blk["stride"]
+        kernels = self.kernels_of(blk)
+        branches = [lambda kw=kw: tf.nn.depthwise_conv2d(y, kw[:, :, :mid, :], [1, s, s, 1], "SAME")
+                    for kw in kernels]
+        y = tf.nn.relu6(bn(tf.switch_case(kidx, branches), g, b, mid))
+        w, g, b = blk["project"]
+        y = bn(tf.nn.conv2d(y, w[:, :, :mid, :], 1, "VALID"), g, b, blk["cout"])
+        return y, collected
+
+    def _call(self, x, kidx, mids, gate, stats=None):
+        """Logits of the sub-network selected by (kidx, mids, gate) (see `selection`) and the
+        batch-norm statistics it used, in layer order; with `stats`, those are used instead of
+        the batch's (inference). A gated-off block is skipped (its statistics are zeros)."""
+        import tensorflow as tf
+
+        kidx, mids, gate = (tf.convert_to_tensor(t) for t in (kidx, mids, gate))
+        collected = []
         w, g, b = self.stem
-        x = tf.nn.relu6(bn(tf.nn.conv2d(x, w, self.max_arch.stem_stride, "SAME"), g, b))
+        y = tf.nn.conv2d(x, w, self.max_arch.stem_stride, "SAME")
+        mean, var = tf.nn.moments(y, [0, 1, 2]) if stats is None else stats[0]
+        collected.append((mean, var))
+        x = tf.nn.relu6((y - mean) * tf.math.rsqrt(var + EPS) * g + b)
         for i, blk in enumerate(self.blocks):
-            m = emask[i, :blk["mid"]]
-            y = x
-            if "expand" in blk:
-                w, g, b = blk["expand"]
-                y = tf.nn.relu6(bn(tf.nn.conv2d(y, w, 1, "VALID"), g, b)) * m
-            _, g, b = blk["dw"]
-            w = 0.0
-            for j, kw in enumerate(self.kernels_of(blk)):
-                p = (self.kmax - kw.shape[0]) // 2
-                w += ksel[i, j] * tf.pad(kw, [[p, p], [p, p], [0, 0], [0, 0]])
-            s = blk["stride"]
-            y = tf.nn.relu6(bn(tf.nn.depthwise_conv2d(y, w, [1, s, s, 1], "SAME"), g, b)) * m
-            w, g, b = blk["project"]
-            y = bn(tf.nn.conv2d(y, w, 1, "VALID"), g, b)
-            x = x + gate[i] * y if blk["residual"] else y
+            n = 3 if "expand" in blk else 2
+            own = None if stats is None else stats[len(collected):len(collected) + n]
+            if not blk["residual"]:
+                y, st = self._block(blk, x, kidx[i], mids[i], own)
+                x = y
+            else:
+                def active(blk=blk, x=x, i=i, own=own):
+                    y, st = self._block(blk, x, kidx[i], mids[i], own)
+                    return x + y, [t for pair in st for t in pair]
+
+                def skipped(blk=blk, x=x, i=i, n=n):
+                    sizes = [mids[i]] * (n - 1) + [blk["cout"]]
+                    return x, [tf.zeros([c]) for c in sizes for _ in range(2)]
+
+                x, flat = tf.cond(gate[i] > 0, active, skipped)
+                st = [(flat[j], flat[j + 1]) for j in range(0, len(flat), 2)]
+            collected += st
         x = tf.reduce_mean(x, axis=[1, 2])
         return tf.matmul(x, self.fc[0]) + self.fc[1], collected
 
-    def compile(self, learning_rate: float = 0.05):
+    def compile(self, learning_rate: float = LEARNING_RATE):
         import tensorflow as tf
 
         self.opt = tf.keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
         loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
 
         @tf.function(reduce_retracing=True)
-        def train_step(x, y, ksels, emasks, gates):
+        def train_step(x, y, kidxs, mids, gates):
             total = 0.0
             with tf.GradientTape() as tape:
-                for j in range(ksels.shape[0]):
-                    logits, _ = self._call(x, ksels[j], emasks[j], gates[j])
+                for j in range(kidxs.shape[0]):
+                    logits, _ = self._call(x, kidxs[j], mids[j], gates[j])
                     total += loss_fn(y, logits)
-                total /= ksels.shape[0]
+                total /= kidxs.shape[0]
                 total += 4e-5 * tf.add_n([tf.reduce_sum(v * v) for v in self.decayed])
             grads = tape.gradient(total, self.variables)
             self.opt.apply_gradients(zip(grads, self.variables))
             return total
 
         @tf.function(reduce_retracing=True)
-        def batch_stats(x, ksel, emask, gate):
-            _, collected = self._call(x, ksel, emask, gate)
+        def batch_stats(x, kidx, mids, gate):
+            _, collected = self._call(x, kidx, mids, gate)
             return [tf.stack([m, v]) for m, v in collected]
 
         @tf.function(reduce_retracing=True)
-        def predict(x, ksel, emask, gate, stats):
-            logits, _ = self._call(x, ksel, emask, gate, [(s[0], s[1]) for s in stats])
+        def predict(x, kidx, mids, gate, stats):
+            logits, _ = self._call(x, kidx, mids, gate, [(s[0], s[1]) for s in stats])
             return tf.argmax(logits, axis=1, output_type=tf.int32)
 
         self._train, self._stats, self._predict = train_step, batch_stats, predict
 
-    def train_step(self, x: np.ndarray, y: np.ndarray, archs: list[Arch]) -> float:
-        ms = [self.masks(a) for a in archs]
+    def train_step(self, x: np.ndarray, y: np.ndarray, archs: list[Arch], learning_rate: float | None = None
+                   ) -> float:
+        """One SGD step on the mean loss of `archs` over the batch (at `learning_rate` if given)."""
+        if learning_rate is not None:
+            self.opt.learning_rate.assign(learning_rate)
+        ms = [self.selection(a) for a in archs]
         return float(self._train(x, y, np.stack([m[0] for m in ms]), np.stack([m[1] for m in ms]),
                                  np.stack([m[2] for m in ms])))
 
     def calibrate(self, arch: Arch, batches: list[np.ndarray]) -> list[np.ndarray]:
         """Batch-norm statistics of `arch` over calibration batches (mean of means; variance from
         E[x^2] - E[x]^2 across batches)."""
-        k, e, g = self.masks(arch)
+        k, e, g = self.selection(arch)
         sums = None
         for xb in batches:
             st = [s.numpy() for s in self._stats(xb, k, e, g)]
@@ -199,7 +246,7 @@ class SuperNet:
 
     def accuracy(self, arch: Arch, stats: list[np.ndarray], x: np.ndarray, y: np.ndarray,
                  batch: int = 500) -> float:
-        k, e, g = self.masks(arch)
+        k, e, g = self.selection(arch)
         correct = 0
         for i in range(0, len(x), batch):
             pred = self._predict(x[i:i + batch], k, e, g, stats).numpy()
