@@ -112,6 +112,60 @@ def test_extracted_subnet_computes_what_the_supernet_computes_for_it():
                                    err_msg=f"extracted {arch.key} differs from the supernet")
 
 
+def test_a_subnet_trains_exactly_the_supernet_weights_it_uses():
+    """Weight slicing, training side: the loss of one sub-network has a zero gradient for every
+    supernet weight the sub-network does not use (expanded channels past C x e, the 7x7 ring
+    when the kernel is 5x5 or 3x3, transformation matrices of kernel sizes not chosen, whole
+    blocks past a stage's depth) and a nonzero gradient somewhere in each weight it does use."""
+    import tensorflow as tf
+
+    from tinynas.supernet import SuperNet
+
+    space = SearchSpace(1, 10, widths=(0.35,), resolutions=(32,))
+    net = SuperNet(space, 0.35, 32, 0)
+    rng = np.random.default_rng(4)
+    x = rng.uniform(-1, 1, (16, 32, 32, 1)).astype(np.float32)
+    y = rng.integers(0, 10, 16).astype(np.int32)
+    loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    for arch in [space.smallest(0.35, 32), space.sample(rng, 0.35, 32), space.sample(rng, 0.35, 32)]:
+        with tf.GradientTape() as tape:
+            logits, _ = net._call(x, *net.selection(arch))
+            loss = loss_fn(y, logits)
+        grads = dict(zip(map(id, net.variables), tape.gradient(loss, net.variables)))
+
+        check = _gradient_checker(arch.key, grads)
+        for blk in net.blocks:
+            stage = arch.stages[blk["stage"]]
+            name = f"block s{blk['stage']}b{blk['index']}"
+            on = blk["index"] < len(stage.blocks)
+            block = stage.blocks[blk["index"]] if on else None
+            mid = (blk["cin"] * block.expand if "expand" in blk else blk["mid"]) if on else 0
+            k = block.kernel if on else 0
+            if "expand" in blk:
+                check(blk["expand"][0], np.s_[:, :, :, :mid], f"{name} expand")
+            # a smaller kernel derives from the centred window of the second-largest size
+            reach = net.kmax if k == net.kmax else net.kernels[1]
+            rlo = (net.kmax - reach) // 2
+            check(blk["dw"][0], np.s_[rlo:rlo + reach, rlo:rlo + reach, :mid] if on else np.s_[:0], f"{name} dw")
+            for size, m in zip(net.kernels[1:], blk["ktm"]):
+                check(m, np.s_[:, :] if on and size >= k else np.s_[:0], f"{name} {size}x{size} transform")
+            check(blk["project"][0], np.s_[:, :, :mid], f"{name} project")
+            check(blk["dw"][1], np.s_[:mid], f"{name} dw gamma")
+
+
+def _gradient_checker(key: str, grads: dict):
+    import tensorflow as tf
+
+    def check(var, used: tuple, what: str) -> None:
+        g = grads[id(var)]
+        g = np.zeros(var.shape, np.float32) if g is None else tf.convert_to_tensor(g).numpy()
+        inside = np.zeros(var.shape, bool)
+        inside[used] = True
+        assert not np.any(g[~inside]), f"{key}: {what} has a gradient outside the weights it uses"
+        assert np.any(g[inside]) or not inside.any(), f"{key}: {what} gets no gradient"
+    return check
+
+
 def _supernet_checkpoint(path, space: SearchSpace, width: float, res: int) -> None:
     """A briefly trained supernet saved as the search saves it. Its accuracies differ from candidate
     to candidate; how far above chance they get varies from run to run (threaded float sums make
