@@ -3,9 +3,9 @@
 It holds the weights of the largest network of the sub-space: every stage at its
 deepest, every block at the widest expand ratio and the 7x7 depthwise kernel. A
 sub-network is selected by three small tensors (`selection`), so one traced
-TensorFlow function trains and evaluates any of them, and computes only what the
-sub-network uses (weight slicing, about 1.7x the sandwich steps per second of
-masking the full network):
+TensorFlow function trains and evaluates any of them, computing only the
+channels and kernel size the sub-network uses (weight slicing; bench/supernet_step.py
+measures the gain over masking the full network):
   * elastic kernel (OFA's kernel transformation): a k x k kernel is the centred
     k x k window of the next larger one, passed through a learned k^2 x k^2 matrix
     of its block (identity at the start), so small kernels are not tied to the
@@ -13,8 +13,9 @@ masking the full network):
     depthwise convolution;
   * elastic expand ratio: the first C_in x e expanded channels are sliced out of
     the expand, depthwise, project and batch-norm weights;
-  * elastic depth: a block past its stage's depth is skipped by a conditional
-    (the block becomes the identity).
+  * elastic depth: the residual branch of a block past its stage's depth is gated
+    off (the block becomes the identity; it is still computed, as a conditional
+    that skips it made tracing the training step 3x slower).
 Training follows the sandwich rule (largest, smallest and random sub-networks
 each step). Batch norm runs on batch statistics while training; a sub-network
 is scored after recalibrating them on training batches, then extracted into a
@@ -158,7 +159,7 @@ class SuperNet:
     def _call(self, x, kidx, mids, gate, stats=None):
         """Logits of the sub-network selected by (kidx, mids, gate) (see `selection`) and the
         batch-norm statistics it used, in layer order; with `stats`, those are used instead of
-        the batch's (inference). A gated-off block is skipped (its statistics are zeros)."""
+        the batch's (inference)."""
         import tensorflow as tf
 
         kidx, mids, gate = (tf.convert_to_tensor(t) for t in (kidx, mids, gate))
@@ -171,20 +172,10 @@ class SuperNet:
         for i, blk in enumerate(self.blocks):
             n = 3 if "expand" in blk else 2
             own = None if stats is None else stats[len(collected):len(collected) + n]
-            if not blk["residual"]:
-                y, st = self._block(blk, x, kidx[i], mids[i], own)
-                x = y
-            else:
-                def active(blk=blk, x=x, i=i, own=own):
-                    y, st = self._block(blk, x, kidx[i], mids[i], own)
-                    return x + y, [t for pair in st for t in pair]
-
-                def skipped(blk=blk, x=x, i=i, n=n):
-                    sizes = [mids[i]] * (n - 1) + [blk["cout"]]
-                    return x, [tf.zeros([c]) for c in sizes for _ in range(2)]
-
-                x, flat = tf.cond(gate[i] > 0, active, skipped)
-                st = [(flat[j], flat[j + 1]) for j in range(0, len(flat), 2)]
+            y, st = self._block(blk, x, kidx[i], mids[i], own)
+            # a block past its stage's depth is gated off (its residual branch times 0); a tf.cond
+            # would skip its computation but made tracing the training step 3x slower
+            x = x + gate[i] * y if blk["residual"] else y
             collected += st
         x = tf.reduce_mean(x, axis=[1, 2])
         return tf.matmul(x, self.fc[0]) + self.fc[1], collected
