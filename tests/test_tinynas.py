@@ -7,6 +7,7 @@ the in-process result."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
 import subprocess
@@ -164,6 +165,24 @@ def _gradient_checker(key: str, grads: dict):
         assert not np.any(g[~inside]), f"{key}: {what} has a gradient outside the weights it uses"
         assert np.any(g[inside]) or not inside.any(), f"{key}: {what} gets no gradient"
     return check
+
+
+def test_fine_tuning_plans_epochs_from_the_second_epoch_and_then_only_shortens():
+    """The epoch plan: made from the first epoch, revised (up or down) from the second, whose time
+    has no tracing in it, at most doubled there so the cosine learning rate keeps falling, and
+    after that only shortened. Numbers of bench run D: 214 s for the first epoch, then 147 s."""
+    from tinynas.finish import plan_epochs
+
+    first = plan_epochs(1, 1, 214.0, 1226.0)
+    assert first == 1 + 5
+    assert plan_epochs(2, first, 147.0, 1079.0) == 2 + 7          # revised up from the second epoch
+    assert plan_epochs(2, 3, 50.0, 1000.0) == 6                   # at most doubled
+    assert plan_epochs(3, 9, 147.0, 2000.0) == 9                  # never lengthened after that
+    assert plan_epochs(3, 9, 200.0, 900.0) == 3 + 4               # shortened when epochs slow down
+    for planned_1 in range(1, 12):                                 # learning rate never rises
+        for fit_2 in range(2, 40):
+            planned_2 = plan_epochs(2, planned_1, 1.0, fit_2 - 2)
+            assert math.cos(math.pi * 2 / planned_2) <= math.cos(math.pi * 1 / planned_1) + 1e-12
 
 
 def _supernet_checkpoint(path, space: SearchSpace, width: float, res: int) -> None:
