@@ -42,6 +42,16 @@ def cosine_learning_rate(progress: float, base: float = LEARNING_RATE) -> float:
     return base * 0.5 * (1.0 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
 
 
+def _batch_norm(y, gamma, beta, stats, collected: list):
+    """Batch norm over the batch's statistics, or with `stats` (a list in layer order) the next
+    pair of it; appends the (mean, var) used to `collected`."""
+    import tensorflow as tf
+
+    mean, var = tf.nn.moments(y, [0, 1, 2]) if stats is None else stats[len(collected)]
+    collected.append((mean, var))
+    return (y - mean) * tf.math.rsqrt(var + EPS) * gamma + beta
+
+
 def _he(rng, shape, fan_in):
     return (rng.standard_normal(shape) * np.sqrt(2.0 / fan_in)).astype(np.float32)
 
@@ -135,12 +145,7 @@ class SuperNet:
         collected = []
 
         def bn(y, gamma, beta, n):
-            if stats is None:
-                mean, var = tf.nn.moments(y, [0, 1, 2])
-            else:
-                mean, var = stats[len(collected)]
-            collected.append((mean, var))
-            return (y - mean) * tf.math.rsqrt(var + EPS) * gamma[:n] + beta[:n]
+            return _batch_norm(y, gamma[:n], beta[:n], stats, collected)
 
         y = x
         if "expand" in blk:
@@ -165,10 +170,7 @@ class SuperNet:
         kidx, mids, gate = (tf.convert_to_tensor(t) for t in (kidx, mids, gate))
         collected = []
         w, g, b = self.stem
-        y = tf.nn.conv2d(x, w, self.max_arch.stem_stride, "SAME")
-        mean, var = tf.nn.moments(y, [0, 1, 2]) if stats is None else stats[0]
-        collected.append((mean, var))
-        x = tf.nn.relu6((y - mean) * tf.math.rsqrt(var + EPS) * g + b)
+        x = tf.nn.relu6(_batch_norm(tf.nn.conv2d(x, w, self.max_arch.stem_stride, "SAME"), g, b, stats, collected))
         for i, blk in enumerate(self.blocks):
             n = 3 if "expand" in blk else 2
             own = None if stats is None else stats[len(collected):len(collected) + n]
