@@ -31,8 +31,9 @@ from nas import mobilenetv2_for  # noqa: E402
 from tinynas.cost import arch_cost  # noqa: E402
 from tinynas.data import flip_half, load_dataset  # noqa: E402
 from tinynas.fitness import calibration_batches  # noqa: E402
+from tinynas.schedule import cosine_decay  # noqa: E402
 from tinynas.space import SearchSpace  # noqa: E402
-from tinynas.supernet import SuperNet, cosine_learning_rate  # noqa: E402
+from tinynas.supernet import LEARNING_RATE, SuperNet  # noqa: E402
 
 
 def main() -> None:
@@ -61,7 +62,7 @@ def main() -> None:
             archs = [space.largest(w, r)] * 3
         else:
             archs = [space.largest(w, r), space.smallest(w, r), space.sample(rng, w, r)]
-        net.train_step(xb, ds.y_train[idx], archs, cosine_learning_rate(progress))
+        net.train_step(xb, ds.y_train[idx], archs, cosine_decay(progress, LEARNING_RATE))
         steps += 1
     calib = calibration_batches(x)
     pick = np.random.default_rng(99)

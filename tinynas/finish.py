@@ -7,7 +7,6 @@ the whole test set next to TFLite's own int8 accuracy: the two must be equal."""
 
 from __future__ import annotations
 
-import math
 import time
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from tinyengine.errors import TinyMLError
 
 from .data import Dataset, flip_half
 from .interrupt import keras_callback
+from .schedule import cosine_decay
 from .search import Evaluated
 from .space import to_int8_tflite
 
@@ -63,7 +63,7 @@ def finetune(model, x: np.ndarray, y: np.ndarray, batch: int, seed: int, flip: b
         xb = x.copy()
         if flip:
             flip_half(xb, rng)
-        lr = LEARNING_RATE * 0.5 * (1 + math.cos(math.pi * epochs / planned))
+        lr = cosine_decay(epochs / planned, LEARNING_RATE)
         model.optimizer.learning_rate.assign(lr)
         hist = model.fit(xb, y, batch_size=batch, epochs=1, verbose=0, shuffle=True,
                          callbacks=[keras_callback(check)] if check else None)

@@ -217,7 +217,8 @@ def _run_nas(cfg: NasConfig, log, check) -> dict:
             log(f"sub-space: width {best.width:g}, resolution {best.resolution} (median fitting MACs "
                 f"{best.score:,.0f}, {100 * best.fit_ratio:.0f}% of samples fit)")
         sub = SubSpace(**state["subspace"])
-        from .supernet import LEARNING_RATE, SuperNet, cosine_learning_rate
+        from .schedule import cosine_decay
+        from .supernet import LEARNING_RATE, SuperNet
 
         net = SuperNet(space, sub.width, sub.resolution, cfg.seed)
         net.compile()
@@ -242,7 +243,8 @@ def _run_nas(cfg: NasConfig, log, check) -> dict:
                     flip_half(xb, train_rng)
                 archs = [space.largest(sub.width, sub.resolution), space.smallest(sub.width, sub.resolution),
                          space.sample(train_rng, sub.width, sub.resolution)]
-                lr = cosine_learning_rate((clock.spent - begin) / max(end - begin, 1.0))
+                # time, not steps: the weights the search scores with have settled at a low rate
+                lr = cosine_decay((clock.spent - begin) / max(end - begin, 1.0), LEARNING_RATE)
                 loss = net.train_step(xb, ds.y_train[idx], archs, lr)
                 step += 1
                 if bar:

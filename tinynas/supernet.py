@@ -30,16 +30,7 @@ from tinyengine.errors import TinyMLError
 from .space import Arch, SearchSpace, build_keras
 
 EPS = 1e-3
-LEARNING_RATE = 0.05
-
-
-def cosine_learning_rate(progress: float, base: float = LEARNING_RATE) -> float:
-    """The supernet's learning rate at `progress` (0..1) through its training time: cosine decay
-    from `base` to 0, so the weights the search scores with have settled rather than being
-    caught mid-bounce at a high rate (the training is timed, so progress is time, not steps)."""
-    import math
-
-    return base * 0.5 * (1.0 + math.cos(math.pi * min(max(progress, 0.0), 1.0)))
+LEARNING_RATE = 0.05     # SGD's, decayed along a cosine over the supernet's training time (nas.py)
 
 
 def _batch_norm(y, gamma, beta, stats, collected: list):
@@ -225,10 +216,10 @@ class SuperNet:
     def calibrate(self, arch: Arch, batches: list[np.ndarray]) -> list[np.ndarray]:
         """Batch-norm statistics of `arch` over calibration batches (mean of means; variance from
         E[x^2] - E[x]^2 across batches)."""
-        k, e, g = self.selection(arch)
+        kidx, mids, gate = self.selection(arch)
         sums = None
         for xb in batches:
-            st = [s.numpy() for s in self._stats(xb, k, e, g)]
+            st = [s.numpy() for s in self._stats(xb, kidx, mids, gate)]
             second = [np.stack([s[0], s[1] + s[0] ** 2]) for s in st]
             sums = second if sums is None else [a + b for a, b in zip(sums, second)]
         out = []
@@ -239,10 +230,10 @@ class SuperNet:
 
     def accuracy(self, arch: Arch, stats: list[np.ndarray], x: np.ndarray, y: np.ndarray,
                  batch: int = 500) -> float:
-        k, e, g = self.selection(arch)
+        kidx, mids, gate = self.selection(arch)
         correct = 0
         for i in range(0, len(x), batch):
-            pred = self._predict(x[i:i + batch], k, e, g, stats).numpy()
+            pred = self._predict(x[i:i + batch], kidx, mids, gate, stats).numpy()
             correct += int((pred == y[i:i + batch]).sum())
         return correct / max(len(x), 1)
 
