@@ -1,16 +1,23 @@
 """Supernet training schedules (not a test): how a schedule orders sub-networks.
 
-    .venv/bin/python bench/supernet_schedule.py sandwich 11
+    .venv/bin/python bench/supernet_schedule.py unlimited 11
     .venv/bin/python bench/supernet_schedule.py largest-first 11 [--fraction 0.4]
+    .venv/bin/python bench/supernet_schedule.py sandwich 7 --max-mmacs 6
+    .venv/bin/python bench/supernet_schedule.py feasible 7 --max-mmacs 6
 
 Trains a supernet of the w0.25 r48 Fashion-MNIST sub-space (the one the 60-minute
 benchmark runs chose) for the given minutes with the search's cosine learning rate,
 then scores, on all 5,000 validation images after batch-norm recalibration, the
 sub-space's MobileNetV2, its largest and smallest networks and 12 random ones, and
 prints the correlation of the random ones' accuracy with their MACs.
-`sandwich` is the search's schedule; `largest-first` trains only the largest network
-for the first fraction of the time (a crude form of OFA's progressive shrinking),
-then the sandwich."""
+`unlimited` is the sandwich rule with the random sub-network drawn from the whole
+sub-space (the search's schedule up to run D); `largest-first` trains only the largest
+network for the first fraction of the time (a crude form of OFA's progressive
+shrinking), then that sandwich. `sandwich` and `feasible` are the search's two
+`--sampling` choices (`supernet.step_archs`), whose random sub-networks are drawn only
+within the MAC limit (what the search can pick; the 60-minute runs' limit was 6 M
+MACs, which 15% of this sub-space's random sub-networks meet). With a MAC limit, the
+12 random sub-networks scored are drawn within it too."""
 
 from __future__ import annotations
 
@@ -33,17 +40,22 @@ from tinynas.data import flip_half, load_dataset  # noqa: E402
 from tinynas.fitness import calibration_batches  # noqa: E402
 from tinynas.schedule import cosine_decay  # noqa: E402
 from tinynas.space import SearchSpace  # noqa: E402
-from tinynas.supernet import LEARNING_RATE, SuperNet  # noqa: E402
+from tinynas.supernet import LEARNING_RATE, SAMPLINGS, SuperNet, step_archs  # noqa: E402
 
 
 def main() -> None:
     import tensorflow as tf
 
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("schedule", choices=("sandwich", "largest-first"))
+    ap.add_argument("schedule", choices=("unlimited", "largest-first", "sandwich", "feasible"))
     ap.add_argument("minutes", type=float)
     ap.add_argument("--fraction", type=float, default=0.4, help="largest-first: share of the time on the largest")
+    ap.add_argument("--max-mmacs", type=float, default=None,
+                    help="MAC limit (millions) for the feasible schedules and the scored random sub-networks")
     args = ap.parse_args()
+    limit = int(args.max_mmacs * 1e6) if args.max_mmacs else None
+    if args.schedule in SAMPLINGS and limit is None:
+        ap.error(f"{args.schedule} needs --max-mmacs")
     tf.keras.utils.set_random_seed(0)
     ds = load_dataset("fashion-mnist", seed=0)
     space = SearchSpace(ds.channels, ds.num_classes, resolutions=ds.resolutions, input_width=ds.input_width)
@@ -60,6 +72,8 @@ def main() -> None:
         flip_half(xb, rng)
         if args.schedule == "largest-first" and progress < args.fraction:
             archs = [space.largest(w, r)] * 3
+        elif args.schedule in SAMPLINGS:
+            archs = step_archs(space, w, r, args.schedule, limit, rng)
         else:
             archs = [space.largest(w, r), space.smallest(w, r), space.sample(rng, w, r)]
         net.train_step(xb, ds.y_train[idx], archs, cosine_decay(progress, LEARNING_RATE))
@@ -67,8 +81,10 @@ def main() -> None:
     calib = calibration_batches(x)
     pick = np.random.default_rng(99)
     named = [("mobilenetv2", mobilenetv2_for(space, w, r)), ("largest", space.largest(w, r)),
-             ("smallest", space.smallest(w, r))] + [(f"random {i}", space.sample(pick, w, r)) for i in range(12)]
-    print(f"{args.schedule}, {args.minutes:g} min, {steps} steps; accuracy on {len(xv):,} validation images")
+             ("smallest", space.smallest(w, r))]
+    named += [(f"random {i}", space.sample_within(pick, w, r, limit)) for i in range(12)]
+    print(f"{args.schedule}, {args.minutes:g} min, {steps} steps; accuracy on {len(xv):,} validation images"
+          + (f"; random sub-networks within {limit:,} MACs" if limit else ""))
     random = []
     for name, arch in named:
         macs = arch_cost(arch).macs

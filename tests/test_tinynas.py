@@ -24,7 +24,8 @@ from tinyengine.pipeline import compile_model
 from tinynas.cost import arch_cost
 from tinynas.executor import InProcessExecutor
 from tinynas.search import Limits, best_of, evolve, optimise_space
-from tinynas.space import Arch, SearchSpace, build_keras, to_int8_tflite
+from tinynas.space import Arch, SearchSpace, arch_macs, build_keras, to_int8_tflite
+from tinynas.supernet import step_archs
 
 
 def _convert(arch: Arch, path) -> None:
@@ -48,9 +49,32 @@ def test_sampled_arch_converts_and_planned_sram_equals_compiled(tmp_path, seed, 
     compiled = compile_model(tmp_path / "m.tflite", patch="auto")
     cost = arch_cost(arch)
     assert cost.sram_bytes == compiled.plan.arena_bytes
-    assert cost.macs == sum(layer.macs for layer in compiled.layers)
+    assert cost.macs == sum(layer.macs for layer in compiled.layers) == arch_macs(arch)
     assert cost.patch == (str(compiled.stage.spec) if compiled.stage else "off")
     assert compiled.graph.tensors[compiled.graph.inputs[0]].shape == (1, *arch.input_shape)
+
+
+@pytest.mark.parametrize("input_width", [0, 13])
+def test_mac_count_is_the_engines_and_the_supernet_sampler_keeps_within_a_mac_limit(input_width):
+    """arch_macs (a formula, for the supernet's sampler) equals the engine's count of the lowered
+    graph; sample_within draws only architectures within the limit, and not only the smallest."""
+    space = SearchSpace(1, 10, resolutions=(28, 48), input_width=input_width)
+    rng = np.random.default_rng(11)
+    for _ in range(6):
+        arch = space.sample(rng, float(rng.choice(space.widths)), int(rng.choice(space.resolutions)))
+        assert arch_macs(arch) == arch_cost(arch).macs, arch.key
+    smallest, largest = space.smallest(0.25, 48), space.largest(0.25, 48)
+    limit = (3 * arch_macs(smallest) + arch_macs(largest)) // 4
+    drawn = [space.sample_within(rng, 0.25, 48, limit) for _ in range(40)]
+    assert all(arch_macs(a) <= limit for a in drawn)
+    assert len({a.key for a in drawn}) > 30
+    assert space.sample_within(rng, 0.25, 48, arch_macs(smallest) - 1, tries=5) == smallest
+    sandwich = step_archs(space, 0.25, 48, "sandwich", limit, rng)
+    feasible = step_archs(space, 0.25, 48, "feasible", limit, rng)
+    assert sandwich[:2] == [largest, smallest] and feasible[0] == largest and smallest not in feasible[1:]
+    assert all(arch_macs(a) <= limit for a in sandwich[2:] + feasible[1:])
+    with pytest.raises(TinyMLError, match="unknown supernet sampling 'fair'"):
+        step_archs(space, 0.25, 48, "fair", limit, rng)
 
 
 def _mac_fitness(archs: list[Arch]) -> list[float]:

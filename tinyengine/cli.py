@@ -277,7 +277,7 @@ def cmd_nas(args: argparse.Namespace) -> int:
     cfg = NasConfig(args.dataset, Path(args.output), sram, flash, stack, args.board, args.budget_minutes, args.seed,
                     args.backend, args.ray_address, args.samples, args.population, args.generations, args.parents,
                     args.train_limit, max_macs=int(args.max_mmacs * 1e6) if args.max_mmacs else None,
-                    finetune_trials=args.finetune_trials)
+                    finetune_trials=args.finetune_trials, sampling=args.sampling)
     result = run_nas(cfg)
     print(f"{args.output}/model.tflite: int8 test accuracy {result['int8_test_accuracy_c']:.4f} (generated C == "
           f"TF-Lite Micro), arena {result['arena_bytes']:,} B, flash {result['flash_bytes']:,} B; "
@@ -418,6 +418,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--finetune-trials", type=int, default=1, metavar="K",
                    help="fine-tune the K best candidates for one epoch each (through the backend) and keep the "
                         "best on the validation split (default 1: no trials)")
+    p.add_argument("--sampling", choices=("feasible", "sandwich"), default="feasible",
+                   help="what each supernet step trains: 'feasible' (default) the largest sub-network and two "
+                        "random ones within the MAC limit; 'sandwich' the largest, the smallest and one random "
+                        "one within the limit (OFA's rule)")
     p.set_defaults(func=cmd_nas)
 
     p = sub.add_parser("boards", help="list the boards (memory, CPU, QEMU or hardware)")

@@ -2,7 +2,8 @@
 
 Phases (each checkpointed in OUT/checkpoint, so an interrupted run resumes):
   1. space     search-space optimisation over (width, resolution) sub-spaces
-  2. supernet  train the weight-sharing supernet of the chosen sub-space (sandwich rule)
+  2. supernet  train the weight-sharing supernet of the chosen sub-space (the largest and random
+               sub-networks within the MAC limit, or the sandwich rule)
   3. search    evolutionary search; fitness = supernet accuracy on the validation split
                after batch-norm recalibration (through the executor: in process or Ray
                actors); optionally short fine-tuning trials of the best few finalists
@@ -62,6 +63,7 @@ class NasConfig:
     verify_inputs: int = 20
     max_macs: int | None = None
     finetune_trials: int = 1     # >1: fine-tune this many finalists briefly, keep the best
+    sampling: str = "feasible"   # what each supernet step trains (supernet.SAMPLINGS)
 
     @property
     def limits(self) -> Limits:
@@ -218,7 +220,7 @@ def _run_nas(cfg: NasConfig, log, check) -> dict:
                 f"{best.score:,.0f}, {100 * best.fit_ratio:.0f}% of samples fit)")
         sub = SubSpace(**state["subspace"])
         from .schedule import cosine_decay
-        from .supernet import LEARNING_RATE, SuperNet
+        from .supernet import LEARNING_RATE, SAMPLINGS, SuperNet, step_archs
 
         net = SuperNet(space, sub.width, sub.resolution, cfg.seed)
         net.compile()
@@ -241,8 +243,7 @@ def _run_nas(cfg: NasConfig, log, check) -> dict:
                 xb = x_train[idx]
                 if ds.flip:
                     flip_half(xb, train_rng)
-                archs = [space.largest(sub.width, sub.resolution), space.smallest(sub.width, sub.resolution),
-                         space.sample(train_rng, sub.width, sub.resolution)]
+                archs = step_archs(space, sub.width, sub.resolution, cfg.sampling, limits.max_macs, train_rng)
                 # time, not steps: the weights the search scores with have settled at a low rate
                 lr = cosine_decay((clock.spent - begin) / max(end - begin, 1.0), LEARNING_RATE)
                 loss = net.train_step(xb, ds.y_train[idx], archs, lr)
@@ -259,7 +260,7 @@ def _run_nas(cfg: NasConfig, log, check) -> dict:
             state["step"] = step
             state["phase"] = "search"
             save(net.state())
-            log(f"supernet: {step} steps of {cfg.batch} (sandwich: largest, smallest, random; learning rate "
+            log(f"supernet: {step} steps of {cfg.batch} ({cfg.sampling}: {SAMPLINGS[cfg.sampling]}; learning rate "
                 f"{LEARNING_RATE:g} with cosine decay)")
 
         # ---- 3. evolutionary search ----

@@ -8,6 +8,7 @@ import numpy as np
 
 from .budget import MIN_EPOCHS
 from .search import Evaluated, SubSpace
+from .supernet import SAMPLINGS
 
 
 def plot_cdfs(subspaces: list[SubSpace], chosen: SubSpace, path) -> None:
@@ -68,7 +69,7 @@ def write_outputs(cfg, state: dict, history: list[Evaluated], chosen: Evaluated,
                        "fit_ratio": s.fit_ratio, "median_fitting_macs": s.score, "fitting_macs": s.fitting_macs}
                       for s in subspaces],
         "chosen_subspace": {"width": sub.width, "resolution": sub.resolution},
-        "supernet_steps": state.get("step", 0),
+        "supernet_steps": state.get("step", 0), "supernet_sampling": cfg.sampling,
         "finetune_trials": state.get("trials", []),
         "evaluated": [{"key": e.arch.key, "generation": e.generation, "accuracy": e.accuracy,
                        "arena_bytes": e.cost.sram_bytes, "flash_bytes": e.cost.flash_bytes, "macs": e.cost.macs,
@@ -89,7 +90,8 @@ def write_outputs(cfg, state: dict, history: list[Evaluated], chosen: Evaluated,
         f"backend {cfg.backend}",
         f"- sub-space chosen: width {sub.width:g}, resolution {sub.resolution} (of {len(subspaces)}; "
         "see flops_cdf.png)",
-        f"- supernet: {state.get('step', 0)} sandwich steps; evaluated {len(history)} candidates "
+        f"- supernet: {state.get('step', 0)} steps, each training {SAMPLINGS[cfg.sampling]} ({cfg.sampling}); "
+        f"evaluated {len(history)} candidates "
         "(accuracy_vs_sram.png)",
         *(["- fine-tuning trials (1 epoch each, validation accuracy): "
            + ", ".join(f"`{t['key']}` {t['trial_accuracy']:.4f}" for t in state["trials"])]

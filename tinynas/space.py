@@ -115,6 +115,15 @@ class SearchSpace:
         return Arch(resolution, width, self.in_channels, self.num_classes, scaled(self.stem_channels, width),
                     tuple(stages), self.stem_stride(resolution), self.input_width)
 
+    def sample_within(self, rng, width: float, resolution: int, max_macs: int | None, tries: int = 200) -> Arch:
+        """A random architecture of the sub-space with at most `max_macs` MACs (rejection sampling,
+        so uniform over the ones that fit); the smallest if none of `tries` draws fits."""
+        for _ in range(tries):
+            arch = self.sample(rng, width, resolution)
+            if max_macs is None or arch_macs(arch) <= max_macs:
+                return arch
+        return self.smallest(width, resolution)
+
     def largest(self, width: float, resolution: int) -> Arch:
         return self._uniform(width, resolution, max(self.kernels), max(self.expands), max(self.depths))
 
@@ -234,3 +243,27 @@ def to_int8_tflite(model, representative) -> bytes:
 
     with quiet((1, 2)):     # the converter prints the exported graph's signature and its options
         return converter.convert()
+
+
+def arch_macs(arch: Arch) -> int:
+    """Multiply-accumulates of one inference, counted as the engine counts its lowered layers
+    (equal to `cost.arch_cost(arch).macs`, without building the graph: microseconds, so a
+    sampler can reject architectures over a MAC limit at every training step)."""
+    h, w = arch.input_shape[:2]
+
+    def out(size: int, k: int, stride: int) -> int:
+        return -(-size // stride) if (k > 1 or stride > 1) else size
+
+    h, w = out(h, 3, arch.stem_stride), out(w, 3, arch.stem_stride)
+    macs = h * w * arch.stem_channels * 9 * arch.in_channels
+    for site in block_sites(arch):
+        mid = site.cin * site.block.expand
+        if site.block.expand != 1:
+            macs += h * w * mid * site.cin
+        k = site.block.kernel
+        h, w = out(h, k, site.stride), out(w, k, site.stride)
+        macs += h * w * mid * k * k + h * w * site.cout * mid
+        if site.residual:
+            macs += h * w * site.cout
+    c = arch.stages[-1].channels
+    return macs + h * w * c + c * arch.num_classes

@@ -16,8 +16,9 @@ measures the gain over masking the full network):
   * elastic depth: the residual branch of a block past its stage's depth is gated
     off (the block becomes the identity; it is still computed, as a conditional
     that skips it made tracing the training step 3x slower).
-Training follows the sandwich rule (largest, smallest and random sub-networks
-each step). Batch norm runs on batch statistics while training; a sub-network
+Each training step trains the mean loss of a few sub-networks (`step_archs`: the
+sandwich rule, or the largest with two random ones within the search's MAC limit).
+Batch norm runs on batch statistics while training; a sub-network
 is scored after recalibrating them on training batches, then extracted into a
 standalone Keras model (`build_keras(arch)`) with its own slice of the weights."""
 
@@ -31,6 +32,27 @@ from .space import Arch, SearchSpace, build_keras
 
 EPS = 1e-3
 LEARNING_RATE = 0.05     # SGD's, decayed along a cosine over the supernet's training time (nas.py)
+
+# What each training step trains (`step_archs`).
+SAMPLINGS = {
+    "feasible": "the largest and two random sub-networks within the MAC limit",
+    "sandwich": "the largest, the smallest and a random sub-network within the MAC limit",
+}
+
+
+def step_archs(space: SearchSpace, width: float, resolution: int, sampling: str, max_macs: int | None,
+               rng) -> list[Arch]:
+    """The sub-networks one supernet step trains. Random ones are drawn only among those the search
+    can pick (within `max_macs`). `sandwich` is OFA's rule. `feasible` drops the smallest: under a MAC
+    limit that only 15% of a sub-space's networks meet (the 60-minute benchmark's), training the
+    smallest every step made it and its neighbours score 7-11 points above every other candidate
+    after 7 minutes (bench/results/supernet-schedule.md), so the search picked them."""
+    if sampling not in SAMPLINGS:
+        raise TinyMLError(f"unknown supernet sampling '{sampling}' (choose from {', '.join(SAMPLINGS)})")
+    largest = space.largest(width, resolution)
+    if sampling == "sandwich":
+        return [largest, space.smallest(width, resolution), space.sample_within(rng, width, resolution, max_macs)]
+    return [largest] + [space.sample_within(rng, width, resolution, max_macs) for _ in range(2)]
 
 
 def _batch_norm(y, gamma, beta, stats, collected: list):
