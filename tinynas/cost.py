@@ -18,7 +18,7 @@ from tinyengine.ir import Graph, Op, Quant, Tensor
 from tinyengine.lower import lower_graph
 from tinyengine.schedule import DEFAULT_MAX_OVERHEAD, schedule
 
-from .space import Arch, block_sites
+from .space import Arch, block_sites, conv_out
 
 # Code of the runtime kernels, start-up and generated model.c in flash, on top of the
 # constants the plan counts (measured from arm-none-eabi-size on the QEMU boards, rounded up).
@@ -58,7 +58,7 @@ class _Builder:
 
     def conv(self, x: int, cout: int, k: int, stride: int, depthwise: bool, act: int, name: str) -> int:
         n, h, w, cin = self.tensors[x].shape
-        oh, ow = (-(-h // stride), -(-w // stride)) if (k > 1 or stride > 1) else (h, w)
+        oh, ow = conv_out(h, stride), conv_out(w, stride)
         ch = cin if depthwise else cout
         wshape = (1, k, k, ch) if depthwise else (cout, k, k, cin)
         weights = self.const(self.rng.integers(-127, 128, wshape, dtype=np.int8), f"{name}/w", (0.01,) * ch,

@@ -245,23 +245,24 @@ def to_int8_tflite(model, representative) -> bytes:
         return converter.convert()
 
 
+def conv_out(size: int, stride: int) -> int:
+    """Output height (or width) of a convolution of the space: 'same' padding, or a 1x1 stride-1
+    'valid' one, which keeps the size too."""
+    return -(-size // stride)
+
+
 def arch_macs(arch: Arch) -> int:
     """Multiply-accumulates of one inference, counted as the engine counts its lowered layers
     (equal to `cost.arch_cost(arch).macs`, without building the graph: microseconds, so a
     sampler can reject architectures over a MAC limit at every training step)."""
-    h, w = arch.input_shape[:2]
-
-    def out(size: int, k: int, stride: int) -> int:
-        return -(-size // stride) if (k > 1 or stride > 1) else size
-
-    h, w = out(h, 3, arch.stem_stride), out(w, 3, arch.stem_stride)
+    h, w = (conv_out(n, arch.stem_stride) for n in arch.input_shape[:2])
     macs = h * w * arch.stem_channels * 9 * arch.in_channels
     for site in block_sites(arch):
         mid = site.cin * site.block.expand
         if site.block.expand != 1:
             macs += h * w * mid * site.cin
         k = site.block.kernel
-        h, w = out(h, k, site.stride), out(w, k, site.stride)
+        h, w = conv_out(h, site.stride), conv_out(w, site.stride)
         macs += h * w * mid * k * k + h * w * site.cout * mid
         if site.residual:
             macs += h * w * site.cout
