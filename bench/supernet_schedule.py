@@ -74,8 +74,8 @@ def main() -> None:
             archs = [space.largest(w, r)] * 3
         elif args.schedule in SAMPLINGS:
             archs = step_archs(space, w, r, args.schedule, limit, rng)
-        else:
-            archs = [space.largest(w, r), space.smallest(w, r), space.sample(rng, w, r)]
+        else:   # unlimited, and largest-first after its fraction: the sandwich over the whole sub-space
+            archs = step_archs(space, w, r, "sandwich", None, rng)
         net.train_step(xb, ds.y_train[idx], archs, cosine_decay(progress, LEARNING_RATE))
         steps += 1
     calib = calibration_batches(x)

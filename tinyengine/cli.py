@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from tinynas.data import DATASETS
+from tinynas.supernet import SAMPLINGS
 
 from . import __version__
 from .contracts import CONTRACTS
@@ -418,10 +419,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--finetune-trials", type=int, default=1, metavar="K",
                    help="fine-tune the K best candidates for one epoch each (through the backend) and keep the "
                         "best on the validation split (default 1: no trials)")
-    p.add_argument("--sampling", choices=("feasible", "sandwich"), default="feasible",
-                   help="what each supernet step trains: 'feasible' (default) the largest sub-network and two "
-                        "random ones within the MAC limit; 'sandwich' the largest, the smallest and one random "
-                        "one within the limit (OFA's rule)")
+    p.add_argument("--sampling", choices=tuple(SAMPLINGS), default="feasible",
+                   help="what each supernet step trains: "
+                        + "; ".join(f"'{name}' {what}" for name, what in SAMPLINGS.items())
+                        + " (default feasible; sandwich is OFA's rule)")
     p.set_defaults(func=cmd_nas)
 
     p = sub.add_parser("boards", help="list the boards (memory, CPU, QEMU or hardware)")
