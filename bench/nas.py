@@ -20,61 +20,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
-import numpy as np  # noqa: E402
+from mobilenetv2 import largest_fitting_mobilenetv2, train_and_score  # noqa: E402
 
-from tinynas.cost import arch_cost  # noqa: E402
 from tinynas.data import load_dataset  # noqa: E402
-from tinynas.finish import finetune  # noqa: E402
 from tinynas.nas import NasConfig, run_nas  # noqa: E402
-from tinynas.search import Limits  # noqa: E402
-from tinynas.space import Arch, Block, SearchSpace, Stage, build_keras, scaled, to_int8_tflite  # noqa: E402
-
-MBV2_DEPTHS = (1, 2, 3, 4, 3)
-
-
-def mobilenetv2_for(space: SearchSpace, width: float, res: int) -> Arch:
-    stages = tuple(Stage(scaled(c, width), s, tuple(Block(3, 1 if i == 0 else 6) for _ in range(d)))
-                   for i, ((c, s), d) in enumerate(zip(space.base_stages, MBV2_DEPTHS)))
-    return Arch(res, width, space.in_channels, space.num_classes, scaled(space.stem_channels, width), stages,
-                space.stem_stride(res))
-
-
-def largest_fitting_mobilenetv2(space: SearchSpace, limits: Limits) -> Arch:
-    best = None
-    for w in space.widths:
-        for r in space.resolutions:
-            arch = mobilenetv2_for(space, w, r)
-            cost = arch_cost(arch)
-            if limits.ok(cost) and (best is None or cost.macs > best[1]):
-                best = (arch, cost.macs)
-    if best is None:
-        raise SystemExit("no scaled MobileNetV2 fits the limits")
-    return best[0]
-
-
-def train_and_score(arch: Arch, ds, epochs: int, batch: int, out: Path) -> dict:
-    from tinyengine.pipeline import compile_model, write_output
-    from tinyengine.targets import run_batch
-    from tinyengine.verify import random_inputs, verify_target
-    from tinynas.finish import _quantize
-
-    x_train, x_test = ds.at(ds.x_train, arch.resolution), ds.at(ds.x_test, arch.resolution)
-    model = build_keras(arch)
-    finetune(model, x_train, ds.y_train, batch, 0, ds.flip, print, epochs_wanted=epochs)
-    rng = np.random.default_rng(7)
-    reps = x_train[rng.choice(len(x_train), 256, replace=False)]
-    path = out / "mobilenetv2.tflite"
-    path.write_bytes(to_int8_tflite(model, (reps[i:i + 1] for i in range(len(reps)))))
-    compiled = compile_model(path, patch="auto")
-    cdir = write_output(compiled, out / "mobilenetv2-compiled")
-    q = compiled.graph.tensors[compiled.graph.inputs[0]].quant
-    test_q = _quantize(x_test, q.scale, q.zero_point)
-    check = verify_target(compiled, cdir, random_inputs(compiled.graph, 10, 0), "host")
-    batch_out = run_batch(compiled, cdir, "host", [[test_q[i:i + 1]] for i in range(len(test_q))])
-    pred = np.array([int(np.argmax(o[0])) for o in batch_out.outputs])
-    return {"arch": arch.key, "int8_test_accuracy_c": float((pred == ds.y_test).mean()), "epochs": epochs,
-            "arena_bytes": compiled.plan.arena_bytes, "flash_bytes": compiled.plan.flash_bytes,
-            "macs": sum(x.macs for x in compiled.layers), "bit_exact": check.summary()}
+from tinynas.space import SearchSpace  # noqa: E402
 
 
 def main() -> int:

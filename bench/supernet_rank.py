@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import numpy as np  # noqa: E402
-from nas import mobilenetv2_for  # noqa: E402
+from mobilenetv2 import mobilenetv2_for  # noqa: E402
 
 from tinynas.cost import arch_cost  # noqa: E402
 from tinynas.fitness import ScorerSpec, load_scorer  # noqa: E402

@@ -77,6 +77,22 @@ def test_mac_count_is_the_engines_and_the_supernet_sampler_keeps_within_a_mac_li
         step_archs(space, 0.25, 48, "fair", limit, rng)
 
 
+def test_an_architecture_key_reads_back_into_its_architecture():
+    """from_key inverts Arch.key (square and sequence inputs, '|' or '/' between stages), and a
+    key that is not of the space is an error that quotes it."""
+    for input_width in (0, 13):
+        space = SearchSpace(1, 10, resolutions=(28, 48), input_width=input_width)
+        rng = np.random.default_rng(3)
+        for _ in range(20):
+            arch = space.sample(rng, float(rng.choice(space.widths)), int(rng.choice(space.resolutions)))
+            assert space.from_key(arch.key) == arch
+            assert space.from_key(arch.key.replace("|", "/")) == arch
+    space = SearchSpace(1, 10)
+    for bad in ("r48-w0.25-s1-31|33", "mobilenet", "r48-w0.25-s1-31|33,5x|53|34|76"):
+        with pytest.raises(ValueError, match="not an architecture key of this space"):
+            space.from_key(bad)
+
+
 def _mac_fitness(archs: list[Arch]) -> list[float]:
     """A deterministic stand-in for accuracy (no training): bigger is better, with a tie-breaker."""
     return [arch_cost(a).macs / 1e9 + (hash(a.key) % 1000) / 1e7 for a in archs]

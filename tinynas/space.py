@@ -124,6 +124,27 @@ class SearchSpace:
                 return arch
         return self.smallest(width, resolution)
 
+    def from_key(self, key: str) -> Arch:
+        """The architecture of this space whose `Arch.key` is `key` (as reports print it, with '|'
+        or '/' between stages), e.g. 'r48-w0.25-s1-31|33,53|53,36|34,56,54|76,74,54,73'."""
+        try:
+            res, width, stem, blocks = key.split("-", 3)
+            height, _, input_width = res[1:].partition("x")
+            stage_keys = blocks.replace("/", "|").split("|")
+            if not res.startswith("r") or not width.startswith("w") or not stem.startswith("s"):
+                raise ValueError
+            w = float(width[1:])
+            stages = tuple(Stage(scaled(c, w), s, tuple(Block(int(b[0]), int(b[1:])) for b in sk.split(",")))
+                           for (c, s), sk in zip(self.base_stages, stage_keys, strict=True))
+            arch = Arch(int(height), w, self.in_channels, self.num_classes, scaled(self.stem_channels, w), stages,
+                        int(stem[1:]), int(input_width or 0))
+        except ValueError:
+            raise ValueError(f"not an architecture key of this space ({len(self.base_stages)} stages): {key!r}, "
+                             "expected e.g. 'r48-w0.25-s1-31|33,53|53,36|34,56,54|76,74,54,73'") from None
+        if arch.key != key.replace("/", "|"):
+            raise ValueError(f"not an architecture key of this space: {key!r} reads back as {arch.key!r}")
+        return arch
+
     def largest(self, width: float, resolution: int) -> Arch:
         return self._uniform(width, resolution, max(self.kernels), max(self.expands), max(self.depths))
 
