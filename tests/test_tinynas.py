@@ -23,7 +23,7 @@ from tinyengine.errors import TinyMLError
 from tinyengine.pipeline import compile_model
 from tinynas.cost import arch_cost
 from tinynas.executor import InProcessExecutor
-from tinynas.search import Limits, best_of, evolve, optimise_space
+from tinynas.search import Limits, best_of, evolve, optimise_space, within_noise
 from tinynas.space import Arch, SearchSpace, arch_macs, build_keras, to_int8_tflite
 from tinynas.supernet import step_archs
 
@@ -91,6 +91,15 @@ def test_an_architecture_key_reads_back_into_its_architecture():
     for bad in ("r48-w0.25-s1-31|33", "mobilenet", "r48-w0.25-s1-31|33,5x|53|34|76"):
         with pytest.raises(ValueError, match="not an architecture key of this space"):
             space.from_key(bad)
+
+
+def test_the_final_choice_takes_the_most_macs_only_within_the_validation_noise():
+    """within_noise keeps the finalist with the most MACs among those within one binomial standard
+    error of the best accuracy, and the most accurate when the others are further off."""
+    acc, macs = [0.80, 0.795, 0.70], [1_000, 5_000, 9_000]
+    assert within_noise(acc, macs, 2000) == 1        # SE 0.0089: 0.795 is within it, 0.70 is not
+    assert within_noise(acc, macs, 1_000_000) == 0   # SE 0.0004: only the best
+    assert within_noise([0.80, 0.80, 0.79], [5_000, 5_000, 1_000], 2000) == 0
 
 
 def _mac_fitness(archs: list[Arch]) -> list[float]:
@@ -310,8 +319,13 @@ def test_tiny_budget_end_to_end_interrupted_and_resumed(tmp_path):
     assert result["test_images"] == 10_000
     assert result["arena_bytes"] <= doc["limits"]["arena_bytes"]
     assert any("qemu-stm32f405" in v and "bit-exact" in v for v in result["verified"])
+    final = doc["final_ranking"]
+    keys = [f["key"] for f in final["finalists"]]
+    assert final["validation_images"] == 5000 and len(set(keys)) == len(keys) > 1
     trials = doc["finetune_trials"]
     assert len(trials) == 2 and len({t["key"] for t in trials}) == 2
+    best_two = sorted(final["finalists"], key=lambda f: -f["val_accuracy"])[:2]
+    assert [t["key"] for t in trials] == [f["key"] for f in best_two]
     assert doc["chosen"]["key"] == max(trials, key=lambda t: t["trial_accuracy"])["key"]
     for f in ("model.tflite", "report.md", "flops_cdf.png", "accuracy_vs_sram.png", "compiled/model.c"):
         assert (out / f).exists(), f

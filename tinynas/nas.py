@@ -6,7 +6,9 @@ Phases (each checkpointed in OUT/checkpoint, so an interrupted run resumes):
                sub-networks within the MAC limit, or the sandwich rule)
   3. search    evolutionary search; fitness = supernet accuracy on the validation split
                after batch-norm recalibration (through the executor: in process or Ray
-               actors); optionally short fine-tuning trials of the best few finalists
+               actors); the best 8 rescored on the whole validation split, and the one with
+               the most MACs within one standard error of the best kept; optionally short
+               fine-tuning trials of the best few finalists instead
   4. finish    extract and fine-tune the winner, quantize to int8, compile it with the
                engine (in place + patches), verify it bit-exactly, and measure the int8
                accuracy of the generated C on the whole test set
@@ -19,7 +21,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +33,7 @@ from .data import flip_half, load_dataset
 from .executor import make_executor
 from .fitness import TRIAL_IMAGES, ScorerSpec, calibration_batches, load_scorer, score, trial
 from .interrupt import SafeInterrupt
-from .search import Evaluated, Limits, SubSpace, best_of, evolve, optimise_space, top_distinct
+from .search import Evaluated, Limits, SubSpace, best_of, evolve, optimise_space, top_distinct, within_noise
 from .space import Arch, SearchSpace
 
 # Where the budget goes (cumulative fractions of the whole budget at which a phase ends).
@@ -39,6 +41,7 @@ from .space import Arch, SearchSpace
 # supernet only has to rank candidates. The last 5% are for export, verification and the
 # test-set evaluation.
 PHASE_END = {"space": 0.10, "supernet": 0.45, "search": 0.55, "finetune": 0.95}
+FINALISTS = 8       # best distinct candidates rescored on the whole validation split before the choice
 OTHER_SRAM = 1024   # .data/.bss besides the arena (measured ~150-400 B on the QEMU boards), rounded up
 
 
@@ -265,8 +268,9 @@ def _run_nas(cfg: NasConfig, log, check) -> dict:
 
         # ---- 3. evolutionary search ----
         calib = calibration_batches(x_train)
-        spec = ScorerSpec(cfg.dataset, cfg.seed, cfg.train_limit, sub.width, sub.resolution,
-                          str(ckpt.folder / "supernet.npz")).to_json()
+        scorer_spec = ScorerSpec(cfg.dataset, cfg.seed, cfg.train_limit, sub.width, sub.resolution,
+                                 str(ckpt.folder / "supernet.npz"))
+        spec = scorer_spec.to_json()
 
         def fitness(archs: list[Arch]) -> list[float]:
             check()
@@ -297,10 +301,30 @@ def _run_nas(cfg: NasConfig, log, check) -> dict:
             state["phase"] = "finish"
             save()
         history = [_evaluated_from(d) for d in state["history"]]
-        chosen = best_of(history)
+        by_key = {e.arch.key: e for e in history}
+        if "finalists" not in state:
+            finalists = top_distinct(history, FINALISTS)
+            log(f"final ranking: the {len(finalists)} best candidates rescored on all {len(ds.y_val):,} "
+                "validation images")
+            check()
+            full = executor.map_with(load_scorer, replace(scorer_spec, val_images=None).to_json(), score,
+                                     [e.arch.to_json() for e in finalists])
+            check()
+            state["finalists"] = [{"key": e.arch.key, "search_accuracy": e.accuracy, "val_accuracy": a,
+                                   "macs": e.cost.macs} for e, a in zip(finalists, full)]
+            state["final_val_images"] = len(ds.y_val)
+            save()
+        finals = state["finalists"]
+        pick = within_noise([f["val_accuracy"] for f in finals], [f["macs"] for f in finals],
+                            state["final_val_images"])
+        for i, f in enumerate(finals):
+            log(f"  {'*' if i == pick else ' '} {f['key']}: search {f['search_accuracy']:.4f}, all validation "
+                f"{f['val_accuracy']:.4f}, {f['macs']:,} MACs")
+        chosen = by_key[finals[pick]["key"]]
         if cfg.finetune_trials > 1:
             if "trials" not in state:
-                finalists = top_distinct(history, cfg.finetune_trials)
+                finalists = [by_key[f["key"]] for f in sorted(finals, key=lambda f: -f["val_accuracy"])]
+                finalists = finalists[:cfg.finetune_trials]
                 log(f"fine-tuning trials: {len(finalists)} finalists, 1 epoch on up to {TRIAL_IMAGES:,} "
                     f"training images each ({cfg.backend})")
                 jobs = [json.dumps({"arch": e.arch.to_json(), "seed": cfg.seed, "batch": cfg.batch}) for e in finalists]

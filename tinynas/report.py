@@ -7,6 +7,7 @@ import json
 import numpy as np
 
 from .budget import MIN_EPOCHS
+from .cost import CODE_BYTES
 from .search import Evaluated, SubSpace
 from .supernet import SAMPLINGS
 
@@ -70,6 +71,8 @@ def write_outputs(cfg, state: dict, history: list[Evaluated], chosen: Evaluated,
                       for s in subspaces],
         "chosen_subspace": {"width": sub.width, "resolution": sub.resolution},
         "supernet_steps": state.get("step", 0), "supernet_sampling": cfg.sampling,
+        "final_ranking": {"validation_images": state.get("final_val_images"), "finalists": state.get("finalists", []),
+                          "rule": "the most MACs among the finalists within one standard error of the best"},
         "finetune_trials": state.get("trials", []),
         "evaluated": [{"key": e.arch.key, "generation": e.generation, "accuracy": e.accuracy,
                        "arena_bytes": e.cost.sram_bytes, "flash_bytes": e.cost.flash_bytes, "macs": e.cost.macs,
@@ -80,7 +83,8 @@ def write_outputs(cfg, state: dict, history: list[Evaluated], chosen: Evaluated,
     (cfg.out / "search.json").write_text(json.dumps(doc, indent=2))
     lines = [
         f"# TinyNAS: {cfg.dataset}", "",
-        f"- limits: arena <= {cfg.limits.sram_bytes:,} B, flash <= {cfg.limits.flash_bytes:,} B"
+        f"- limits: arena <= {cfg.limits.sram_bytes:,} B, flash <= {cfg.limits.flash_bytes:,} B (a candidate's "
+        f"constants plus {CODE_BYTES:,} B for code)"
         + (f" (board {cfg.board})" if cfg.board else "")
         + (f"; MACs <= {state['max_macs']:,} ({state.get('max_macs_source')})" if state.get("max_macs") else ""),
         *([f"- training speed measured for the MAC limit: {state['throughput']['images_per_second']:,.0f} images/s "
@@ -101,12 +105,21 @@ def write_outputs(cfg, state: dict, history: list[Evaluated], chosen: Evaluated,
         f"{result['finetune_epochs']} epochs: float test accuracy {result['float_test_accuracy']:.4f}",
         f"- **int8 test accuracy: generated C {result['int8_test_accuracy_c']:.4f}, TF-Lite Micro "
         f"{result['int8_test_accuracy_tflm']:.4f}** on {result['test_images']:,} images (must be equal)",
-        f"- deployed: arena {result['arena_bytes']:,} B (patches {result['patch']}), flash {result['flash_bytes']:,} "
-        f"B, {result['macs']:,} MACs"
+        f"- deployed: arena {result['arena_bytes']:,} B (patches {result['patch']}), constants in flash "
+        f"{result['flash_bytes']:,} B (weights, biases, requantization tables, layer parameters; code not "
+        f"counted), {result['macs']:,} MACs"
         + (f", {result['instructions']:,} instructions/inference on {cfg.board}" if result["instructions"] else ""),
         "", "Verification:", "", *[f"- {v}" for v in result["verified"]], "",
         "## Sub-spaces", "", "| width | resolution | fit | median MACs of fitting |", "|---:|---:|---:|---:|",
         *[f"| {s.width:g} | {s.resolution} | {100 * s.fit_ratio:.0f}% | {s.score:,.0f} |" for s in subspaces],
+        "", "## Final ranking", "",
+        f"The {len(state.get('finalists', []))} best candidates of the search, rescored with the supernet on all "
+        f"{state.get('final_val_images') or 0:,} validation images. Kept: the one with the most MACs among those "
+        "within one standard error of the best, as smaller differences are noise of the validation sample"
+        + ("; then the fine-tuning trials chose among the best." if state.get("trials") else "."), "",
+        "| candidate | search score | all validation images | MACs | kept |", "|---|---:|---:|---:|---|",
+        *[f"| `{f['key'].replace('|', '/')}` | {f['search_accuracy']:.4f} | {f['val_accuracy']:.4f} | {f['macs']:,} | "
+          f"{'yes' if f['key'] == chosen.arch.key else ''} |" for f in state.get("finalists", [])],
         "", "## Chosen architecture", "",
         "| stage | channels | stride | blocks (kernel, expand) |", "|---|---:|---:|---|",
         *[f"| {i} | {st.channels} | {st.stride} | {', '.join(f'k{b.kernel} e{b.expand}' for b in st.blocks)} |"

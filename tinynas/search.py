@@ -141,5 +141,17 @@ def top_distinct(history: list[Evaluated], n: int) -> list[Evaluated]:
     return out[:n]
 
 
+def within_noise(accuracies: list[float], macs: list[int], images: int) -> int:
+    """Which finalist to keep, given each one's accuracy on the same `images` validation images and
+    its MACs: the one with the most MACs among those within one standard error (binomial, of the
+    best accuracy) of the best. Differences smaller than that are sampling noise of the validation
+    split, and within a sub-space that fits, MCUNet's premise is that more MACs train to higher
+    accuracy. Ties go to the more accurate, then to the earlier."""
+    best = max(accuracies)
+    se = float(np.sqrt(best * (1.0 - best) / max(images, 1)))
+    close = [i for i, a in enumerate(accuracies) if a >= best - se]
+    return max(close, key=lambda i: (macs[i], accuracies[i], -i))
+
+
 def best_of(history: list[Evaluated]) -> Evaluated:
     return max(history, key=lambda e: (e.accuracy, -e.cost.sram_bytes))
