@@ -56,26 +56,32 @@ def largest_fitting_mobilenetv2(space: SearchSpace, limits: Limits) -> Arch:
 
 
 def train_and_score(arch: Arch, ds, epochs: int, batch: int, out: Path, name: str = "mobilenetv2") -> dict:
-    from tinyengine.pipeline import compile_model, write_output
-    from tinyengine.targets import run_batch
-    from tinyengine.verify import random_inputs, verify_target
-    from tinynas.finish import _quantize
-
-    x_train, x_test = ds.at(ds.x_train, arch.resolution), ds.at(ds.x_test, arch.resolution)
+    x_train = ds.at(ds.x_train, arch.resolution)
     model = build_keras(arch)
     finetune(model, x_train, ds.y_train, batch, 0, ds.flip, print, epochs_wanted=epochs)
     rng = np.random.default_rng(7)
     reps = x_train[rng.choice(len(x_train), 256, replace=False)]
     path = out / f"{name}.tflite"
     path.write_bytes(to_int8_tflite(model, (reps[i:i + 1] for i in range(len(reps)))))
+    return {**score_tflite(path, arch, ds, out / f"{name}-compiled"), "epochs": epochs}
+
+
+def score_tflite(path: Path, arch: Arch, ds, compiled_dir: Path) -> dict:
+    """Compile the int8 model, verify it on the host against TF-Lite Micro, and score the generated
+    C on the whole test set."""
+    from tinyengine.pipeline import compile_model, write_output
+    from tinyengine.targets import run_batch
+    from tinyengine.verify import random_inputs, verify_target
+    from tinynas.finish import _quantize
+
     compiled = compile_model(path, patch="auto")
-    cdir = write_output(compiled, out / f"{name}-compiled")
+    cdir = write_output(compiled, compiled_dir)
     q = compiled.graph.tensors[compiled.graph.inputs[0]].quant
-    test_q = _quantize(x_test, q.scale, q.zero_point)
+    test_q = _quantize(ds.at(ds.x_test, arch.resolution), q.scale, q.zero_point)
     check = verify_target(compiled, cdir, random_inputs(compiled.graph, 10, 0), "host")
     batch_out = run_batch(compiled, cdir, "host", [[test_q[i:i + 1]] for i in range(len(test_q))])
     pred = np.array([int(np.argmax(o[0])) for o in batch_out.outputs])
-    return {"arch": arch.key, "int8_test_accuracy_c": float((pred == ds.y_test).mean()), "epochs": epochs,
+    return {"arch": arch.key, "int8_test_accuracy_c": float((pred == ds.y_test).mean()),
             "arena_bytes": compiled.plan.arena_bytes, "flash_bytes": compiled.plan.flash_bytes,
             "macs": sum(x.macs for x in compiled.layers), "bit_exact": check.summary()}
 
@@ -93,7 +99,7 @@ def main() -> int:
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("-o", "--output", default=str(ROOT / "runs" / "bench-mobilenetv2"))
     args = ap.parse_args()
-    out = Path(args.output)
+    out = Path(args.output).resolve()
     out.mkdir(parents=True, exist_ok=True)
     ds = load_dataset("fashion-mnist")
     space = SearchSpace(ds.channels, ds.num_classes, resolutions=ds.resolutions, input_width=ds.input_width)

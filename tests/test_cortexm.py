@@ -203,6 +203,17 @@ def test_cli_run_profile_on_qemu(models_dir, tmp_path, capsys):
     assert tinyml(["run", str(out), "--target", "nucleo-h743zi", "--input", str(x)]) == 2
 
 
+def test_cli_run_on_host_from_a_relative_directory(models_dir, tmp_path, monkeypatch, capsys):
+    """A model directory given relative to the working directory builds and runs on the host (the
+    host build compiles from another directory; a fresh cache makes it really compile)."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("TINYML_CACHE", str(tmp_path / "cache"))
+    assert tinyml(["compile", str(models_dir / "kws_ref_model.tflite"), "-o", "kws"]) == 0
+    np.save("x.npy", np.random.default_rng(1).integers(-128, 128, size=(1, 49, 10, 1), dtype=np.int8))
+    assert tinyml(["run", "kws", "--input", "x.npy", "--output", "y.npy"]) == 0
+    assert np.load("y.npy").shape == (1, 12)
+
+
 def test_unknown_target_is_an_error(models_dir, capsys):
     assert tinyml(["verify", str(models_dir / "ad01_int8.tflite"), "--target", "qemu-foo"]) == 2
     assert "unknown target 'qemu-foo'" in capsys.readouterr().err

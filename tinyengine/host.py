@@ -136,7 +136,7 @@ def build_host(model_dir: Path, input_bytes: list[int],
     `canary` builds model.c with -DTINYML_CANARY (free arena bytes checked and poisoned per layer)."""
     import cffi
 
-    model_dir = Path(model_dir)
+    model_dir = Path(model_dir).resolve()   # cffi compiles from its tmpdir: include paths must be absolute
     sources = runtime_sources() + runtime_headers()
     model_files = [model_dir / f for f in MODEL_FILES]
     for f in model_files:
