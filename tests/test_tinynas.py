@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -23,6 +24,7 @@ from tinyengine.errors import TinyMLError
 from tinyengine.pipeline import compile_model
 from tinynas.cost import arch_cost
 from tinynas.executor import InProcessExecutor
+from tinynas.nas import NasConfig, run_nas
 from tinynas.search import Limits, best_of, evolve, optimise_space, within_noise
 from tinynas.space import Arch, SearchSpace, arch_macs, build_keras, to_int8_tflite
 from tinynas.supernet import step_archs
@@ -75,6 +77,8 @@ def test_mac_count_is_the_engines_and_the_supernet_sampler_keeps_within_a_mac_li
     assert all(arch_macs(a) <= limit for a in sandwich[2:] + feasible[1:])
     with pytest.raises(TinyMLError, match="unknown supernet sampling 'fair'"):
         step_archs(space, 0.25, 48, "fair", limit, rng)
+    with pytest.raises(TinyMLError, match="unknown supernet loss 'kd'"):
+        run_nas(NasConfig("fashion-mnist", Path("/nonexistent/never-written"), 65536, 262144, supernet_loss="kd"))
 
 
 def test_an_architecture_key_reads_back_into_its_architecture():
@@ -214,6 +218,32 @@ def _gradient_checker(key: str, grads: dict):
         assert not np.any(g[~inside]), f"{key}: {what} has a gradient outside the weights it uses"
         assert np.any(g[inside]) or not inside.any(), f"{key}: {what} gets no gradient"
     return check
+
+
+def test_in_place_distillation_trains_the_others_on_the_largests_predictions():
+    """With --supernet-loss distill, a step's loss is the largest's cross-entropy with the labels
+    plus, for each other sub-network, its cross-entropy with the largest's softmax (mean over the
+    sub-networks, plus weight decay); with labels, every term uses the labels."""
+    import tensorflow as tf
+
+    from tinynas.supernet import SuperNet
+
+    space = SearchSpace(1, 10, widths=(0.25,), resolutions=(28,))
+    rng = np.random.default_rng(5)
+    x = rng.uniform(-1, 1, (16, 28, 28, 1)).astype(np.float32)
+    y = rng.integers(0, 10, 16).astype(np.int32)
+    archs = [space.largest(0.25, 28), space.sample(rng, 0.25, 28)]
+    for distill in (False, True):
+        net = SuperNet(space, 0.25, 28, 0)
+        net.compile(distill=distill)
+        teacher, _ = net._call(x, *net.selection(archs[0]))
+        student, _ = net._call(x, *net.selection(archs[1]))
+        hard = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        soft = tf.keras.losses.CategoricalCrossentropy(from_logits=True)
+        second = soft(tf.nn.softmax(teacher), student) if distill else hard(y, student)
+        decay = 4e-5 * sum(float(tf.reduce_sum(v * v)) for v in net.decayed)
+        expected = (float(hard(y, teacher)) + float(second)) / 2 + decay
+        assert net.train_step(x, y, archs) == pytest.approx(expected, rel=1e-5), f"distill={distill}"
 
 
 def test_fine_tuning_plans_epochs_from_the_second_epoch_and_then_only_shortens():

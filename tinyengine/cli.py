@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from tinynas.data import DATASETS
-from tinynas.supernet import SAMPLINGS
+from tinynas.supernet import SAMPLINGS, SUPERNET_LOSSES
 
 from . import __version__
 from .contracts import CONTRACTS
@@ -278,7 +278,8 @@ def cmd_nas(args: argparse.Namespace) -> int:
     cfg = NasConfig(args.dataset, Path(args.output), sram, flash, stack, args.board, args.budget_minutes, args.seed,
                     args.backend, args.ray_address, args.samples, args.population, args.generations, args.parents,
                     args.train_limit, max_macs=int(args.max_mmacs * 1e6) if args.max_mmacs else None,
-                    finetune_trials=args.finetune_trials, sampling=args.sampling)
+                    finetune_trials=args.finetune_trials, sampling=args.sampling,
+                    supernet_loss=args.supernet_loss)
     result = run_nas(cfg)
     print(f"{args.output}/model.tflite: int8 test accuracy {result['int8_test_accuracy_c']:.4f} (generated C == "
           f"TF-Lite Micro), arena {result['arena_bytes']:,} B, flash {result['flash_bytes']:,} B; "
@@ -423,6 +424,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="what each supernet step trains: "
                         + "; ".join(f"'{name}' {what}" for name, what in SAMPLINGS.items())
                         + " (default feasible; sandwich is OFA's rule)")
+    p.add_argument("--supernet-loss", choices=tuple(SUPERNET_LOSSES), default="labels",
+                   help="what the supernet's sub-networks learn from: "
+                        + "; ".join(f"'{name}' {what}" for name, what in SUPERNET_LOSSES.items())
+                        + " (default labels)")
     p.set_defaults(func=cmd_nas)
 
     p = sub.add_parser("boards", help="list the boards (memory, CPU, QEMU or hardware)")

@@ -67,6 +67,7 @@ class NasConfig:
     max_macs: int | None = None
     finetune_trials: int = 1     # >1: fine-tune this many finalists briefly, keep the best
     sampling: str = "feasible"   # what each supernet step trains (supernet.SAMPLINGS)
+    supernet_loss: str = "labels"   # what its sub-networks learn from (supernet.SUPERNET_LOSSES)
 
     @property
     def limits(self) -> Limits:
@@ -169,6 +170,10 @@ def _run_nas(cfg: NasConfig, log, check) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
 
+    from .supernet import SUPERNET_LOSSES
+
+    if cfg.supernet_loss not in SUPERNET_LOSSES:
+        raise TinyMLError(f"unknown supernet loss '{cfg.supernet_loss}' (choose from {', '.join(SUPERNET_LOSSES)})")
     cfg.out.mkdir(parents=True, exist_ok=True)
     ckpt = Checkpoint(cfg.out / "checkpoint")
     state = ckpt.load()
@@ -223,10 +228,10 @@ def _run_nas(cfg: NasConfig, log, check) -> dict:
                 f"{best.score:,.0f}, {100 * best.fit_ratio:.0f}% of samples fit)")
         sub = SubSpace(**state["subspace"])
         from .schedule import cosine_decay
-        from .supernet import LEARNING_RATE, SAMPLINGS, SuperNet, step_archs
+        from .supernet import LEARNING_RATE, SAMPLINGS, SUPERNET_LOSSES, SuperNet, step_archs
 
         net = SuperNet(space, sub.width, sub.resolution, cfg.seed)
-        net.compile()
+        net.compile(distill=cfg.supernet_loss == "distill")
         weights = ckpt.weights()
         if weights is not None:
             net.load_state(weights)
@@ -263,8 +268,9 @@ def _run_nas(cfg: NasConfig, log, check) -> dict:
             state["step"] = step
             state["phase"] = "search"
             save(net.state())
-            log(f"supernet: {step} steps of {cfg.batch} ({cfg.sampling}: {SAMPLINGS[cfg.sampling]}; learning rate "
-                f"{LEARNING_RATE:g} with cosine decay)")
+            log(f"supernet: {step} steps of {cfg.batch} ({cfg.sampling}: {SAMPLINGS[cfg.sampling]}; "
+                f"{cfg.supernet_loss}: {SUPERNET_LOSSES[cfg.supernet_loss]}; learning rate {LEARNING_RATE:g} "
+                "with cosine decay)")
 
         # ---- 3. evolutionary search ----
         calib = calibration_batches(x_train)

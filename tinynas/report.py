@@ -9,7 +9,7 @@ import numpy as np
 from .budget import MIN_EPOCHS
 from .cost import CODE_BYTES
 from .search import Evaluated, SubSpace
-from .supernet import SAMPLINGS
+from .supernet import SAMPLINGS, SUPERNET_LOSSES
 
 
 def plot_cdfs(subspaces: list[SubSpace], chosen: SubSpace, path) -> None:
@@ -71,6 +71,7 @@ def write_outputs(cfg, state: dict, history: list[Evaluated], chosen: Evaluated,
                       for s in subspaces],
         "chosen_subspace": {"width": sub.width, "resolution": sub.resolution},
         "supernet_steps": state.get("step", 0), "supernet_sampling": cfg.sampling,
+        "supernet_loss": cfg.supernet_loss,
         "final_ranking": {"validation_images": state.get("final_val_images"), "finalists": state.get("finalists", []),
                           "rule": "the most MACs among the finalists within one standard error of the best"},
         "finetune_trials": state.get("trials", []),
@@ -95,6 +96,7 @@ def write_outputs(cfg, state: dict, history: list[Evaluated], chosen: Evaluated,
         f"- sub-space chosen: width {sub.width:g}, resolution {sub.resolution} (of {len(subspaces)}; "
         "see flops_cdf.png)",
         f"- supernet: {state.get('step', 0)} steps, each training {SAMPLINGS[cfg.sampling]} ({cfg.sampling}); "
+        f"{SUPERNET_LOSSES[cfg.supernet_loss]} ({cfg.supernet_loss}); "
         f"evaluated {len(history)} candidates "
         "(accuracy_vs_sram.png)",
         *(["- fine-tuning trials (1 epoch each, validation accuracy): "

@@ -39,6 +39,12 @@ SAMPLINGS = {
     "sandwich": "the largest, the smallest and a random sub-network within the MAC limit",
 }
 
+# What the sub-networks of a step learn from (`SuperNet.compile`); the largest always learns the labels.
+SUPERNET_LOSSES = {
+    "labels": "every sub-network learns the labels",
+    "distill": "the others learn the largest's predictions (in-place distillation)",
+}
+
 
 def step_archs(space: SearchSpace, width: float, resolution: int, sampling: str, max_macs: int | None,
                rng) -> list[Arch]:
@@ -195,19 +201,25 @@ class SuperNet:
         x = tf.reduce_mean(x, axis=[1, 2])
         return tf.matmul(x, self.fc[0]) + self.fc[1], collected
 
-    def compile(self, learning_rate: float = LEARNING_RATE):
+    def compile(self, learning_rate: float = LEARNING_RATE, distill: bool = False):
+        """The traced training, statistics and prediction functions. With `distill`, a step's first
+        sub-network (the largest, in every sampling) learns from the labels and the others from its
+        predictions (BigNAS's in-place distillation: soft targets, no gradient through them)."""
         import tensorflow as tf
 
         self.opt = tf.keras.optimizers.SGD(learning_rate, momentum=0.9, nesterov=True)
         loss_fn = tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        soft_fn = tf.keras.losses.CategoricalCrossentropy(from_logits=True)
 
         @tf.function(reduce_retracing=True)
         def train_step(x, y, kidxs, mids, gates):
-            total = 0.0
+            total, teacher = 0.0, None
             with tf.GradientTape() as tape:
                 for j in range(kidxs.shape[0]):
                     logits, _ = self._call(x, kidxs[j], mids[j], gates[j])
-                    total += loss_fn(y, logits)
+                    total += soft_fn(teacher, logits) if teacher is not None else loss_fn(y, logits)
+                    if distill and j == 0:
+                        teacher = tf.stop_gradient(tf.nn.softmax(logits))
                 total /= kidxs.shape[0]
                 total += 4e-5 * tf.add_n([tf.reduce_sum(v * v) for v in self.decayed])
             grads = tape.gradient(total, self.variables)
