@@ -246,6 +246,30 @@ def test_in_place_distillation_trains_the_others_on_the_largests_predictions():
         assert net.train_step(x, y, archs) == pytest.approx(expected, rel=1e-5), f"distill={distill}"
 
 
+def test_the_final_training_starts_from_fresh_seeded_weights_or_the_supernets():
+    """initial_model: 'scratch' gives the architecture's Keras model with fresh weights, the same for
+    the same seed; 'supernet' gives the extracted sub-network (its weights are the supernet's
+    slices); anything else is an error that names it."""
+    from tinynas.finish import initial_model
+    from tinynas.fitness import calibration_batches
+    from tinynas.supernet import SuperNet
+
+    space = SearchSpace(1, 10, widths=(0.25,), resolutions=(28,))
+    arch = space.sample(np.random.default_rng(6), 0.25, 28)
+    net = SuperNet(space, 0.25, 28, 0)
+    net.compile()
+    calib = calibration_batches(np.random.default_rng(6).uniform(-1, 1, (1000, 28, 28, 1)).astype(np.float32))
+    a, b = (initial_model(arch, "scratch", net, calib, seed=3) for _ in range(2))
+    c = initial_model(arch, "scratch", net, calib, seed=4)
+    assert all(np.array_equal(u, v) for u, v in zip(a.get_weights(), b.get_weights()))
+    assert not all(np.array_equal(u, v) for u, v in zip(a.get_weights(), c.get_weights()))
+    d, e = initial_model(arch, "supernet", net, calib, seed=3), net.extract(arch, net.calibrate(arch, calib))
+    assert all(np.array_equal(u, v) for u, v in zip(d.get_weights(), e.get_weights()))
+    assert not all(np.array_equal(u, v) for u, v in zip(a.get_weights(), d.get_weights()) if u.shape == v.shape)
+    with pytest.raises(TinyMLError, match="unknown final-training start 'warm'"):
+        initial_model(arch, "warm", net, calib, seed=3)
+
+
 def test_fine_tuning_plans_epochs_from_the_second_epoch_and_then_only_shortens():
     """The epoch plan: made from the first epoch, revised (up or down) from the second, whose time
     has no tracing in it, at most doubled there so the cosine learning rate keeps falling, and

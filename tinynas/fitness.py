@@ -78,17 +78,18 @@ def score(scorer: Scorer, arch_json: str) -> float:
 
 
 def trial(scorer: Scorer, job_json: str) -> float:
-    """A fine-tuning trial: the candidate extracted from the supernet, fine-tuned for one epoch on
-    the trial images, its batch norm recalibrated, scored on the validation split. Seeded, so a
-    rerun gives the same number."""
+    """A fine-tuning trial: the candidate, started as the final training starts (fresh weights, or
+    extracted from the supernet: the job's "init"), trained for one epoch on the trial images, its
+    batch norm recalibrated, scored on the validation split. Seeded, so a rerun gives the same
+    number."""
     import tensorflow as tf
 
-    from .finish import finetune, recalibrate_bn
+    from .finish import finetune, initial_model, recalibrate_bn
 
     job = json.loads(job_json)
     arch = Arch.from_json(job["arch"])
     tf.keras.utils.set_random_seed(job["seed"])
-    model = scorer.net.extract(arch, scorer.net.calibrate(arch, scorer.calib))
+    model = initial_model(arch, job.get("init", "supernet"), scorer.net, scorer.calib, job["seed"])
     finetune(model, scorer.trial_x, scorer.trial_y, job["batch"], job["seed"], scorer.flip, lambda _: None,
              epochs_wanted=1)
     recalibrate_bn(model, np.concatenate(scorer.calib))

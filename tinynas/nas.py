@@ -9,7 +9,7 @@ Phases (each checkpointed in OUT/checkpoint, so an interrupted run resumes):
                actors); the best 8 rescored on the whole validation split, and the one with
                the most MACs within one standard error of the best kept; optionally short
                fine-tuning trials of the best few finalists instead
-  4. finish    extract and fine-tune the winner, quantize to int8, compile it with the
+  4. finish    train the winner (from scratch by default), quantize to int8, compile it with the
                engine (in place + patches), verify it bit-exactly, and measure the int8
                accuracy of the generated C on the whole test set
 The time budget is split between phases (fractions below); every result goes to
@@ -68,6 +68,7 @@ class NasConfig:
     finetune_trials: int = 1     # >1: fine-tune this many finalists briefly, keep the best
     sampling: str = "feasible"   # what each supernet step trains (supernet.SAMPLINGS)
     supernet_loss: str = "labels"   # what its sub-networks learn from (supernet.SUPERNET_LOSSES)
+    final_init: str = "scratch"     # where the chosen model's training starts (finish.FINAL_INITS)
 
     @property
     def limits(self) -> Limits:
@@ -170,10 +171,13 @@ def _run_nas(cfg: NasConfig, log, check) -> dict:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
 
+    from .finish import FINAL_INITS
     from .supernet import SUPERNET_LOSSES
 
     if cfg.supernet_loss not in SUPERNET_LOSSES:
         raise TinyMLError(f"unknown supernet loss '{cfg.supernet_loss}' (choose from {', '.join(SUPERNET_LOSSES)})")
+    if cfg.final_init not in FINAL_INITS:
+        raise TinyMLError(f"unknown final-training start '{cfg.final_init}' (choose from {', '.join(FINAL_INITS)})")
     cfg.out.mkdir(parents=True, exist_ok=True)
     ckpt = Checkpoint(cfg.out / "checkpoint")
     state = ckpt.load()
@@ -333,7 +337,8 @@ def _run_nas(cfg: NasConfig, log, check) -> dict:
                 finalists = finalists[:cfg.finetune_trials]
                 log(f"fine-tuning trials: {len(finalists)} finalists, 1 epoch on up to {TRIAL_IMAGES:,} "
                     f"training images each ({cfg.backend})")
-                jobs = [json.dumps({"arch": e.arch.to_json(), "seed": cfg.seed, "batch": cfg.batch}) for e in finalists]
+                jobs = [json.dumps({"arch": e.arch.to_json(), "seed": cfg.seed, "batch": cfg.batch,
+                                    "init": cfg.final_init}) for e in finalists]
                 check()
                 scores = executor.map_with(load_scorer, spec, trial, jobs)
                 check()

@@ -8,6 +8,7 @@ import numpy as np
 
 from .budget import MIN_EPOCHS
 from .cost import CODE_BYTES
+from .finish import FINAL_INITS
 from .search import Evaluated, SubSpace
 from .supernet import SAMPLINGS, SUPERNET_LOSSES
 
@@ -71,7 +72,7 @@ def write_outputs(cfg, state: dict, history: list[Evaluated], chosen: Evaluated,
                       for s in subspaces],
         "chosen_subspace": {"width": sub.width, "resolution": sub.resolution},
         "supernet_steps": state.get("step", 0), "supernet_sampling": cfg.sampling,
-        "supernet_loss": cfg.supernet_loss,
+        "supernet_loss": cfg.supernet_loss, "final_init": cfg.final_init,
         "final_ranking": {"validation_images": state.get("final_val_images"), "finalists": state.get("finalists", []),
                           "rule": "the most MACs among the finalists within one standard error of the best"},
         "finetune_trials": state.get("trials", []),
@@ -89,7 +90,7 @@ def write_outputs(cfg, state: dict, history: list[Evaluated], chosen: Evaluated,
         + (f" (board {cfg.board})" if cfg.board else "")
         + (f"; MACs <= {state['max_macs']:,} ({state.get('max_macs_source')})" if state.get("max_macs") else ""),
         *([f"- training speed measured for the MAC limit: {state['throughput']['images_per_second']:,.0f} images/s "
-           f"at {state['throughput']['macs']:,} MACs; the limit is what the fine-tuning share of the budget "
+           f"at {state['throughput']['macs']:,} MACs; the limit is what the final training's share of the budget "
            f"trains for {MIN_EPOCHS} epochs"] if state.get("max_macs_source") == "budget" else []),
         f"- budget: {cfg.budget_minutes:g} min, used {result['seconds'] / 60:.1f} min; seed {cfg.seed}; "
         f"backend {cfg.backend}",
@@ -103,8 +104,8 @@ def write_outputs(cfg, state: dict, history: list[Evaluated], chosen: Evaluated,
            + ", ".join(f"`{t['key']}` {t['trial_accuracy']:.4f}" for t in state["trials"])]
           if state.get("trials") else []),
         f"- chosen architecture: `{chosen.arch.key}`",
-        f"- supernet validation accuracy {result['supernet_val_accuracy']:.4f}; fine-tuned "
-        f"{result['finetune_epochs']} epochs: float test accuracy {result['float_test_accuracy']:.4f}",
+        f"- supernet validation accuracy {result['supernet_val_accuracy']:.4f}; trained {result['finetune_epochs']} "
+        f"epochs from {FINAL_INITS[cfg.final_init]}: float test accuracy {result['float_test_accuracy']:.4f}",
         f"- **int8 test accuracy: generated C {result['int8_test_accuracy_c']:.4f}, TF-Lite Micro "
         f"{result['int8_test_accuracy_tflm']:.4f}** on {result['test_images']:,} images (must be equal)",
         f"- deployed: arena {result['arena_bytes']:,} B (patches {result['patch']}), constants in flash "
