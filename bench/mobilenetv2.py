@@ -28,7 +28,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import numpy as np  # noqa: E402
 
 from tinynas.cost import arch_cost  # noqa: E402
-from tinynas.finish import finetune  # noqa: E402
+from tinynas.finish import finetune, recalibrate_bn  # noqa: E402
+from tinynas.fitness import calibration_batches  # noqa: E402
 from tinynas.search import Limits  # noqa: E402
 from tinynas.space import Arch, Block, SearchSpace, Stage, build_keras, scaled, to_int8_tflite  # noqa: E402
 
@@ -59,6 +60,7 @@ def train_and_score(arch: Arch, ds, epochs: int, batch: int, out: Path, name: st
     x_train = ds.at(ds.x_train, arch.resolution)
     model = build_keras(arch)
     finetune(model, x_train, ds.y_train, batch, 0, ds.flip, print, epochs_wanted=epochs)
+    recalibrate_bn(model, np.concatenate(calibration_batches(x_train)))   # as tinyml nas's finish does
     rng = np.random.default_rng(7)
     reps = x_train[rng.choice(len(x_train), 256, replace=False)]
     path = out / f"{name}.tflite"

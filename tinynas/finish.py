@@ -128,8 +128,9 @@ def finish(cfg, ds: Dataset, net, chosen: Evaluated, calib, clock, limits, finet
     deadline = clock.start + finetune_end * clock.budget
     epochs = finetune(model, x_train, ds.y_train, cfg.batch, cfg.seed, ds.flip, log, deadline=deadline, check=check)
     check()
+    recalibrate_bn(model, np.concatenate(calib))
     float_acc = float((model.predict(x_test, verbose=0, batch_size=500).argmax(1) == ds.y_test).mean())
-    log(f"trained {epochs} epochs: float test accuracy {float_acc:.4f}")
+    log(f"trained {epochs} epochs, batch norm recalibrated: float test accuracy {float_acc:.4f}")
 
     rng = np.random.default_rng([cfg.seed, 9])
     reps = x_train[rng.choice(len(x_train), 256, replace=False)]
