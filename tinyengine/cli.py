@@ -433,7 +433,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--final-init", choices=tuple(FINAL_INITS), default="scratch",
                    help="where the chosen model's final training starts: "
                         + "; ".join(f"'{name}' {what}" for name, what in FINAL_INITS.items())
-                        + " (default scratch: it beat the supernet's weights by 1 point in bench run E)")
+                        + " (default scratch: +1.0 and -0.2 points against supernet in bench runs E and D)")
     p.set_defaults(func=cmd_nas)
 
     p = sub.add_parser("boards", help="list the boards (memory, CPU, QEMU or hardware)")

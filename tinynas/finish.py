@@ -24,8 +24,8 @@ from .space import to_int8_tflite
 LEARNING_RATE = 1e-3
 
 # Where the chosen sub-network's final training starts. From fresh weights by default: bench run E's
-# model reached 91.50% fine-tuned from the supernet's weights and 92.52% trained from scratch, with
-# the same 11 epochs (bench/results/baselines.md).
+# model reached 92.52% trained from scratch and 91.50% fine-tuned from the supernet's weights (11
+# epochs each); run D's 91.02% and 91.20% (7 epochs each) (bench/results/baselines.md).
 FINAL_INITS = {
     "scratch": "fresh weights (the supernet only ranks)",
     "supernet": "the supernet's weights for it (OFA's fine-tuning)",
