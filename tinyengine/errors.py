@@ -12,3 +12,9 @@ class UnsupportedModelError(TinyMLError):
 
 class MalformedModelError(TinyMLError):
     """The file is not a readable .tflite flatbuffer."""
+
+
+def require_choice(what: str, value: str, choices) -> None:
+    """Raise a TinyMLError naming `value` and the valid `choices` unless `value` is one of them."""
+    if value not in choices:
+        raise TinyMLError(f"unknown {what} '{value}' (choose from {', '.join(choices)})")

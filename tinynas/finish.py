@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyengine.errors import TinyMLError
+from tinyengine.errors import TinyMLError, require_choice
 
 from .data import Dataset, flip_half
 from .interrupt import keras_callback
@@ -38,8 +38,7 @@ def initial_model(arch, init: str, net, calib, seed: int):
 
     from .space import build_keras
 
-    if init not in FINAL_INITS:
-        raise TinyMLError(f"unknown final-training start '{init}' (choose from {', '.join(FINAL_INITS)})")
+    require_choice("final-training start", init, FINAL_INITS)
     if init == "supernet":
         return net.extract(arch, net.calibrate(arch, calib))
     tf.keras.utils.set_random_seed(seed)

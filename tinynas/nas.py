@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyengine.errors import TinyMLError
+from tinyengine.errors import TinyMLError, require_choice
 
 from .cost import Cost
 from .data import flip_half, load_dataset
@@ -172,12 +172,12 @@ def _run_nas(cfg: NasConfig, log, check) -> dict:
     import tensorflow as tf
 
     from .finish import FINAL_INITS
-    from .supernet import SUPERNET_LOSSES
+    from .supernet import SAMPLINGS, SUPERNET_LOSSES
 
-    if cfg.supernet_loss not in SUPERNET_LOSSES:
-        raise TinyMLError(f"unknown supernet loss '{cfg.supernet_loss}' (choose from {', '.join(SUPERNET_LOSSES)})")
-    if cfg.final_init not in FINAL_INITS:
-        raise TinyMLError(f"unknown final-training start '{cfg.final_init}' (choose from {', '.join(FINAL_INITS)})")
+    # before any work: a wrong name should not surface an hour into the run
+    require_choice("supernet sampling", cfg.sampling, SAMPLINGS)
+    require_choice("supernet loss", cfg.supernet_loss, SUPERNET_LOSSES)
+    require_choice("final-training start", cfg.final_init, FINAL_INITS)
     cfg.out.mkdir(parents=True, exist_ok=True)
     ckpt = Checkpoint(cfg.out / "checkpoint")
     state = ckpt.load()

@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyengine.errors import TinyMLError
+from tinyengine.errors import TinyMLError, require_choice
 
 from .space import Arch, SearchSpace, build_keras
 
@@ -53,8 +53,7 @@ def step_archs(space: SearchSpace, width: float, resolution: int, sampling: str,
     limit that only 15% of a sub-space's networks meet (the 60-minute benchmark's), training the
     smallest every step made it and its neighbours score 7-11 points above every other candidate
     after 7 minutes (bench/results/supernet-schedule.md), so the search picked them."""
-    if sampling not in SAMPLINGS:
-        raise TinyMLError(f"unknown supernet sampling '{sampling}' (choose from {', '.join(SAMPLINGS)})")
+    require_choice("supernet sampling", sampling, SAMPLINGS)
     largest = space.largest(width, resolution)
     if sampling == "sandwich":
         return [largest, space.smallest(width, resolution), space.sample_within(rng, width, resolution, max_macs)]
