@@ -43,6 +43,9 @@ def main() -> int:
     search = json.loads((out / "search.json").read_text())
     nas["max_macs"] = search["limits"]["max_macs"]
     nas["final_ranking"] = search["final_ranking"]
+    nas["final_init"] = search["final_init"]
+    training = (f"search, then {nas['finetune_epochs']} epochs from scratch" if nas["final_init"] == "scratch"
+                else f"supernet + {nas['finetune_epochs']} fine-tune epochs")
     ds = load_dataset("fashion-mnist")
     space = SearchSpace(ds.channels, ds.num_classes, resolutions=ds.resolutions, input_width=ds.input_width)
     baseline_arch = largest_fitting_mobilenetv2(space, cfg.limits)
@@ -51,7 +54,7 @@ def main() -> int:
         "| model | int8 test accuracy (generated C) | arena (B) | constants in flash (B) | MACs | training |",
         "|---|---:|---:|---:|---:|---|",
         f"| TinyNAS `{nas['arch'].replace('|', '/')}` | {nas['int8_test_accuracy_c']:.4f} | {nas['arena_bytes']:,} | "
-        f"{nas['flash_bytes']:,} | {nas['macs']:,} | supernet + {nas['finetune_epochs']} fine-tune epochs |",
+        f"{nas['flash_bytes']:,} | {nas['macs']:,} | {training} |",
         f"| MobileNetV2 scaled `{baseline['arch'].replace('|', '/')}` | {baseline['int8_test_accuracy_c']:.4f} | "
         f"{baseline['arena_bytes']:,} | {baseline['flash_bytes']:,} | {baseline['macs']:,} | "
         f"{baseline['epochs']} epochs from scratch |",

@@ -232,7 +232,7 @@ def _run_nas(cfg: NasConfig, log, check) -> dict:
                 f"{best.score:,.0f}, {100 * best.fit_ratio:.0f}% of samples fit)")
         sub = SubSpace(**state["subspace"])
         from .schedule import cosine_decay
-        from .supernet import LEARNING_RATE, SAMPLINGS, SUPERNET_LOSSES, SuperNet, step_archs
+        from .supernet import LEARNING_RATE, SuperNet, step_archs
 
         net = SuperNet(space, sub.width, sub.resolution, cfg.seed)
         net.compile(distill=cfg.supernet_loss == "distill")
