@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/mobilenetv2.py --epochs 11 [--sram-kb 64] [--flash-kb 256] [--max-mmacs 6.09]
     .venv/bin/python bench/mobilenetv2.py --epochs 11 --arch 'r48-w0.25-s1-31|33,53|53,36|34,56,54|76,74,54,73'
+    .venv/bin/python bench/mobilenetv2.py --epochs 12 --seed 1     # another draw of the same training
 
 Picks the scaled MobileNetV2 (kernel 3, expand 6, stage depths 1-2-3-4-3 of the search space's
 stages) with the most MACs among those whose exact cost (the engine's schedule) fits the memory
@@ -56,16 +57,22 @@ def largest_fitting_mobilenetv2(space: SearchSpace, limits: Limits) -> Arch:
     return best[0]
 
 
-def train_and_score(arch: Arch, ds, epochs: int, batch: int, out: Path, name: str = "mobilenetv2") -> dict:
+def train_and_score(arch: Arch, ds, epochs: int, batch: int, out: Path, name: str = "mobilenetv2",
+                    seed: int = 0) -> dict:
+    """Train `arch` from fresh weights (initialised, shuffled and flipped from `seed`), then quantize,
+    compile, verify and score it as `tinyml nas` does its chosen model."""
+    import tensorflow as tf
+
     x_train = ds.at(ds.x_train, arch.resolution)
+    tf.keras.utils.set_random_seed(seed)
     model = build_keras(arch)
-    finetune(model, x_train, ds.y_train, batch, 0, ds.flip, print, epochs_wanted=epochs)
+    finetune(model, x_train, ds.y_train, batch, seed, ds.flip, print, epochs_wanted=epochs)
     recalibrate_bn(model, np.concatenate(calibration_batches(x_train)))   # as tinyml nas's finish does
     rng = np.random.default_rng(7)
     reps = x_train[rng.choice(len(x_train), 256, replace=False)]
     path = out / f"{name}.tflite"
     path.write_bytes(to_int8_tflite(model, (reps[i:i + 1] for i in range(len(reps)))))
-    return {**score_tflite(path, arch, ds, out / f"{name}-compiled"), "epochs": epochs}
+    return {**score_tflite(path, arch, ds, out / f"{name}-compiled"), "epochs": epochs, "seed": seed}
 
 
 def score_tflite(path: Path, arch: Arch, ds, compiled_dir: Path) -> dict:
@@ -99,6 +106,8 @@ def main() -> int:
     ap.add_argument("--max-mmacs", type=float, default=None, help="limit on the MACs, millions (default none)")
     ap.add_argument("--arch", default=None, help="train this architecture key instead of the MobileNetV2")
     ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--seed", type=int, default=0,
+                    help="seed of the initial weights, the shuffling and the flips (default 0)")
     ap.add_argument("-o", "--output", default=str(ROOT / "runs" / "bench-mobilenetv2"))
     args = ap.parse_args()
     out = Path(args.output).resolve()
@@ -107,7 +116,7 @@ def main() -> int:
     space = SearchSpace(ds.channels, ds.num_classes, resolutions=ds.resolutions, input_width=ds.input_width)
     limits = NasConfig("fashion-mnist", out, int(args.sram_kb * 1024), int(args.flash_kb * 1024),
                        max_macs=None if args.max_mmacs is None else int(args.max_mmacs * 1e6)).limits
-    name = "scratch" if args.arch else "mobilenetv2"
+    name = ("scratch" if args.arch else "mobilenetv2") + (f"-seed{args.seed}" if args.seed else "")
     arch = space.from_key(args.arch) if args.arch else largest_fitting_mobilenetv2(space, limits)
     cost = arch_cost(arch)
     if not limits.ok(cost):
@@ -116,7 +125,7 @@ def main() -> int:
                          f"{limits.flash_bytes:,} B flash, MACs {limits.max_macs or 'unlimited'}")
     print(f"{name} {arch.key}: {cost.macs:,} MACs, {args.epochs} epochs", flush=True)
     result = {"limits": {"sram_kb": args.sram_kb, "flash_kb": args.flash_kb, "max_mmacs": args.max_mmacs},
-              **train_and_score(arch, ds, args.epochs, args.batch, out, name)}
+              **train_and_score(arch, ds, args.epochs, args.batch, out, name, args.seed)}
     (out / f"{name}.json").write_text(json.dumps(result, indent=2))
     print(json.dumps(result, indent=2))
     return 0
