@@ -18,9 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tinyengine.baselines import SHARED_MODELS  # noqa: E402
-from tinyengine.bench import bench_model, render_table, rows_json  # noqa: E402
-from tinyengine.schedule import DEFAULT_MAX_OVERHEAD  # noqa: E402
+from tinyengine.core.schedule import DEFAULT_MAX_OVERHEAD  # noqa: E402
+from tinyengine.driver.baselines import SHARED_MODELS  # noqa: E402
+from tinyengine.driver.bench import bench_model, render_table, rows_json  # noqa: E402
 
 
 def mobilenetv2_model(cache: Path) -> Path:

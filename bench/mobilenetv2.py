@@ -78,9 +78,9 @@ def train_and_score(arch: Arch, ds, epochs: int, batch: int, out: Path, name: st
 def score_tflite(path: Path, arch: Arch, ds, compiled_dir: Path) -> dict:
     """Compile the int8 model, verify it on the host against TF-Lite Micro, and score the generated
     C on the whole test set."""
-    from tinyengine.pipeline import compile_model, write_output
-    from tinyengine.targets import run_batch
-    from tinyengine.verify import random_inputs, verify_target
+    from tinyengine.driver.pipeline import compile_model, write_output
+    from tinyengine.driver.targets import run_batch
+    from tinyengine.driver.verify import random_inputs, verify_target
     from tinynas.finish import _quantize
 
     compiled = compile_model(path, patch="auto")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tinyengine.lower import ConstArray, NullArg, ScratchArg
-from tinyengine.planner import Plan
+from tinyengine.core.layers import ConstArray, NullArg, ScratchArg
+from tinyengine.core.planner import Plan
 
 
 def fixed_arg(a: ConstArray | ScratchArg | NullArg, layer: int, plan: Plan) -> str:

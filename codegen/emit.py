@@ -9,10 +9,10 @@ from typing import Any
 import jinja2
 import numpy as np
 
-from tinyengine.ir import Graph
-from tinyengine.lower import ConstArray, Layer, NullArg, ScratchArg, TensorArg, TensorListArg
-from tinyengine.patch import PatchStage
-from tinyengine.planner import Plan
+from tinyengine.core.ir import Graph
+from tinyengine.core.layers import ConstArray, Layer, NullArg, ScratchArg, TensorArg, TensorListArg
+from tinyengine.core.patch import PatchStage
+from tinyengine.core.planner import Plan
 
 from .args import fixed_arg
 from .patches import stage_calls
@@ -168,15 +168,3 @@ def canary_tables(layers: list[Layer], plan: Plan, stage: PatchStage | None) -> 
         points.append({"layer": layer.index, "check": _free_intervals(plan, ran),
                        "poison": _free_intervals(plan, [layer.index + 1] if layer.index + 1 <= n else [n])})
     return {"start": _free_intervals(plan, [-1]), "points": points}
-
-
-def param_bytes_estimate(layers: list[Layer]) -> int:
-    """Flash taken by the per-layer parameter structs (an upper bound: 4 bytes per scalar field)."""
-    def count(v: Any) -> int:
-        if isinstance(v, dict):
-            return sum(count(x) for x in v.values())
-        if isinstance(v, (list, tuple)):
-            return 4 * len(v)
-        return 4  # a scalar, or the pointer to a ConstArray (counted in the plan itself)
-    return sum(count(layer.params) for layer in layers)
-

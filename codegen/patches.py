@@ -1,4 +1,4 @@
-"""Emit a patched stage (tinyengine.patch) as straight-line C: for every patch, a
+"""Emit a patched stage (tinyengine.core.patch) as straight-line C: for every patch, a
 commented block of kernel calls on patch buffers, gather/stitch copies where a
 patch is not whole rows, one deduplicated parameter struct per distinct geometry."""
 
@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from tinyengine.ir import Graph
-from tinyengine.lower import ConstArray, Layer, NullArg, ScratchArg, TensorArg
-from tinyengine.patch import PatchStage, Region, patch_params
-from tinyengine.planner import Plan
+from tinyengine.core.ir import Graph
+from tinyengine.core.layers import ConstArray, Layer, NullArg, ScratchArg, TensorArg
+from tinyengine.core.patch import PatchStage, Region, patch_params
+from tinyengine.core.planner import Plan
 
 from .args import fixed_arg
 

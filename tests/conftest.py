@@ -11,7 +11,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from tinyengine.baselines import SHARED_MODELS as MODELS  # noqa: E402
+from tinyengine.driver.baselines import SHARED_MODELS as MODELS  # noqa: E402
 
 
 def require(condition: bool, what: str) -> None:

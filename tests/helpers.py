@@ -8,8 +8,8 @@ from pathlib import Path
 
 from conftest import require
 
-from tinyengine.reader import read_tflite
-from tinyengine.verify import verify_model
+from tinyengine.core.reader import read_tflite
+from tinyengine.driver.verify import verify_model
 
 # Every op example runs on the host and on a Cortex-M4 in QEMU (the kernels are
 # cross-compiled with arm-none-eabi-gcc); TINYML_OP_TARGETS changes the list.

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from opmodels import CACHE
 
-from tinyengine.errors import MalformedModelError, UnsupportedModelError
-from tinyengine.reader import parse_tflite
+from tinyengine.core.errors import MalformedModelError, UnsupportedModelError
+from tinyengine.core.reader import parse_tflite
 
 
 def run_cli(*args: str) -> subprocess.CompletedProcess:

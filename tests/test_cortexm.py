@@ -13,14 +13,14 @@ import numpy as np
 import pytest
 from conftest import require_tool
 
-from tinyengine.boards import board_names, load_board, target_names
 from tinyengine.cli import main as tinyml
-from tinyengine.errors import TinyMLError
-from tinyengine.firmware import build_firmware
-from tinyengine.pipeline import compile_model, write_output
-from tinyengine.qemu import FirmwareError, run_raw
-from tinyengine.targets import firmware_for, run_batch
-from tinyengine.verify import random_inputs, verify_model, verify_target
+from tinyengine.core.errors import TinyMLError
+from tinyengine.driver.boards import board_names, load_board, target_names
+from tinyengine.driver.firmware import build_firmware
+from tinyengine.driver.pipeline import compile_model, write_output
+from tinyengine.driver.qemu import FirmwareError, run_raw
+from tinyengine.driver.targets import firmware_for, run_batch
+from tinyengine.driver.verify import random_inputs, verify_model, verify_target
 
 MODELS = ["vww_96_int8", "pretrainedResnet_quant", "kws_ref_model", "ad01_int8"]
 QEMU_BOARDS = ["qemu-an386", "qemu-an500", "qemu-stm32f405", "qemu-an547"]
@@ -144,7 +144,7 @@ def test_exported_project_builds_with_make(models_dir, tmp_path):
 
 
 def _app_firmware(tmp_path: Path, board: str, app: str):
-    from tinyengine.baselines import SHARED_MODELS
+    from tinyengine.driver.baselines import SHARED_MODELS
 
     compiled = compile_model(SHARED_MODELS / "ad01_int8.tflite")
     out = write_output(compiled, tmp_path / "ad")

@@ -5,12 +5,12 @@ inputs and on real Fashion-MNIST images resized to each model's input."""
 import pytest
 from conftest import require
 
-from tinyengine.baselines import TFLM_ARENA
-from tinyengine.datasets import FASHION_MNIST_DIR, fashion_mnist
-from tinyengine.pipeline import compile_model
-from tinyengine.planner import check_no_overlap
-from tinyengine.reader import read_tflite
-from tinyengine.verify import image_inputs, verify_model
+from tinyengine.core.planner import check_no_overlap
+from tinyengine.core.reader import read_tflite
+from tinyengine.driver.baselines import TFLM_ARENA
+from tinyengine.driver.datasets import FASHION_MNIST_DIR, fashion_mnist
+from tinyengine.driver.pipeline import compile_model
+from tinyengine.driver.verify import image_inputs, verify_model
 
 MODELS = ["vww_96_int8", "pretrainedResnet_quant", "kws_ref_model", "ad01_int8"]
 
@@ -51,8 +51,8 @@ def test_contracts_really_differ_on_ad(models_dir):
     import tempfile
     from pathlib import Path
 
-    from tinyengine.pipeline import write_output
-    from tinyengine.verify import random_inputs, verify_host
+    from tinyengine.driver.pipeline import write_output
+    from tinyengine.driver.verify import random_inputs, verify_host
 
     compiled = compile_model(models_dir / "ad01_int8.tflite", "tflm")
     with tempfile.TemporaryDirectory() as tmp:

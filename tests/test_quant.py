@@ -1,6 +1,6 @@
 """Compile-time quantization math matches TFLite's definitions on known values."""
 
-from tinyengine import quant as Q
+from tinyengine.core import quant as Q
 
 
 def test_round_half_away_from_zero():

@@ -16,15 +16,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 from opmodels import build
 
-from tinyengine.bench import bench_model
-from tinyengine.boards import load_board
 from tinyengine.cli import main as tinyml
-from tinyengine.errors import TinyMLError
-from tinyengine.patch import PatchSpec, candidate_specs
-from tinyengine.pipeline import compile_model, write_output
-from tinyengine.planner import check_no_overlap
-from tinyengine.targets import firmware_for
-from tinyengine.verify import random_inputs, verify_model, verify_target
+from tinyengine.core.errors import TinyMLError
+from tinyengine.core.patch import PatchSpec, candidate_specs
+from tinyengine.core.planner import check_no_overlap
+from tinyengine.driver.bench import bench_model
+from tinyengine.driver.boards import load_board
+from tinyengine.driver.pipeline import compile_model, write_output
+from tinyengine.driver.targets import firmware_for
+from tinyengine.driver.verify import random_inputs, verify_model, verify_target
 
 MODELS = ["vww_96_int8", "pretrainedResnet_quant", "kws_ref_model", "ad01_int8"]
 
@@ -96,7 +96,7 @@ def test_plan_peak_is_what_the_generated_code_uses(models_dir, tmp_path):
 def test_canary_build_catches_a_stray_write(models_dir, tmp_path, monkeypatch):
     """Negative control: a plan that gives a tensor 16 bytes less than the kernel writes must fail
     in the canary build (tinyml_run returns 1000 + the layer)."""
-    import tinyengine.planner as planner
+    import tinyengine.core.planner as planner
 
     original = planner.best_placement
 

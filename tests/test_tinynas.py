@@ -19,9 +19,9 @@ import numpy as np
 import pytest
 from conftest import require
 
-from tinyengine.datasets import FASHION_MNIST_DIR
-from tinyengine.errors import TinyMLError
-from tinyengine.pipeline import compile_model
+from tinyengine.core.errors import TinyMLError
+from tinyengine.driver.datasets import FASHION_MNIST_DIR
+from tinyengine.driver.pipeline import compile_model
 from tinynas.cost import arch_cost
 from tinynas.executor import InProcessExecutor
 from tinynas.nas import NasConfig, run_nas

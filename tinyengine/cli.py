@@ -14,10 +14,10 @@ from tinynas.finish import FINAL_INITS
 from tinynas.supernet import SAMPLINGS, SUPERNET_LOSSES
 
 from . import __version__
-from .contracts import CONTRACTS
-from .errors import TinyMLError
-from .patch import parse_patch
-from .schedule import DEFAULT_MAX_OVERHEAD
+from .core.contracts import CONTRACTS
+from .core.errors import TinyMLError
+from .core.patch import parse_patch
+from .core.schedule import DEFAULT_MAX_OVERHEAD
 
 EPILOG = """examples:
   tinyml compile model.tflite -o out/model --board qemu-an500   # C code, plan.json, report.md; fit check
@@ -47,14 +47,14 @@ def _progress(total: int, label: str):
 
 
 def cmd_compile(args: argparse.Namespace) -> int:
-    from .pipeline import compile_model, write_output
+    from .driver.pipeline import compile_model, write_output
 
     compiled = compile_model(args.model, args.reference, inplace=not args.no_inplace, patch=parse_patch(args.patch),
                              max_overhead=args.max_overhead)
     if args.board:
-        from .boards import load_board
-        from .firmware import check_plan_fits
-        from .targets import peak_description
+        from .driver.boards import load_board
+        from .driver.firmware import check_plan_fits
+        from .driver.targets import peak_description
 
         board = load_board(args.board)
         try:
@@ -84,7 +84,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
 
 
 def _load_compiled_dir(out_dir: Path):
-    from .pipeline import compile_model
+    from .driver.pipeline import compile_model
 
     meta_path = out_dir / "meta.json"
     if not meta_path.exists():
@@ -96,8 +96,8 @@ def _load_compiled_dir(out_dir: Path):
 
 
 def _reference_vector(compiled, seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    from .oracle import make_oracle
-    from .verify import random_inputs
+    from .driver.oracle import make_oracle
+    from .driver.verify import random_inputs
 
     inputs = random_inputs(compiled.graph, 1, seed)[0]
     expected = make_oracle(compiled.contract, compiled.source, len(compiled.graph.outputs)).run(inputs)
@@ -105,15 +105,15 @@ def _reference_vector(compiled, seed: int = 0) -> tuple[list[np.ndarray], list[n
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .boards import HOST, load_board
-    from .report import update_report
-    from .targets import firmware_for
+    from .driver.boards import HOST, load_board
+    from .driver.report import update_report
+    from .driver.targets import firmware_for
 
     model_dir = Path(args.dir)
     compiled, meta = _load_compiled_dir(model_dir)
     target = args.target or meta.get("board") or HOST
     if target == HOST:
-        from .verify import host_model
+        from .driver.verify import host_model
 
         model = host_model(compiled, model_dir)
         print(f"{compiled.graph.name}: host build ready ({model.module.__file__})")
@@ -121,7 +121,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     board = load_board(target)
     out = Path(args.output) if args.output else model_dir / f"fw-{board.name}"
     if board.console == "uart":
-        from .firmware import write_testvector
+        from .driver.firmware import write_testvector
 
         out.mkdir(parents=True, exist_ok=True)
         write_testvector(out / "testvector.h", compiled.graph.name, *_reference_vector(compiled))
@@ -159,9 +159,9 @@ def profile_section(board_name: str, compiled, instructions: np.ndarray, total: 
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from .boards import HOST
-    from .report import update_report
-    from .targets import NUMPY, run_batch
+    from .driver.boards import HOST
+    from .driver.report import update_report
+    from .driver.targets import NUMPY, run_batch
 
     out_dir = Path(args.dir)
     compiled, _ = _load_compiled_dir(out_dir)
@@ -202,8 +202,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from .targets import parse_targets
-    from .verify import verify_model
+    from .driver.targets import parse_targets
+    from .driver.verify import verify_model
 
     targets = parse_targets(args.target)
     references = list(CONTRACTS) if args.reference == "both" else [args.reference]
@@ -223,10 +223,10 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from . import __version__
-    from .boards import load_board
-    from .export import export_project
-    from .firmware import check_plan_fits, write_testvector
-    from .targets import peak_description
+    from .driver.boards import load_board
+    from .driver.export import export_project
+    from .driver.firmware import check_plan_fits, write_testvector
+    from .driver.targets import peak_description
 
     model_dir = Path(args.dir)
     compiled, _ = _load_compiled_dir(model_dir)
@@ -244,7 +244,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .bench import bench_model, render_table, rows_json
+    from .driver.bench import bench_model, render_table, rows_json
 
     rows = []
     tick = _progress(len(args.model), "bench")
@@ -267,7 +267,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 def cmd_nas(args: argparse.Namespace) -> int:
     from tinynas.nas import NasConfig, run_nas
 
-    from .boards import load_board
+    from .driver.boards import load_board
 
     if args.board:
         board = load_board(args.board)
@@ -289,7 +289,7 @@ def cmd_nas(args: argparse.Namespace) -> int:
 
 
 def cmd_boards(args: argparse.Namespace) -> int:
-    from .boards import board_names, load_board
+    from .driver.boards import board_names, load_board
 
     print(f"{'board':<18} {'cpu':<11} {'flash':>9} {'SRAM':>9}  runs")
     for name in board_names():

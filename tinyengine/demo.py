@@ -10,15 +10,15 @@ import shutil
 import sys
 from pathlib import Path
 
-from .baselines import SHARED_MODELS, TFLM_ARENA
-from .bench import bench_model, render_table
-from .boards import board_names, load_board
-from .datasets import fashion_mnist
-from .firmware import write_testvector
-from .oracle import make_oracle
-from .pipeline import compile_model, write_output
-from .targets import firmware_for
-from .verify import image_inputs, random_inputs, verify_host, verify_target
+from .driver.baselines import SHARED_MODELS, TFLM_ARENA
+from .driver.bench import bench_model, render_table
+from .driver.boards import board_names, load_board
+from .driver.datasets import fashion_mnist
+from .driver.firmware import write_testvector
+from .driver.oracle import make_oracle
+from .driver.pipeline import compile_model, write_output
+from .driver.targets import firmware_for
+from .driver.verify import image_inputs, random_inputs, verify_host, verify_target
 
 OUT = Path(__file__).resolve().parent.parent / "out" / "demo"
 

@@ -13,10 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyengine.contracts import get_contract
-from tinyengine.ir import Graph, Op, Quant, Tensor
-from tinyengine.lower import lower_graph
-from tinyengine.schedule import DEFAULT_MAX_OVERHEAD, schedule
+from tinyengine.core.ir import Graph, Op, Quant, Tensor
+from tinyengine.core.passes import plan_model
+from tinyengine.core.schedule import DEFAULT_MAX_OVERHEAD
 
 from .space import Arch, block_sites, conv_out
 
@@ -104,12 +103,9 @@ def arch_graph(arch: Arch) -> Graph:
 
 
 def arch_cost(arch: Arch, patch: str = "auto", max_overhead: float = DEFAULT_MAX_OVERHEAD) -> Cost:
-    from codegen.emit import param_bytes_estimate
-
     graph = arch_graph(arch)
-    layers = lower_graph(graph, get_contract("tflm"))
-    sched = schedule(graph, layers, param_bytes_estimate(layers), True, patch, max_overhead)
-    return Cost(sched.plan.arena_bytes, sched.plan.flash_bytes + CODE_BYTES, sum(x.macs for x in layers),
+    sched = plan_model(graph, "tflm", True, patch, max_overhead)
+    return Cost(sched.plan.arena_bytes, sched.plan.flash_bytes + CODE_BYTES, sum(x.macs for x in sched.layers),
                 str(sched.stage.spec) if sched.stage else "off")
 
 

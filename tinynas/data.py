@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinyengine.datasets import fashion_mnist
-from tinyengine.errors import TinyMLError
+from tinyengine.core.errors import TinyMLError
+from tinyengine.driver.datasets import fashion_mnist
 
 DATASETS = ("fashion-mnist", "spoken-digits", "har")
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from tinyengine.errors import TinyMLError
+from tinyengine.core.errors import TinyMLError
 
 
 class InProcessExecutor:

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyengine.errors import TinyMLError, require_choice
+from tinyengine.core.errors import TinyMLError, require_choice
 
 from .data import Dataset, flip_half
 from .interrupt import keras_callback
@@ -113,11 +113,11 @@ def recalibrate_bn(model, x: np.ndarray) -> None:
 
 def finish(cfg, ds: Dataset, net, chosen: Evaluated, calib, clock, limits, finetune_end: float, log,
            check=lambda: None) -> dict:
-    from tinyengine.boards import load_board
-    from tinyengine.oracle import make_oracle
-    from tinyengine.pipeline import compile_model, write_output
-    from tinyengine.targets import run_batch
-    from tinyengine.verify import random_inputs, verify_target
+    from tinyengine.driver.boards import load_board
+    from tinyengine.driver.oracle import make_oracle
+    from tinyengine.driver.pipeline import compile_model, write_output
+    from tinyengine.driver.targets import run_batch
+    from tinyengine.driver.verify import random_inputs, verify_target
 
     arch = chosen.arch
     res = arch.resolution

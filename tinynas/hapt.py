@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinyengine.errors import TinyMLError
+from tinyengine.core.errors import TinyMLError
 
 from .pypi_data import package_file
 

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tinyengine.errors import TinyMLError, require_choice
+from tinyengine.core.errors import TinyMLError, require_choice
 
 from .cost import Cost
 from .data import flip_half, load_dataset

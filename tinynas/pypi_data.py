@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from tinyengine.errors import TinyMLError
+from tinyengine.core.errors import TinyMLError
 
 
 def package_file(dataset: str, module: str, requirement: str, *parts: str) -> Path:

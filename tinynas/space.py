@@ -260,7 +260,7 @@ def to_int8_tflite(model, representative) -> bytes:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
-    from tinyengine.quiet import quiet
+    from tinyengine.driver.quiet import quiet
 
     with quiet((1, 2)):     # the converter prints the exported graph's signature and its options
         return converter.convert()

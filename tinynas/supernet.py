@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from tinyengine.errors import TinyMLError, require_choice
+from tinyengine.core.errors import TinyMLError, require_choice
 
 from .space import Arch, SearchSpace, build_keras
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from ..core.schedule import DEFAULT_MAX_OVERHEAD
 from .pipeline import compile_model
-from .schedule import DEFAULT_MAX_OVERHEAD
 from .tflm_arena import measure_tflm_arena
 
 

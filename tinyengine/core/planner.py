@@ -3,7 +3,7 @@
 Every activation tensor and every kernel scratch buffer becomes a `Buffer` with a
 lifetime [first, last] in layer steps (graph inputs are live from step -1, graph
 outputs until the end). Views (RESHAPE / SQUEEZE / EXPAND_DIMS) and layers that
-run in place (tinyengine.inplace) share their input's buffer. Placement tries
+run in place (tinyengine.core.inplace) share their input's buffer. Placement tries
 first-fit and best-fit over five orderings plus a two-ended (ping-pong) placement
 and keeps the smallest arena; the plan records which won and the gap to the
 liveness lower bound (the most bytes that must be live at one step)."""
@@ -15,7 +15,7 @@ import json
 from dataclasses import asdict, dataclass
 
 from .ir import Graph
-from .lower import Layer
+from .layers import Layer
 from .patch import PatchStage
 
 ALIGN = 4
@@ -49,7 +49,7 @@ class Plan:
     peak_step: int                   # the layer at which the lower bound is reached
     placement: str = ""              # which placement strategy produced the offsets
     # (a, b) -> d: buffer a may overlap buffer b while both are live if a starts at most d bytes after b
-    # (a patched stage's output over its input, see tinyengine.patch)
+    # (a patched stage's output over its input, see tinyengine.core.patch)
     shared: dict[tuple[str, str], int] = dataclasses.field(default_factory=dict)
 
     @property

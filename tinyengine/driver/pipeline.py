@@ -13,20 +13,18 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codegen import GeneratedModel, generate
-from codegen.emit import param_bytes_estimate
 
-from . import __version__
+from .. import __version__
+from ..core.ir import Graph
+from ..core.layers import Layer
+from ..core.passes import plan_model
+from ..core.patch import PatchSpec, PatchStage
+from ..core.planner import Plan
+from ..core.reader import read_tflite
+from ..core.schedule import DEFAULT_MAX_OVERHEAD, Schedule
 from .atomic import replace_dir
-from .contracts import get_contract
-from .errors import TinyMLError
-from .ir import Graph
-from .lower import Layer, lower_graph
 from .memplot import plot_memory
-from .patch import PatchSpec, PatchStage
-from .planner import Plan
-from .reader import read_tflite
 from .report import render_report
-from .schedule import DEFAULT_MAX_OVERHEAD, Schedule, schedule
 
 
 @dataclass(frozen=True)
@@ -91,14 +89,10 @@ def compile_model(path: str | Path, contract: str = "tflm", name: str | None = N
                   max_overhead: float = DEFAULT_MAX_OVERHEAD) -> Compiled:
     """`name` overrides the model name (default: the file's stem); `inplace=False` plans
     every layer out of place (for comparison); `patch` is "off", "auto" or a PatchSpec."""
-    rules = get_contract(contract)
     graph = read_tflite(path)
     if name:
         graph = dataclasses.replace(graph, name=name)
-    if not graph.inputs or not graph.outputs:
-        raise TinyMLError(f"'{graph.name}' has no inputs or no outputs")
-    lowered = lower_graph(graph, rules)
-    sched = schedule(graph, lowered, param_bytes_estimate(lowered), inplace, patch, max_overhead)
+    sched = plan_model(graph, contract, inplace, patch, max_overhead)
     code = generate(graph, sched.layers, sched.plan, contract, __version__, sched.stage)
     return Compiled(graph, sched.layers, sched.plan, code, contract, Path(path), sched)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -18,80 +17,18 @@ from . import quant as Q
 from .contracts import Contract
 from .errors import UnsupportedModelError
 from .ir import Graph, Op, Tensor
-
-MAX_DIMS = 6
-
-
-@dataclass(frozen=True)
-class ConstArray:
-    """A constant array placed in flash; `ctype` is the C element type."""
-
-    name: str
-    ctype: str
-    data: np.ndarray = field(compare=False, repr=False)
-
-    @property
-    def nbytes(self) -> int:
-        return int(self.data.size) * int(self.data.itemsize)
-
-
-@dataclass(frozen=True)
-class TensorArg:
-    tensor: int
-    ctype: str
-    const: bool  # read-only input
-
-
-@dataclass(frozen=True)
-class TensorListArg:
-    tensors: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class ScratchArg:
-    pass
-
-
-@dataclass(frozen=True)
-class NullArg:
-    ctype: str
-
-
-Arg = TensorArg | TensorListArg | ConstArray | ScratchArg | NullArg
-
-
-@dataclass(frozen=True)
-class Layer:
-    index: int
-    op: str
-    name: str                       # name of the op's (first) output tensor
-    kernel: str | None              # runtime function, None for a view (RESHAPE)
-    params_type: str | None
-    params: dict[str, Any]
-    args: tuple[Arg, ...]
-    inputs: tuple[int, ...]         # activation tensors read
-    outputs: tuple[int, ...]
-    alias_of: int | None = None     # a view: output shares the input's memory
-    inplace_of: int | None = None   # runs in place: output overwrites this input, which dies here
-    overlaps: tuple[int, int] | None = None  # (input, d): the output may overlap that dying input if it
-                                             # starts at most d bytes after it (see Plan.shared)
-    scratch_bytes: int = 0
-    macs: int = 0
-
-    @property
-    def consts(self) -> list[ConstArray]:
-        found = [a for a in self.args if isinstance(a, ConstArray)]
-        found += [v for v in _walk(self.params) if isinstance(v, ConstArray)]
-        return found
-
-
-def _walk(obj: Any):
-    if isinstance(obj, dict):
-        for v in obj.values():
-            yield from _walk(v)
-    else:
-        yield obj
-
+from .layers import (
+    MAX_DIMS,
+    Arg,
+    ConstArray,
+    Layer,
+    NullArg,
+    ScratchArg,
+    TensorArg,
+    TensorListArg,
+    contiguous_strides,
+    right_align,
+)
 
 SUPPORTED_OPS = (
     "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL", "AVERAGE_POOL_2D",
@@ -315,27 +252,14 @@ def _fully_connected(ctx: _Ctx) -> Layer:
                      macs=batches * units * depth)
 
 
-def _right_align(shape: tuple[int, ...]) -> list[int]:
-    if len(shape) > MAX_DIMS:
-        raise ValueError(shape)
-    return [1] * (MAX_DIMS - len(shape)) + list(shape)
-
-
-def _contiguous_strides(shape: list[int]) -> list[int]:
-    strides = [1] * len(shape)
-    for d in range(len(shape) - 2, -1, -1):
-        strides[d] = strides[d + 1] * shape[d + 1]
-    return strides
-
-
 def _broadcast(ctx: _Ctx, a: Tensor, b: Tensor, y: Tensor) -> dict[str, Any]:
     if max(len(a.shape), len(b.shape), len(y.shape)) > MAX_DIMS:
         raise ctx.fail(f"more than {MAX_DIMS} dimensions")
-    out = _right_align(y.shape)
+    out = right_align(y.shape)
     geometry: dict[str, Any] = {"out_shape": out}
     for key, t in (("in1_strides", a), ("in2_strides", b)):
-        shape = _right_align(t.shape)
-        strides = _contiguous_strides(shape)
+        shape = right_align(t.shape)
+        strides = contiguous_strides(shape)
         for d in range(MAX_DIMS):
             if shape[d] != out[d]:
                 if shape[d] != 1:
@@ -410,11 +334,11 @@ def _mean(ctx: _Ctx) -> Layer:
     in_scale, in_zp = ctx.int8_act(x, "input")
     out_scale, out_zp = ctx.int8_act(y, "output")
     axes = sorted({int(a) % len(x.shape) for a in ctx.const(ctx.t(1), "axis").reshape(-1)})
-    in_shape = _right_align(x.shape)
+    in_shape = right_align(x.shape)
     pad = MAX_DIMS - len(x.shape)
     reduced = [d + pad for d in axes]
     out_shape = [1 if d in reduced else in_shape[d] for d in range(MAX_DIMS)]
-    out_strides = _contiguous_strides(out_shape)
+    out_strides = contiguous_strides(out_shape)
     for d in reduced:
         out_strides[d] = 0
     n = int(np.prod([in_shape[d] for d in reduced]))
@@ -614,7 +538,7 @@ def _pad(ctx: _Ctx) -> Layer:
         raise ctx.fail("PADV2 with a non-zero constant on a non-int8 tensor is not supported")
     before = [0] * (MAX_DIMS - len(x.shape)) + [int(p) for p in paddings[:, 0]]
     params = {
-        "in_shape": _right_align(x.shape), "out_shape": _right_align(y.shape), "pad_before": before,
+        "in_shape": right_align(x.shape), "out_shape": right_align(y.shape), "pad_before": before,
         "element_size": size, "pad_value": pad_value,
     }
     arg: Arg = ctx.act_arg(0) if x.dtype == "int8" else TensorArg(x.index, ctype, True)
@@ -652,9 +576,9 @@ def _transpose(ctx: _Ctx) -> Layer:
     perm = [int(p) % len(x.shape) for p in ctx.const(ctx.t(1), "perm").reshape(-1)]
     if len(x.shape) > MAX_DIMS:
         raise ctx.fail(f"more than {MAX_DIMS} dimensions")
-    in_strides = _contiguous_strides(list(x.shape))
+    in_strides = contiguous_strides(list(x.shape))
     pad = MAX_DIMS - len(x.shape)
-    params = {"out_shape": _right_align(y.shape),
+    params = {"out_shape": right_align(y.shape),
               "in_strides": [0] * pad + [in_strides[p] for p in perm], "element_size": size}
     arg: Arg = ctx.act_arg(0) if x.dtype == "int8" else TensorArg(x.index, ctype, True)
     return ctx.layer("tinyml_transpose", "tinyml_transpose_params_t", params, [arg, ctx.out_arg(ctype)])

@@ -12,7 +12,7 @@ from typing import Any
 from .errors import TinyMLError
 from .inplace import apply_inplace
 from .ir import Graph
-from .lower import Layer
+from .layers import Layer
 from .patch import PatchSpec, PatchStage, build_stage, candidate_specs, patch_params
 from .planner import Plan, live_bytes, plan_memory
 

@@ -15,9 +15,9 @@ from types import ModuleType
 
 import numpy as np
 
-from .errors import TinyMLError
+from ..core.errors import TinyMLError
 
-RUNTIME = Path(__file__).resolve().parent.parent / "runtime_c"
+RUNTIME = Path(__file__).resolve().parents[2] / "runtime_c"
 C_FLAGS = ["-std=c99", "-O2", "-fPIC", "-Wall", "-Wextra", "-Werror", "-DTINYML_LAYER_HOOK"]
 MODEL_FILES = ("model.c", "model.h", "model_data.h")
 

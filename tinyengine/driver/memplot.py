@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .lower import Layer
-from .planner import Plan, live_bytes
+from ..core.layers import Layer
+from ..core.planner import Plan, live_bytes
 
 COLORS = {"t": "#4c72b0", "scratch": "#dd8452", "gather": "#55a868", "scatter": "#55a868"}
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import dataclasses
 
 from .ir import Graph
-from .lower import Layer, ScratchArg, TensorArg
+from .layers import Layer, ScratchArg, TensorArg
 
 ELEMENTWISE = {"ADD", "MUL", "RELU", "RELU6", "RELU_N1_TO_1", "QUANTIZE", "LOGISTIC", "HARD_SWISH"}
 

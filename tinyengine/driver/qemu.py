@@ -14,8 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.errors import TinyMLError
 from .boards import Board
-from .errors import TinyMLError
 
 QEMU = "qemu-system-arm"
 EXIT_MESSAGES = {

@@ -22,7 +22,7 @@ from typing import Any
 from .errors import TinyMLError
 from .inplace import ELEMENTWISE
 from .ir import Graph
-from .lower import ConstArray, Layer, _contiguous_strides, _right_align
+from .layers import ConstArray, Layer, contiguous_strides, right_align
 
 SPATIAL = {"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"}
 PATCHABLE = SPATIAL | ELEMENTWISE
@@ -261,10 +261,10 @@ def patch_params(graph: Graph, layer: Layer, in_regions: list[Region],
         p["pad_h"] = layer.params["pad_h"] + r_in.y0 - out_region.y0 * layer.params["stride_h"]
         p["pad_w"] = layer.params["pad_w"] + r_in.x0 - out_region.x0 * layer.params["stride_w"]
     elif layer.op in ("ADD", "MUL"):
-        shape = _right_align((1, out_region.h, out_region.w, out_c))
+        shape = right_align((1, out_region.h, out_region.w, out_c))
         geometry: dict[str, Any] = {"out_shape": shape}
         for k, r in enumerate(in_regions):
-            strides = _contiguous_strides(_right_align((1, r.h, r.w, out_c)))
+            strides = contiguous_strides(right_align((1, r.h, r.w, out_c)))
             geometry[f"in{k + 1}_strides"] = strides
             offsets[k] = ((out_region.y0 - r.y0) * r.w + (out_region.x0 - r.x0)) * out_c
         p["geometry"] = geometry

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.ir import Graph
 from .boards import HOST
 from .host import HostModel, build_host
-from .ir import Graph
 from .oracle import make_oracle
 from .pipeline import Compiled, compile_model, write_output
 from .targets import NUMPY, dump_layout, run_batch

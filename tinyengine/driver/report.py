@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .ir import Graph
-from .lower import Layer
-from .planner import Plan, live_bytes
+from ..core.ir import Graph
+from ..core.layers import Layer
+from ..core.planner import Plan, live_bytes
 
 
 def _shape(graph: Graph, t: int) -> str:
@@ -18,7 +18,7 @@ def live_buffers(plan: Plan, step: int) -> list:
 
 
 def render_report(graph: Graph, layers: list[Layer], plan: Plan, contract: str, sched=None) -> str:
-    """`sched` is the tinyengine.schedule.Schedule (patch stage, what --patch auto tried)."""
+    """`sched` is the tinyengine.core.schedule.Schedule (patch stage, what --patch auto tried)."""
     stage = sched.stage if sched else None
     peak_layer = layers[min(max(plan.peak_step, 0), len(layers) - 1)] if layers else None
     inplace = [layer for layer in layers if layer.inplace_of is not None or layer.overlaps is not None]

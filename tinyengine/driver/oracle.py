@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import TinyMLError
+from ..core.errors import TinyMLError
 from .quiet import quiet
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 # ../shared/models/mlperf_tiny beside the checkout (see ../shared/models/README.md).
-SHARED_MODELS = Path(__file__).resolve().parent.parent.parent / "shared" / "models" / "mlperf_tiny"
+SHARED_MODELS = Path(__file__).resolve().parents[3] / "shared" / "models" / "mlperf_tiny"
 
 # TF-Lite Micro's arena for the shared models: tflite-micro's recording allocator on a
 # 64-bit host, as quoted in the memory-scheduler issue. Includes TFLM's own structures.

@@ -12,7 +12,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import TinyMLError
+from ..core.errors import TinyMLError
 
 _CHILD = """
 import sys

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..core.errors import TinyMLError
 from .boards import BOARDS_DIR, HOST, Board, load_board, target_names
-from .errors import TinyMLError
 from .firmware import C_FLAGS, Firmware, build_firmware
 from .host import MODEL_FILES, _locked, cache_root, runtime_headers, runtime_sources
 from .pipeline import Compiled

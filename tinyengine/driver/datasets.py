@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import TinyMLError
+from ..core.errors import TinyMLError
 
 FASHION_MNIST_DIR = Path(os.environ.get("TINYML_FASHION_MNIST", "/usr/share/datasets/fashion-mnist"))
 

@@ -1,0 +1,27 @@
+"""The engine's one entry point from a graph to a memory schedule: validate the graph's
+interface, lower every op to a kernel call, then schedule (in place, patches, placement).
+
+`tinyml compile` (tinyengine.driver.pipeline) and TinyNAS's exact cost model
+(tinynas.cost) both plan through `plan_model`, so the cost the search sees is the
+plan the compiler emits."""
+
+from __future__ import annotations
+
+from .contracts import get_contract
+from .errors import TinyMLError
+from .ir import Graph
+from .layers import param_bytes_estimate
+from .lower import lower_graph
+from .patch import PatchSpec
+from .schedule import DEFAULT_MAX_OVERHEAD, Schedule, schedule
+
+
+def plan_model(graph: Graph, contract: str = "tflm", inplace: bool = True, patch: str | PatchSpec = "off",
+               max_overhead: float = DEFAULT_MAX_OVERHEAD) -> Schedule:
+    """Lower and schedule `graph` under the rounding `contract`. `inplace=False` plans every
+    layer out of place (for comparison); `patch` is "off", "auto" or a PatchSpec."""
+    rules = get_contract(contract)
+    if not graph.inputs or not graph.outputs:
+        raise TinyMLError(f"'{graph.name}' has no inputs or no outputs")
+    lowered = lower_graph(graph, rules)
+    return schedule(graph, lowered, param_bytes_estimate(lowered), inplace, patch, max_overhead)
