@@ -11,5 +11,5 @@ def fixed_arg(a: ConstArray | ScratchArg | NullArg, layer: int, plan: Plan) -> s
     if isinstance(a, ConstArray):
         return a.name
     if isinstance(a, ScratchArg):
-        return f"ARENA({plan.scratch_offset(layer)})"
+        return f"ARENA({plan.scratch_offset(layer)}) /* scratch */"
     return f"(const {a.ctype} *)0"

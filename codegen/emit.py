@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +17,11 @@ from tinyengine.core.patch import PatchStage
 from tinyengine.core.planner import Plan
 
 from .args import fixed_arg
+from .names import c_comment, shape_text, short_name
 from .patches import stage_calls
 
 TEMPLATES = Path(__file__).parent / "templates"
+MODEL_FILES = ("model.h", "model.c", "model_data.h", "model_debug.h")   # what generate() writes
 
 
 @dataclass(frozen=True)
@@ -31,8 +35,13 @@ class GeneratedModel:
 
 
 def c_value(v: Any) -> str:
+    """A parameter value as a C initializer; nested structs on one line."""
     if isinstance(v, ConstArray):
         return v.name
+    if isinstance(v, Enum):
+        return v.value
+    if dataclasses.is_dataclass(v):
+        return "{" + ", ".join(f".{f.name} = {c_value(getattr(v, f.name))}" for f in dataclasses.fields(v)) + "}"
     if isinstance(v, bool):
         return "1" if v else "0"
     if isinstance(v, (int, np.integer)):
@@ -48,9 +57,10 @@ def c_value(v: Any) -> str:
     raise TypeError(f"cannot render {v!r} as C")
 
 
-def c_comment(text: str) -> str:
-    """Text safe inside a /* */ comment (tensor names come from the user's model)."""
-    return text.replace("*/", "* /").replace("/*", "/ *").replace("\n", " ")
+def c_struct(params: Any) -> str:
+    """A parameter struct as a C initializer, one field a line."""
+    fields = [f"    .{f.name} = {c_value(getattr(params, f.name))}," for f in dataclasses.fields(params)]
+    return "{\n" + "\n".join(fields) + "\n}"
 
 
 def c_array_body(data: np.ndarray, per_line: int = 16) -> str:
@@ -63,10 +73,6 @@ def c_array_body(data: np.ndarray, per_line: int = 16) -> str:
     return ",\n    ".join(lines)
 
 
-def _shape(graph: Graph, t: int) -> str:
-    return "x".join(str(d) for d in graph.tensors[t].shape) or "scalar"
-
-
 def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, version: str,
              stage: PatchStage | None = None) -> GeneratedModel:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
@@ -74,7 +80,7 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
 
     def tensor_ref(t: int, ctype: str, const: bool) -> str:
         qual = "const " if const else ""
-        return f"({qual}{ctype} *)ARENA({plan.tensor_offset(t)})"
+        return f"({qual}{ctype} *)ARENA({plan.tensor_offset(t)}) /* {short_name(graph, t)} */"
 
     calls = []
     stage_params: list[dict[str, Any]] = []
@@ -82,12 +88,12 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
     for layer in layers:
         if layer.index in in_stage:
             if layer.index == stage.layers[0]:
-                stage_list, stage_params = stage_calls(graph, layers, plan, stage, c_value, c_comment, _shape)
+                stage_list, stage_params = stage_calls(graph, layers, plan, stage, c_struct)
                 calls.extend(stage_list)
             continue
-        ins = " + ".join(_shape(graph, t) for t in layer.inputs) or "constants"
-        outs = " + ".join(_shape(graph, t) for t in layer.outputs)
-        comment = f"L{layer.index} {layer.op} '{c_comment(layer.name)}': {ins} -> {outs}"
+        ins = " + ".join(f"{short_name(graph, t)} {shape_text(graph, t)}" for t in layer.inputs) or "constants"
+        outs = " + ".join(f"{short_name(graph, t)} {shape_text(graph, t)}" for t in layer.outputs)
+        comment = f"L{layer.index} {layer.op}: {ins} -> {outs}"
         out_t = layer.outputs[0]
         out_bytes = graph.tensors[out_t].nbytes
         out_ptr = f"ARENA({plan.tensor_offset(out_t)})"
@@ -104,11 +110,16 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
             elif isinstance(a, (ConstArray, ScratchArg, NullArg)):
                 args.append(fixed_arg(a, layer.index, plan))
             elif isinstance(a, TensorListArg):
-                refs = ", ".join(f"ARENA({plan.tensor_offset(t)})" for t in a.tensors)
+                refs = ", ".join(f"ARENA({plan.tensor_offset(t)}) /* {short_name(graph, t)} */" for t in a.tensors)
                 pre = f"const void *const L{layer.index}_inputs[{len(a.tensors)}] = {{{refs}}};"
                 args.append(f"L{layer.index}_inputs")
+        comment += f"\n     * kernel {layer.kernel} ({layer.variant})"
         if layer.inplace_of is not None:
-            comment += " (in place)"
+            comment += f", in place over {short_name(graph, layer.inplace_of)}"
+        if layer.overlaps is not None:
+            src, delta = layer.overlaps
+            comment += (f", output may overlap its dying input {short_name(graph, src)} "
+                        f"(start at most {delta} B after it)")
         calls.append({"comment": comment, "pre": pre, "stmt": f"{layer.kernel}({', '.join(args)});",
                       "index": layer.index, "out_ptr": out_ptr, "out_bytes": out_bytes, "hook": True, "canary": True})
 
@@ -116,14 +127,15 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
     for layer in layers:
         for c in layer.consts:
             consts[c.name] = c
-    params = [{"type": layer.params_type, "name": f"L{layer.index}_params", "value": c_value(layer.params),
-               "comment": f"L{layer.index} {layer.op} '{c_comment(layer.name)}'"}
+    params = [{"type": layer.params_type, "name": f"L{layer.index}_params", "value": c_struct(layer.params),
+               "comment": f"L{layer.index} {layer.op} -> {short_name(graph, layer.outputs[0])}, "
+                          f"kernel {layer.kernel} ({layer.variant})"}
               for layer in layers if layer.kernel is not None and layer.index not in in_stage] + stage_params
 
     def io(ts: tuple[int, ...]) -> list[dict[str, Any]]:
         return [{"offset": plan.tensor_offset(t), "bytes": graph.tensors[t].nbytes,
-                 "name": c_comment(graph.tensors[t].name),
-                 "shape": _shape(graph, t), "dtype": graph.tensors[t].dtype} for t in ts]
+                 "name": short_name(graph, t),
+                 "shape": shape_text(graph, t), "dtype": graph.tensors[t].dtype} for t in ts]
 
     canary = canary_tables(layers, plan, stage)
     ctx = {
@@ -135,8 +147,11 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
         "num_layers": len(layers), "layer_names": [layer.name for layer in layers],
         "layer_ops": [layer.op for layer in layers],
         "arena_decl": max(plan.arena_bytes, 4),
+        "buffers": [{"short": short_name(graph, b.tensor) if b.tensor is not None else b.key, "size": b.size,
+                     "offset": b.offset, "first": b.first, "last": b.last, "name": c_comment(b.name)}
+                    for b in sorted(plan.buffers, key=lambda b: (b.first, b.offset))],
     }
-    files = {name: env.get_template(f"{name}.j2").render(**ctx) for name in ("model.h", "model.c", "model_data.h")}
+    files = {name: env.get_template(f"{name}.j2").render(**ctx) for name in MODEL_FILES}
     return GeneratedModel(files)
 
 

@@ -11,7 +11,7 @@ static int32_t add_one(const tinyml_add_params_t *p, int32_t a, int32_t b)
     const int32_t raw_sum = scaled1 + scaled2;
     const int32_t raw_out =
         tm_mbqm_lt_one(raw_sum, p->output_multiplier, p->output_shift, p->rounding) + p->output_offset;
-    return tm_clamp(raw_out, p->act_min, p->act_max);
+    return tm_clamp(raw_out, p->activation.min, p->activation.max);
 }
 
 void tinyml_add_s8(const tinyml_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output)

@@ -7,13 +7,13 @@ void tinyml_avg_pool2d_s8(const tinyml_pool2d_params_t *p, const int8_t *input, 
     const int32_t in_h = p->input.h, in_w = p->input.w, depth = p->input.c;
     for (int32_t b = 0; b < p->output.n; ++b) {
         for (int32_t oy = 0; oy < p->output.h; ++oy) {
-            const int32_t y0 = oy * p->stride_h - p->pad_h;
+            const int32_t y0 = oy * p->stride.h - p->pad.h;
             const int32_t fy_start = y0 < 0 ? -y0 : 0;
-            const int32_t fy_end = p->filter_h < in_h - y0 ? p->filter_h : in_h - y0;
+            const int32_t fy_end = p->filter.h < in_h - y0 ? p->filter.h : in_h - y0;
             for (int32_t ox = 0; ox < p->output.w; ++ox) {
-                const int32_t x0 = ox * p->stride_w - p->pad_w;
+                const int32_t x0 = ox * p->stride.w - p->pad.w;
                 const int32_t fx_start = x0 < 0 ? -x0 : 0;
-                const int32_t fx_end = p->filter_w < in_w - x0 ? p->filter_w : in_w - x0;
+                const int32_t fx_end = p->filter.w < in_w - x0 ? p->filter.w : in_w - x0;
                 for (int32_t c = 0; c < depth; ++c) {
                     int32_t acc = 0;
                     int32_t count = 0;
@@ -27,7 +27,7 @@ void tinyml_avg_pool2d_s8(const tinyml_pool2d_params_t *p, const int8_t *input, 
                         acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
                     }
                     output[((b * p->output.h + oy) * p->output.w + ox) * depth + c] =
-                        (int8_t)tm_clamp(acc, p->act_min, p->act_max);
+                        (int8_t)tm_clamp(acc, p->activation.min, p->activation.max);
                 }
             }
         }

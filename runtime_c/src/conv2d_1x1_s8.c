@@ -35,9 +35,9 @@ void tinyml_conv2d_1x1_s8(const tinyml_conv2d_params_t *p, const int8_t *input, 
             if (bias) {
                 acc += bias[oc];
             }
-            acc = tm_mbqm(acc, p->multiplier[oc], p->shift[oc], p->rounding);
+            acc = tm_mbqm(acc, p->quant.multiplier[oc], p->quant.shift[oc], p->rounding);
             acc += p->output_offset;
-            out_px[oc] = (int8_t)tm_clamp(acc, p->act_min, p->act_max);
+            out_px[oc] = (int8_t)tm_clamp(acc, p->activation.min, p->activation.max);
         }
     }
 }

@@ -9,18 +9,18 @@ void tinyml_conv2d_s8(const tinyml_conv2d_params_t *p, const int8_t *input, cons
     const int32_t out_h = p->output.h, out_w = p->output.w, out_c = p->output.c;
     for (int32_t b = 0; b < p->output.n; ++b) {
         for (int32_t oy = 0; oy < out_h; ++oy) {
-            const int32_t in_y0 = oy * p->stride_h - p->pad_h;
+            const int32_t in_y0 = oy * p->stride.h - p->pad.h;
             for (int32_t ox = 0; ox < out_w; ++ox) {
-                const int32_t in_x0 = ox * p->stride_w - p->pad_w;
+                const int32_t in_x0 = ox * p->stride.w - p->pad.w;
                 for (int32_t oc = 0; oc < out_c; ++oc) {
                     int32_t acc = 0;
                     for (int32_t ky = 0; ky < k_h; ++ky) {
-                        const int32_t iy = in_y0 + ky * p->dilation_h;
+                        const int32_t iy = in_y0 + ky * p->dilation.h;
                         if (iy < 0 || iy >= in_h) {
                             continue;
                         }
                         for (int32_t kx = 0; kx < k_w; ++kx) {
-                            const int32_t ix = in_x0 + kx * p->dilation_w;
+                            const int32_t ix = in_x0 + kx * p->dilation.w;
                             if (ix < 0 || ix >= in_w) {
                                 continue;
                             }
@@ -34,9 +34,9 @@ void tinyml_conv2d_s8(const tinyml_conv2d_params_t *p, const int8_t *input, cons
                     if (bias) {
                         acc += bias[oc];
                     }
-                    acc = tm_mbqm(acc, p->multiplier[oc], p->shift[oc], p->rounding);
+                    acc = tm_mbqm(acc, p->quant.multiplier[oc], p->quant.shift[oc], p->rounding);
                     acc += p->output_offset;
-                    output[((b * out_h + oy) * out_w + ox) * out_c + oc] = (int8_t)tm_clamp(acc, p->act_min, p->act_max);
+                    output[((b * out_h + oy) * out_w + ox) * out_c + oc] = (int8_t)tm_clamp(acc, p->activation.min, p->activation.max);
                 }
             }
         }

@@ -29,17 +29,17 @@ void tinyml_depthwise_conv2d_inplace_s8(const tinyml_depthwise_conv2d_params_t *
                 scratch[i] = in_batch[(size_t)i * ch + c];
             }
             for (int32_t oy = 0; oy < out_h; ++oy) {
-                const int32_t in_y0 = oy * p->stride_h - p->pad_h;
+                const int32_t in_y0 = oy * p->stride.h - p->pad.h;
                 for (int32_t ox = 0; ox < out_w; ++ox) {
-                    const int32_t in_x0 = ox * p->stride_w - p->pad_w;
+                    const int32_t in_x0 = ox * p->stride.w - p->pad.w;
                     int32_t acc = 0;
                     for (int32_t ky = 0; ky < k_h; ++ky) {
-                        const int32_t iy = in_y0 + ky * p->dilation_h;
+                        const int32_t iy = in_y0 + ky * p->dilation.h;
                         if (iy < 0 || iy >= in_h) {
                             continue;
                         }
                         for (int32_t kx = 0; kx < k_w; ++kx) {
-                            const int32_t ix = in_x0 + kx * p->dilation_w;
+                            const int32_t ix = in_x0 + kx * p->dilation.w;
                             if (ix < 0 || ix >= in_w) {
                                 continue;
                             }
@@ -49,9 +49,9 @@ void tinyml_depthwise_conv2d_inplace_s8(const tinyml_depthwise_conv2d_params_t *
                     if (bias) {
                         acc += bias[c];
                     }
-                    acc = tm_mbqm(acc, p->multiplier[c], p->shift[c], p->rounding);
+                    acc = tm_mbqm(acc, p->quant.multiplier[c], p->quant.shift[c], p->rounding);
                     acc += p->output_offset;
-                    out_batch[((size_t)oy * out_w + ox) * ch + c] = (int8_t)tm_clamp(acc, p->act_min, p->act_max);
+                    out_batch[((size_t)oy * out_w + ox) * ch + c] = (int8_t)tm_clamp(acc, p->activation.min, p->activation.max);
                 }
             }
         }

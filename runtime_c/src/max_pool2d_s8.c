@@ -6,13 +6,13 @@ void tinyml_max_pool2d_s8(const tinyml_pool2d_params_t *p, const int8_t *input, 
     const int32_t in_h = p->input.h, in_w = p->input.w, depth = p->input.c;
     for (int32_t b = 0; b < p->output.n; ++b) {
         for (int32_t oy = 0; oy < p->output.h; ++oy) {
-            const int32_t y0 = oy * p->stride_h - p->pad_h;
+            const int32_t y0 = oy * p->stride.h - p->pad.h;
             const int32_t fy_start = y0 < 0 ? -y0 : 0;
-            const int32_t fy_end = p->filter_h < in_h - y0 ? p->filter_h : in_h - y0;
+            const int32_t fy_end = p->filter.h < in_h - y0 ? p->filter.h : in_h - y0;
             for (int32_t ox = 0; ox < p->output.w; ++ox) {
-                const int32_t x0 = ox * p->stride_w - p->pad_w;
+                const int32_t x0 = ox * p->stride.w - p->pad.w;
                 const int32_t fx_start = x0 < 0 ? -x0 : 0;
-                const int32_t fx_end = p->filter_w < in_w - x0 ? p->filter_w : in_w - x0;
+                const int32_t fx_end = p->filter.w < in_w - x0 ? p->filter.w : in_w - x0;
                 for (int32_t c = 0; c < depth; ++c) {
                     int32_t max = INT8_MIN;
                     for (int32_t fy = fy_start; fy < fy_end; ++fy) {
@@ -22,7 +22,7 @@ void tinyml_max_pool2d_s8(const tinyml_pool2d_params_t *p, const int8_t *input, 
                         }
                     }
                     output[((b * p->output.h + oy) * p->output.w + ox) * depth + c] =
-                        (int8_t)tm_clamp(max, p->act_min, p->act_max);
+                        (int8_t)tm_clamp(max, p->activation.min, p->activation.max);
                 }
             }
         }

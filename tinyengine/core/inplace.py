@@ -22,13 +22,10 @@ import dataclasses
 
 from .ir import Graph
 from .layers import Layer, ScratchArg, TensorArg
+from .params import Conv2DParams
+from .variants import Memory, select
 
 ELEMENTWISE = {"ADD", "MUL", "RELU", "RELU6", "RELU_N1_TO_1", "QUANTIZE", "LOGISTIC", "HARD_SWISH"}
-
-
-def dw_inplace_scratch_bytes(params: dict) -> int:
-    """Mirror of tinyml_depthwise_conv2d_inplace_s8_scratch_size()."""
-    return params["input"]["h"] * params["input"]["w"]
 
 
 def _last_uses(graph: Graph, layers: list[Layer]) -> dict[int, int]:
@@ -81,29 +78,23 @@ def apply_inplace(graph: Graph, layers: list[Layer], skip: set[int] | frozenset[
     return result
 
 
-def pointwise_overlap(params: dict) -> int:
+def pointwise_overlap(params: Conv2DParams) -> int:
     """How far (bytes) the pixel-by-pixel 1x1 kernel's output may start after its input."""
-    cin, cout = params["input"]["c"], params["output"]["c"]
-    pixels = params["output"]["n"] * params["output"]["h"] * params["output"]["w"]
-    return (cin - cout) * (1 if cin >= cout else pixels)
-
-
-def _is_pointwise(layer: Layer) -> bool:
-    p = layer.params
-    return (layer.op == "CONV_2D" and p["filter"]["h"] == 1 and p["filter"]["w"] == 1 and p["stride_h"] == 1
-            and p["stride_w"] == 1 and p["pad_h"] == 0 and p["pad_w"] == 0
-            and p["input"]["h"] == p["output"]["h"] and p["input"]["w"] == p["output"]["w"])
+    cin, cout = params.input.c, params.output.c
+    return (cin - cout) * (1 if cin >= cout else params.output.pixels)
 
 
 def _inplace_candidate(graph: Graph, layer: Layer, dies_here) -> int | None:
     if layer.kernel is None or len(layer.outputs) != 1:
         return None
     out = graph.tensors[layer.outputs[0]]
-    if _is_pointwise(layer) and layer.inputs:
+    if layer.op == "CONV_2D":
+        if select(layer.op, layer.params, Memory.OVERLAP) is None or not layer.inputs:
+            return None
         src = layer.inputs[0]
         return src if dies_here(src, layer.index) else None
     if layer.op == "DEPTHWISE_CONV_2D":
-        if layer.params.get("depth_multiplier") != 1 or not layer.inputs:
+        if select(layer.op, layer.params, Memory.IN_PLACE) is None or not layer.inputs:
             return None
         src = layer.inputs[0]
         ok = graph.tensors[src].nbytes >= out.nbytes and dies_here(src, layer.index)
@@ -118,16 +109,18 @@ def _inplace_candidate(graph: Graph, layer: Layer, dies_here) -> int | None:
 
 def _rewrite(graph: Graph, layer: Layer, src: int) -> Layer | None:
     if layer.op == "CONV_2D":
+        v = select(layer.op, layer.params, Memory.OVERLAP)
         x, w, b, y = layer.args
-        return dataclasses.replace(layer, kernel="tinyml_conv2d_1x1_s8", args=(x, w, b, y, ScratchArg()),
-                                   scratch_bytes=layer.params["input"]["c"],
+        return dataclasses.replace(layer, kernel=v.kernel, variant=v.name, args=(x, w, b, y, ScratchArg()),
+                                   scratch_bytes=v.scratch_bytes(layer.params),
                                    overlaps=(src, pointwise_overlap(layer.params)))
     if layer.op == "DEPTHWISE_CONV_2D":
-        scratch = dw_inplace_scratch_bytes(layer.params)
+        v = select(layer.op, layer.params, Memory.IN_PLACE)
+        scratch = v.scratch_bytes(layer.params)
         if scratch >= graph.tensors[layer.outputs[0]].nbytes:
             return None  # the scratch would cost as much as the output buffer it saves
         x, w, b, _ = layer.args
-        return dataclasses.replace(layer, kernel="tinyml_depthwise_conv2d_inplace_s8",
+        return dataclasses.replace(layer, kernel=v.kernel, variant=v.name,
                                    args=(TensorArg(src, "int8_t", False), w, b, ScratchArg()),
                                    scratch_bytes=scratch, inplace_of=src)
     return dataclasses.replace(layer, inplace_of=src)

@@ -29,6 +29,31 @@ from .layers import (
     contiguous_strides,
     right_align,
 )
+from .params import (
+    Activation,
+    AddParams,
+    AffineParams,
+    Broadcast,
+    ConcatParams,
+    Conv2DParams,
+    DepthwiseConv2DParams,
+    Dims,
+    FullyConnectedParams,
+    HardSwishParams,
+    LogisticParams,
+    MeanParams,
+    MulParams,
+    PadParams,
+    PerChannelQuant,
+    Pool2DParams,
+    RequantizeParams,
+    ResizeNearestParams,
+    Rounding,
+    SoftmaxParams,
+    Tile,
+    TransposeParams,
+)
+from .variants import reference_variant
 
 SUPPORTED_OPS = (
     "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL", "AVERAGE_POOL_2D",
@@ -104,14 +129,14 @@ class _Ctx:
             raise self.fail(f"{role} '{tensor.name}' must be a constant tensor")
         return tensor.data
 
-    def array(self, suffix: str, ctype: str, data: np.ndarray) -> ConstArray:
-        return ConstArray(f"L{self.op.index}_{suffix}", ctype, np.ascontiguousarray(data))
+    def array(self, suffix: str, ctype: str, data: np.ndarray, operand: bool = False) -> ConstArray:
+        return ConstArray(f"L{self.op.index}_{suffix}", ctype, np.ascontiguousarray(data), operand)
 
     def act_arg(self, i: int) -> Arg:
         """An activation input: a constant array when the tensor is constant, else an arena tensor."""
         tensor = self.t(i)
         if tensor.is_constant:
-            return self.array(f"input{i}", "int8_t", tensor.data.astype(np.int8))
+            return self.array(f"input{i}", "int8_t", tensor.data.astype(np.int8), operand=True)
         return TensorArg(tensor.index, "int8_t", True)
 
     def out_arg(self, ctype: str = "int8_t") -> TensorArg:
@@ -120,21 +145,27 @@ class _Ctx:
     def activation_inputs(self) -> tuple[int, ...]:
         return tuple(t for t in self.op.inputs if t >= 0 and not self.graph.tensors[t].is_constant)
 
-    def layer(self, kernel: str | None, params_type: str | None, params: dict[str, Any], args: list[Arg],
-              **extra: Any) -> Layer:
-        return Layer(index=self.op.index, op=self.op.kind, name=self.out().name, kernel=kernel,
-                     params_type=params_type, params=params, args=tuple(args),
-                     inputs=self.activation_inputs(), outputs=self.op.outputs, **extra)
+    def activation(self, scale: float, zero_point: int) -> Activation:
+        """The clamp of this op's fused activation in the output quantization."""
+        lo, hi = Q.activation_range(self.op.options.get("fusedActivationFunction", 0), scale, zero_point, self.desc)
+        return Activation(lo, hi)
+
+    def layer(self, params: Any, args: list[Arg], **extra: Any) -> Layer:
+        """The layer running this op's family's reference kernel (tinyengine.core.variants)."""
+        variant = reference_variant(self.op.kind, params)
+        return Layer(index=self.op.index, op=self.op.kind, name=self.out().name, kernel=variant.kernel,
+                     params=params, args=tuple(args), inputs=self.activation_inputs(), outputs=self.op.outputs,
+                     variant=variant.name, scratch_bytes=variant.scratch_bytes(params), **extra)
 
 
-def _dims(shape: tuple[int, ...]) -> dict[str, int]:
+def _dims(shape: tuple[int, ...]) -> Dims:
     if len(shape) != 4:
         raise ValueError(shape)
-    return {"n": shape[0], "h": shape[1], "w": shape[2], "c": shape[3]}
+    return Dims(*shape)
 
 
-def _rounding_enum(ctx: _Ctx) -> str:
-    return "TINYML_ROUND_SINGLE" if ctx.single else "TINYML_ROUND_DOUBLE"
+def _rounding_enum(ctx: _Ctx) -> Rounding:
+    return Rounding.SINGLE if ctx.single else Rounding.DOUBLE
 
 
 def _per_channel_multipliers(ctx: _Ctx, in_scale: float, weights: Tensor, out_scale: float,
@@ -182,34 +213,30 @@ def _conv_common(ctx: _Ctx, depthwise: bool) -> Layer:
     kh, kw = w.shape[1], w.shape[2]
     out_c = y.shape[3]
     mult, shift = _per_channel_multipliers(ctx, in_scale, w, out_scale, out_c)
-    act_min, act_max = Q.activation_range(o.get("fusedActivationFunction", 0), out_scale, out_zp, ctx.desc)
-    params: dict[str, Any] = {
-        "input": _dims(x.shape), "filter": _dims(w.shape), "output": _dims(y.shape),
-    }
     if depthwise:
         dm = o.get("depthMultiplier", 0) or (out_c // x.shape[3])
         if x.shape[3] * dm != out_c:
             raise ctx.fail(f"depth multiplier {dm} x {x.shape[3]} input channels != {out_c} output channels")
-        params["depth_multiplier"] = dm
         macs = y.shape[0] * y.shape[1] * y.shape[2] * out_c * kh * kw
     else:
         if w.shape[3] != x.shape[3]:
             raise ctx.fail(f"grouped convolution ({x.shape[3]} input channels, filter depth {w.shape[3]}) "
                            "is not supported")
         macs = y.shape[0] * y.shape[1] * y.shape[2] * out_c * kh * kw * x.shape[3]
-    params.update({
-        "stride_h": stride_h, "stride_w": stride_w, "dilation_h": dil_h, "dilation_w": dil_w,
-        "pad_h": Q.padding(x.shape[1], y.shape[1], kh, stride_h, dil_h),
-        "pad_w": Q.padding(x.shape[2], y.shape[2], kw, stride_w, dil_w),
-        "input_offset": -in_zp, "output_offset": out_zp, "act_min": act_min, "act_max": act_max,
-        "rounding": _rounding_enum(ctx),
-        "multiplier": ctx.array("multiplier", "int32_t", mult),
-        "shift": ctx.array("shift", "int32_t", shift),
-    })
-    name = "depthwise_conv2d" if depthwise else "conv2d"
+    geometry = {
+        "input": _dims(x.shape), "filter": _dims(w.shape), "output": _dims(y.shape),
+        **({"depth_multiplier": dm} if depthwise else {}),
+        "stride": Tile(stride_h, stride_w), "dilation": Tile(dil_h, dil_w),
+        "pad": Tile(Q.padding(x.shape[1], y.shape[1], kh, stride_h, dil_h),
+                    Q.padding(x.shape[2], y.shape[2], kw, stride_w, dil_w)),
+    }
+    params = (DepthwiseConv2DParams if depthwise else Conv2DParams)(
+        **geometry, input_offset=-in_zp, output_offset=out_zp, activation=ctx.activation(out_scale, out_zp),
+        rounding=_rounding_enum(ctx),
+        quant=PerChannelQuant(ctx.array("multiplier", "int32_t", mult), ctx.array("shift", "int32_t", shift)))
     args = [ctx.act_arg(0), ctx.array("weights", "int8_t", wdata.astype(np.int8)), _bias_arg(ctx, 2, out_c),
             ctx.out_arg()]
-    return ctx.layer(f"tinyml_{name}_s8", f"tinyml_{name}_params_t", params, args, macs=macs)
+    return ctx.layer(params, args, macs=macs)
 
 
 def _conv2d(ctx: _Ctx) -> Layer:
@@ -237,36 +264,30 @@ def _fully_connected(ctx: _Ctx) -> Layer:
     mult, shift = _per_channel_multipliers(ctx, in_scale, w, out_scale, units)
     if not per_channel:
         mult, shift = mult[:1], shift[:1]
-    act_min, act_max = Q.activation_range(ctx.op.options.get("fusedActivationFunction", 0), out_scale, out_zp,
-                                          ctx.desc)
-    params = {
-        "batches": batches, "input_depth": depth, "units": units,
-        "input_offset": -in_zp, "filter_offset": 0, "output_offset": out_zp,
-        "act_min": act_min, "act_max": act_max, "rounding": _rounding_enum(ctx),
-        "per_channel": int(per_channel),
-        "multiplier": ctx.array("multiplier", "int32_t", mult), "shift": ctx.array("shift", "int32_t", shift),
-    }
+    params = FullyConnectedParams(
+        batches=batches, input_depth=depth, units=units, input_offset=-in_zp, filter_offset=0, output_offset=out_zp,
+        activation=ctx.activation(out_scale, out_zp), rounding=_rounding_enum(ctx), per_channel=int(per_channel),
+        quant=PerChannelQuant(ctx.array("multiplier", "int32_t", mult), ctx.array("shift", "int32_t", shift)))
     args = [ctx.act_arg(0), ctx.array("weights", "int8_t", wdata.astype(np.int8)), _bias_arg(ctx, 2, units),
             ctx.out_arg()]
-    return ctx.layer("tinyml_fully_connected_s8", "tinyml_fully_connected_params_t", params, args,
-                     macs=batches * units * depth)
+    return ctx.layer(params, args, macs=batches * units * depth)
 
 
-def _broadcast(ctx: _Ctx, a: Tensor, b: Tensor, y: Tensor) -> dict[str, Any]:
+def _broadcast(ctx: _Ctx, a: Tensor, b: Tensor, y: Tensor) -> Broadcast:
     if max(len(a.shape), len(b.shape), len(y.shape)) > MAX_DIMS:
         raise ctx.fail(f"more than {MAX_DIMS} dimensions")
     out = right_align(y.shape)
-    geometry: dict[str, Any] = {"out_shape": out}
-    for key, t in (("in1_strides", a), ("in2_strides", b)):
+    strides_of = []
+    for t in (a, b):
         shape = right_align(t.shape)
-        strides = contiguous_strides(shape)
+        strides = list(contiguous_strides(shape))
         for d in range(MAX_DIMS):
             if shape[d] != out[d]:
                 if shape[d] != 1:
                     raise ctx.fail(f"cannot broadcast {list(a.shape)} with {list(b.shape)} to {list(y.shape)}")
                 strides[d] = 0
-        geometry[key] = strides
-    return geometry
+        strides_of.append(tuple(strides))
+    return Broadcast(out, *strides_of)
 
 
 def _add(ctx: _Ctx) -> Layer:
@@ -279,16 +300,13 @@ def _add(ctx: _Ctx) -> Layer:
     m1, sh1 = Q.quantize_multiplier(float(s1) / twice_max, ctx.single)
     m2, sh2 = Q.quantize_multiplier(float(s2) / twice_max, ctx.single)
     mo, sho = Q.quantize_multiplier(twice_max / ((1 << left_shift) * float(so)), ctx.single)
-    act_min, act_max = Q.activation_range(ctx.op.options.get("fusedActivationFunction", 0), so, zo, ctx.desc)
-    params = {
-        "geometry": _broadcast(ctx, a, b, y), "left_shift": left_shift,
-        "input1_offset": -z1, "input1_multiplier": m1, "input1_shift": sh1,
-        "input2_offset": -z2, "input2_multiplier": m2, "input2_shift": sh2,
-        "output_offset": zo, "output_multiplier": mo, "output_shift": sho,
-        "act_min": act_min, "act_max": act_max, "rounding": _rounding_enum(ctx),
-    }
-    return ctx.layer("tinyml_add_s8", "tinyml_add_params_t", params,
-                     [ctx.act_arg(0), ctx.act_arg(1), ctx.out_arg()], macs=y.num_elements)
+    params = AddParams(
+        geometry=_broadcast(ctx, a, b, y), left_shift=left_shift,
+        input1_offset=-z1, input1_multiplier=m1, input1_shift=sh1,
+        input2_offset=-z2, input2_multiplier=m2, input2_shift=sh2,
+        output_offset=zo, output_multiplier=mo, output_shift=sho,
+        activation=ctx.activation(so, zo), rounding=_rounding_enum(ctx))
+    return ctx.layer(params, [ctx.act_arg(0), ctx.act_arg(1), ctx.out_arg()], macs=y.num_elements)
 
 
 def _mul(ctx: _Ctx) -> Layer:
@@ -297,14 +315,10 @@ def _mul(ctx: _Ctx) -> Layer:
     s2, z2 = ctx.int8_act(b, "input 2")
     so, zo = ctx.int8_act(y, "output")
     m, sh = Q.quantize_multiplier(float(s1) * float(s2) / float(so), ctx.single)
-    act_min, act_max = Q.activation_range(ctx.op.options.get("fusedActivationFunction", 0), so, zo, ctx.desc)
-    params = {
-        "geometry": _broadcast(ctx, a, b, y), "input1_offset": -z1, "input2_offset": -z2,
-        "output_offset": zo, "output_multiplier": m, "output_shift": sh,
-        "act_min": act_min, "act_max": act_max, "rounding": _rounding_enum(ctx),
-    }
-    return ctx.layer("tinyml_mul_s8", "tinyml_mul_params_t", params,
-                     [ctx.act_arg(0), ctx.act_arg(1), ctx.out_arg()], macs=y.num_elements)
+    params = MulParams(
+        geometry=_broadcast(ctx, a, b, y), input1_offset=-z1, input2_offset=-z2, output_offset=zo,
+        output_multiplier=m, output_shift=sh, activation=ctx.activation(so, zo), rounding=_rounding_enum(ctx))
+    return ctx.layer(params, [ctx.act_arg(0), ctx.act_arg(1), ctx.out_arg()], macs=y.num_elements)
 
 
 def _pool(ctx: _Ctx, kind: str) -> Layer:
@@ -318,15 +332,11 @@ def _pool(ctx: _Ctx, kind: str) -> Layer:
     o = ctx.op.options
     fh, fw = o.get("filterHeight", 1), o.get("filterWidth", 1)
     sh, sw = o.get("strideH", 1), o.get("strideW", 1)
-    act_min, act_max = Q.activation_range(o.get("fusedActivationFunction", 0), out_scale, out_zp, ctx.desc)
-    params = {
-        "input": _dims(x.shape), "output": _dims(y.shape), "filter_h": fh, "filter_w": fw,
-        "stride_h": sh, "stride_w": sw,
-        "pad_h": Q.padding(x.shape[1], y.shape[1], fh, sh, 1), "pad_w": Q.padding(x.shape[2], y.shape[2], fw, sw, 1),
-        "act_min": act_min, "act_max": act_max,
-    }
-    return ctx.layer(f"tinyml_{kind}_pool2d_s8", "tinyml_pool2d_params_t", params, [ctx.act_arg(0), ctx.out_arg()],
-                     macs=y.num_elements * fh * fw)
+    params = Pool2DParams(
+        input=_dims(x.shape), output=_dims(y.shape), filter=Tile(fh, fw), stride=Tile(sh, sw),
+        pad=Tile(Q.padding(x.shape[1], y.shape[1], fh, sh, 1), Q.padding(x.shape[2], y.shape[2], fw, sw, 1)),
+        activation=ctx.activation(out_scale, out_zp))
+    return ctx.layer(params, [ctx.act_arg(0), ctx.out_arg()], macs=y.num_elements * fh * fw)
 
 
 def _mean(ctx: _Ctx) -> Layer:
@@ -338,7 +348,7 @@ def _mean(ctx: _Ctx) -> Layer:
     pad = MAX_DIMS - len(x.shape)
     reduced = [d + pad for d in axes]
     out_shape = [1 if d in reduced else in_shape[d] for d in range(MAX_DIMS)]
-    out_strides = contiguous_strides(out_shape)
+    out_strides = list(contiguous_strides(out_shape))
     for d in reduced:
         out_strides[d] = 0
     n = int(np.prod([in_shape[d] for d in reduced]))
@@ -348,14 +358,10 @@ def _mean(ctx: _Ctx) -> Layer:
     fold = min(n.bit_length() - 1, 32, 31 + s)
     m = (m << fold) // n
     s -= fold
-    params = {
-        "in_shape": in_shape, "out_strides": out_strides, "num_outputs": num_outputs,
-        "num_elements_in_axis": n, "input_zero_point": in_zp, "output_zero_point": out_zp,
-        "multiplier": m, "shift": s, "rounding": _rounding_enum(ctx),
-    }
-    return ctx.layer("tinyml_mean_s8", "tinyml_mean_params_t", params,
-                     [ctx.act_arg(0), ctx.out_arg(), ScratchArg()], scratch_bytes=4 * num_outputs,
-                     macs=x.num_elements)
+    params = MeanParams(
+        in_shape=in_shape, out_strides=tuple(out_strides), num_outputs=num_outputs, num_elements_in_axis=n,
+        input_zero_point=in_zp, output_zero_point=out_zp, multiplier=m, shift=s, rounding=_rounding_enum(ctx))
+    return ctx.layer(params, [ctx.act_arg(0), ctx.out_arg(), ScratchArg()], macs=x.num_elements)
 
 
 def _check_output_quant(ctx: _Ctx, scale: float, zero_point: int) -> None:
@@ -373,13 +379,11 @@ def _softmax(ctx: _Ctx) -> Layer:
     beta = float(np.float32(ctx.op.options.get("beta", 1.0)))
     m, ls = Q.softmax_scaling(beta, in_scale, 5, ctx.single)
     depth = x.shape[-1]
-    params = {
-        "outer_size": x.num_elements // depth, "depth": depth, "input_multiplier": m, "input_left_shift": ls,
-        "diff_min": -Q.input_radius(5, ls), "reverse_scaling_divisor": 0, "reverse_scaling_shift": 0,
-        "rounding": _rounding_enum(ctx),
-    }
-    return ctx.layer("tinyml_softmax_s8", "tinyml_softmax_params_t", params, [ctx.act_arg(0), ctx.out_arg()],
-                     macs=x.num_elements)
+    params = SoftmaxParams(
+        outer_size=x.num_elements // depth, depth=depth, input_multiplier=m, input_left_shift=ls,
+        diff_min=-Q.input_radius(5, ls), reverse_scaling_divisor=0, reverse_scaling_shift=0,
+        rounding=_rounding_enum(ctx))
+    return ctx.layer(params, [ctx.act_arg(0), ctx.out_arg()], macs=x.num_elements)
 
 
 def _log_softmax(ctx: _Ctx) -> Layer:
@@ -390,13 +394,11 @@ def _log_softmax(ctx: _Ctx) -> Layer:
     reverse = (1 << (31 - ls)) / float(m)
     rd, rs = Q.quantize_multiplier(reverse, ctx.single)
     depth = x.shape[-1]
-    params = {
-        "outer_size": x.num_elements // depth, "depth": depth, "input_multiplier": m, "input_left_shift": ls,
-        "diff_min": -Q.input_radius(5, ls), "reverse_scaling_divisor": rd, "reverse_scaling_shift": rs,
-        "rounding": _rounding_enum(ctx),
-    }
-    return ctx.layer("tinyml_log_softmax_s8", "tinyml_softmax_params_t", params, [ctx.act_arg(0), ctx.out_arg()],
-                     macs=x.num_elements)
+    params = SoftmaxParams(
+        outer_size=x.num_elements // depth, depth=depth, input_multiplier=m, input_left_shift=ls,
+        diff_min=-Q.input_radius(5, ls), reverse_scaling_divisor=rd, reverse_scaling_shift=rs,
+        rounding=_rounding_enum(ctx))
+    return ctx.layer(params, [ctx.act_arg(0), ctx.out_arg()], macs=x.num_elements)
 
 
 def _logistic(ctx: _Ctx) -> Layer:
@@ -409,12 +411,10 @@ def _logistic(ctx: _Ctx) -> Layer:
     else:
         q, ls = math.frexp(real)  # TFLM does not use QuantizeMultiplier here
         m = Q.round_half_away(q * (1 << 31))
-    params = {
-        "size": x.num_elements, "input_zero_point": in_zp, "input_range_radius": Q.input_radius(4, ls),
-        "input_multiplier": m, "input_left_shift": ls, "rounding": _rounding_enum(ctx),
-    }
-    return ctx.layer("tinyml_logistic_s8", "tinyml_logistic_params_t", params, [ctx.act_arg(0), ctx.out_arg()],
-                     macs=x.num_elements)
+    params = LogisticParams(
+        size=x.num_elements, input_zero_point=in_zp, input_range_radius=Q.input_radius(4, ls),
+        input_multiplier=m, input_left_shift=ls, rounding=_rounding_enum(ctx))
+    return ctx.layer(params, [ctx.act_arg(0), ctx.out_arg()], macs=x.num_elements)
 
 
 def _hard_swish(ctx: _Ctx) -> Layer:
@@ -428,13 +428,11 @@ def _hard_swish(ctx: _Ctx) -> Layer:
     rm, re = Q.quantize_multiplier(float(hires_input_scale / reluish_scale), ctx.single)
     if oe > 0:
         raise ctx.fail(f"output scale {out_scale} is too small for input scale {in_scale}")
-    params = {
-        "size": x.num_elements, "input_zero_point": in_zp, "output_zero_point": out_zp,
-        "reluish_multiplier_fixedpoint_int16": Q.downscale_multiplier_int16(rm), "reluish_multiplier_exponent": re,
-        "output_multiplier_fixedpoint_int16": Q.downscale_multiplier_int16(om), "output_multiplier_exponent": oe,
-    }
-    return ctx.layer("tinyml_hard_swish_s8", "tinyml_hard_swish_params_t", params, [ctx.act_arg(0), ctx.out_arg()],
-                     macs=x.num_elements)
+    params = HardSwishParams(
+        size=x.num_elements, input_zero_point=in_zp, output_zero_point=out_zp,
+        reluish_multiplier_fixedpoint_int16=Q.downscale_multiplier_int16(rm), reluish_multiplier_exponent=re,
+        output_multiplier_fixedpoint_int16=Q.downscale_multiplier_int16(om), output_multiplier_exponent=oe)
+    return ctx.layer(params, [ctx.act_arg(0), ctx.out_arg()], macs=x.num_elements)
 
 
 def _requantize(ctx: _Ctx, act_lo: float | None, act_hi: float | None, float_multiplier: bool) -> Layer:
@@ -454,13 +452,10 @@ def _requantize(ctx: _Ctx, act_lo: float | None, act_hi: float | None, float_mul
 def _requantize_layer(ctx: _Ctx, in_zp: int, out_zp: int, multiplier: int, shift: int, act_min: int,
                       act_max: int) -> Layer:
     """out = clamp(out_zp + mbqm(x - in_zp, multiplier, shift), act_min, act_max)."""
-    params = {
-        "size": ctx.t(0).num_elements, "input_zero_point": in_zp, "output_zero_point": out_zp,
-        "multiplier": multiplier, "shift": shift, "act_min": act_min, "act_max": act_max,
-        "rounding": _rounding_enum(ctx),
-    }
-    return ctx.layer("tinyml_requantize_s8", "tinyml_requantize_params_t", params,
-                     [ctx.act_arg(0), ctx.out_arg()], macs=ctx.t(0).num_elements)
+    params = RequantizeParams(
+        size=ctx.t(0).num_elements, input_zero_point=in_zp, output_zero_point=out_zp, multiplier=multiplier,
+        shift=shift, activation=Activation(act_min, act_max), rounding=_rounding_enum(ctx))
+    return ctx.layer(params, [ctx.act_arg(0), ctx.out_arg()], macs=ctx.t(0).num_elements)
 
 
 def _relu6(ctx: _Ctx) -> Layer:
@@ -482,11 +477,10 @@ def _quantize(ctx: _Ctx) -> Layer:
     if x.dtype != "float32":
         raise ctx.fail(f"QUANTIZE from {x.dtype} is not supported (float32 or int8 input)")
     out_scale, out_zp = ctx.int8_act(y, "output")
-    params = {"size": x.num_elements, "scale": float(np.float32(out_scale)), "zero_point": out_zp}
-    arg: Arg = (ctx.array("input0", "float", x.data.astype(np.float32)) if x.is_constant
+    params = AffineParams(size=x.num_elements, scale=float(np.float32(out_scale)), zero_point=out_zp)
+    arg: Arg = (ctx.array("input0", "float", x.data.astype(np.float32), operand=True) if x.is_constant
                 else TensorArg(x.index, "float", True))
-    return ctx.layer("tinyml_quantize_f32_s8", "tinyml_affine_params_t", params, [arg, ctx.out_arg()],
-                     macs=x.num_elements)
+    return ctx.layer(params, [arg, ctx.out_arg()], macs=x.num_elements)
 
 
 def _dequantize(ctx: _Ctx) -> Layer:
@@ -494,9 +488,8 @@ def _dequantize(ctx: _Ctx) -> Layer:
     in_scale, in_zp = ctx.int8_act(x, "input")
     if y.dtype != "float32":
         raise ctx.fail(f"DEQUANTIZE to {y.dtype} is not supported (float32 only)")
-    params = {"size": x.num_elements, "scale": float(np.float32(in_scale)), "zero_point": in_zp}
-    return ctx.layer("tinyml_dequantize_s8_f32", "tinyml_affine_params_t", params,
-                     [ctx.act_arg(0), ctx.out_arg("float")], macs=x.num_elements)
+    params = AffineParams(size=x.num_elements, scale=float(np.float32(in_scale)), zero_point=in_zp)
+    return ctx.layer(params, [ctx.act_arg(0), ctx.out_arg("float")], macs=x.num_elements)
 
 
 def _view(ctx: _Ctx) -> Layer:
@@ -505,7 +498,7 @@ def _view(ctx: _Ctx) -> Layer:
         raise ctx.fail(f"reshape from {list(x.shape)} to {list(y.shape)} changes the element count")
     if x.quant != y.quant and x.dtype == "int8":
         raise ctx.fail("a reshape that changes quantization parameters is not supported")
-    return Layer(index=ctx.op.index, op=ctx.op.kind, name=y.name, kernel=None, params_type=None, params={},
+    return Layer(index=ctx.op.index, op=ctx.op.kind, name=y.name, kernel=None, params=None,
                  args=(), inputs=ctx.activation_inputs(), outputs=ctx.op.outputs, alias_of=x.index)
 
 
@@ -536,13 +529,11 @@ def _pad(ctx: _Ctx) -> Layer:
             pad_value = int(ctx.const(ctx.t(2), "constant_values").reshape(-1)[0])
     elif ctx.op.kind == "PADV2" and ctx.has_input(2):
         raise ctx.fail("PADV2 with a non-zero constant on a non-int8 tensor is not supported")
-    before = [0] * (MAX_DIMS - len(x.shape)) + [int(p) for p in paddings[:, 0]]
-    params = {
-        "in_shape": right_align(x.shape), "out_shape": right_align(y.shape), "pad_before": before,
-        "element_size": size, "pad_value": pad_value,
-    }
+    before = (0,) * (MAX_DIMS - len(x.shape)) + tuple(int(p) for p in paddings[:, 0])
+    params = PadParams(in_shape=right_align(x.shape), out_shape=right_align(y.shape), pad_before=before,
+                       element_size=size, pad_value=pad_value)
     arg: Arg = ctx.act_arg(0) if x.dtype == "int8" else TensorArg(x.index, ctype, True)
-    return ctx.layer("tinyml_pad", "tinyml_pad_params_t", params, [arg, ctx.out_arg(ctype)])
+    return ctx.layer(params, [arg, ctx.out_arg(ctype)])
 
 
 def _concat(ctx: _Ctx) -> Layer:
@@ -562,10 +553,9 @@ def _concat(ctx: _Ctx) -> Layer:
             raise ctx.fail(f"constant input '{t.name}' to CONCATENATION is not supported")
     outer = int(np.prod(y.shape[:axis], dtype=np.int64))
     copy = [int(np.prod(t.shape[axis:], dtype=np.int64)) * size for t in inputs]
-    params = {"num_inputs": len(inputs), "outer_size": outer,
-              "copy_bytes": ctx.array("copy_bytes", "int32_t", np.array(copy, dtype=np.int32))}
-    return ctx.layer("tinyml_concat", "tinyml_concat_params_t", params,
-                     [TensorListArg(tuple(t.index for t in inputs)), ctx.out_arg("void")])
+    params = ConcatParams(num_inputs=len(inputs), outer_size=outer,
+                          copy_bytes=ctx.array("copy_bytes", "int32_t", np.array(copy, dtype=np.int32)))
+    return ctx.layer(params, [TensorListArg(tuple(t.index for t in inputs)), ctx.out_arg("void")])
 
 
 def _transpose(ctx: _Ctx) -> Layer:
@@ -578,10 +568,10 @@ def _transpose(ctx: _Ctx) -> Layer:
         raise ctx.fail(f"more than {MAX_DIMS} dimensions")
     in_strides = contiguous_strides(list(x.shape))
     pad = MAX_DIMS - len(x.shape)
-    params = {"out_shape": right_align(y.shape),
-              "in_strides": [0] * pad + [in_strides[p] for p in perm], "element_size": size}
+    params = TransposeParams(out_shape=right_align(y.shape),
+                             in_strides=(0,) * pad + tuple(in_strides[p] for p in perm), element_size=size)
     arg: Arg = ctx.act_arg(0) if x.dtype == "int8" else TensorArg(x.index, ctype, True)
-    return ctx.layer("tinyml_transpose", "tinyml_transpose_params_t", params, [arg, ctx.out_arg(ctype)])
+    return ctx.layer(params, [arg, ctx.out_arg(ctype)])
 
 
 def _nearest_index(out_size: int, in_size: int, align_corners: bool, half_pixel: bool) -> np.ndarray:
@@ -611,14 +601,13 @@ def _resize_nearest(ctx: _Ctx) -> Layer:
         raise ctx.fail(f"expects a 4-d NHWC input, got {list(x.shape)}")
     o = ctx.op.options
     align, half = bool(o.get("alignCorners", False)), bool(o.get("halfPixelCenters", False))
-    params = {
-        "input": _dims(x.shape), "output": _dims(y.shape),
-        "y_index": ctx.array("y_index", "int32_t", _nearest_index(y.shape[1], x.shape[1], align, half)),
-        "x_index": ctx.array("x_index", "int32_t", _nearest_index(y.shape[2], x.shape[2], align, half)),
-        "element_size": size,
-    }
+    params = ResizeNearestParams(
+        input=_dims(x.shape), output=_dims(y.shape),
+        y_index=ctx.array("y_index", "int32_t", _nearest_index(y.shape[1], x.shape[1], align, half)),
+        x_index=ctx.array("x_index", "int32_t", _nearest_index(y.shape[2], x.shape[2], align, half)),
+        element_size=size)
     arg: Arg = ctx.act_arg(0) if x.dtype == "int8" else TensorArg(x.index, ctype, True)
-    return ctx.layer("tinyml_resize_nearest", "tinyml_resize_nearest_params_t", params, [arg, ctx.out_arg(ctype)])
+    return ctx.layer(params, [arg, ctx.out_arg(ctype)])
 
 
 _LOWERINGS: dict[str, Callable[[_Ctx], Layer]] = {

@@ -15,6 +15,7 @@ buffers and codegen emits the calls."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -22,7 +23,8 @@ from typing import Any
 from .errors import TinyMLError
 from .inplace import ELEMENTWISE
 from .ir import Graph
-from .layers import ConstArray, Layer, contiguous_strides, right_align
+from .layers import Layer, contiguous_strides, right_align
+from .params import Broadcast, Conv2DParams, DepthwiseConv2DParams, Dims, Tile
 
 SPATIAL = {"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"}
 PATCHABLE = SPATIAL | ELEMENTWISE
@@ -125,7 +127,7 @@ def stage_problem(graph: Graph, layers: list[Layer], split: int) -> str | None:
     for layer in layers[:split + 1]:
         if layer.op not in PATCHABLE or layer.kernel is None:
             return f"layer {layer.index} {layer.op} cannot run patch by patch"
-        if any(isinstance(a, ConstArray) and a.name.startswith(f"L{layer.index}_input") for a in layer.args):
+        if layer.has_constant_operand:
             return f"layer {layer.index} {layer.op} has a constant operand"
         for t in (*layer.inputs, *layer.outputs):
             if not _is_4d_batch1(graph, t):
@@ -155,11 +157,9 @@ def _input_region(graph: Graph, layer: Layer, out: Region, t_in: int) -> Region:
     if layer.op in ELEMENTWISE:
         return out
     p = layer.params
-    if layer.op in ("CONV_2D", "DEPTHWISE_CONV_2D"):
-        kh, kw, dh, dw = p["filter"]["h"], p["filter"]["w"], p["dilation_h"], p["dilation_w"]
-    else:
-        kh, kw, dh, dw = p["filter_h"], p["filter_w"], 1, 1
-    sh, sw, ph, pw = p["stride_h"], p["stride_w"], p["pad_h"], p["pad_w"]
+    kh, kw = p.filter.h, p.filter.w
+    dh, dw = (p.dilation.h, p.dilation.w) if isinstance(p, Conv2DParams | DepthwiseConv2DParams) else (1, 1)
+    sh, sw, ph, pw = p.stride.h, p.stride.w, p.pad.h, p.pad.w
     h, w = graph.tensors[t_in].shape[1], graph.tensors[t_in].shape[2]
     return Region(max(0, out.y0 * sh - ph), min(h, (out.y1 - 1) * sh - ph + (kh - 1) * dh + 1),
                   max(0, out.x0 * sw - pw), min(w, (out.x1 - 1) * sw - pw + (kw - 1) * dw + 1))
@@ -239,38 +239,33 @@ def _overwrite_offset(graph: Graph, layers: list[Layer], stage: list[Layer], inp
     return delta
 
 
-def _dims(region: Region, c: int) -> dict[str, int]:
-    return {"n": 1, "h": region.h, "w": region.w, "c": c}
+def _dims(region: Region, c: int) -> Dims:
+    return Dims(1, region.h, region.w, c)
 
 
 def patch_params(graph: Graph, layer: Layer, in_regions: list[Region],
-                 out_region: Region) -> tuple[dict[str, Any], list[int]]:
+                 out_region: Region) -> tuple[Any, list[int]]:
     """The layer's parameters for one patch, and a byte offset into each input's buffer.
 
     Spatial ops get the patch buffers' dims and the padding shifted so that the buffers'
     (y0, x0) map to the right image coordinates. ADD / MUL read the output's region out of
     possibly larger input buffers through strides and an offset."""
-    p = dict(layer.params)
+    p = layer.params
     offsets = [0] * len(in_regions)
     out_c = graph.tensors[layer.outputs[0]].shape[3]
     if layer.op in SPATIAL:
         r_in = in_regions[0]
         in_c = graph.tensors[layer.inputs[0]].shape[3]
-        p["input"] = _dims(r_in, in_c)
-        p["output"] = _dims(out_region, out_c)
-        p["pad_h"] = layer.params["pad_h"] + r_in.y0 - out_region.y0 * layer.params["stride_h"]
-        p["pad_w"] = layer.params["pad_w"] + r_in.x0 - out_region.x0 * layer.params["stride_w"]
-    elif layer.op in ("ADD", "MUL"):
-        shape = right_align((1, out_region.h, out_region.w, out_c))
-        geometry: dict[str, Any] = {"out_shape": shape}
+        pad = Tile(p.pad.h + r_in.y0 - out_region.y0 * p.stride.h, p.pad.w + r_in.x0 - out_region.x0 * p.stride.w)
+        return dataclasses.replace(p, input=_dims(r_in, in_c), output=_dims(out_region, out_c), pad=pad), offsets
+    if layer.op in ("ADD", "MUL"):
+        strides = []
         for k, r in enumerate(in_regions):
-            strides = contiguous_strides(right_align((1, r.h, r.w, out_c)))
-            geometry[f"in{k + 1}_strides"] = strides
+            strides.append(contiguous_strides(right_align((1, r.h, r.w, out_c))))
             offsets[k] = ((out_region.y0 - r.y0) * r.w + (out_region.x0 - r.x0)) * out_c
-        p["geometry"] = geometry
-    else:
-        p["size"] = out_region.h * out_region.w * out_c
-    return p, offsets
+        geometry = Broadcast(right_align((1, out_region.h, out_region.w, out_c)), *strides)
+        return dataclasses.replace(p, geometry=geometry), offsets
+    return dataclasses.replace(p, size=out_region.h * out_region.w * out_c), offsets
 
 
 def candidate_specs(graph: Graph, layers: list[Layer], max_grid: int = 8) -> list[PatchSpec]:

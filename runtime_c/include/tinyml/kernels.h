@@ -11,7 +11,7 @@
  *   - Requantization: per-channel (multiplier[c], shift[c]) pairs, shift in
  *     [-31, 30]; positive shift is a left shift. See fixedpoint.h for the two
  *     rounding contracts.
- *   - act_min/act_max clamp the int8 output (fused activation), in [-128, 127].
+ *   - activation.min/max clamp the int8 output (fused activation), in [-128, 127].
  *   - Kernels never allocate. A kernel that needs scratch memory takes a
  *     `scratch` pointer and has a `*_scratch_size()` function that the memory
  *     planner calls at compile time.
@@ -25,30 +25,48 @@
 #include <stdint.h>
 
 #include "tinyml/fixedpoint.h"
+#include "tinyml/nd_index.h" /* TINYML_MAX_DIMS */
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-#define TINYML_MAX_DIMS 6 /* must equal TINYML_ND_DIMS in nd_index.h */
-
+/* ---- building blocks shared by the parameter structs ------------------
+ * Every parameter struct below is composed of these, in the way CMSIS-NN
+ * composes cmsis_nn_conv_params; tinyengine/core/params.py mirrors each one
+ * field by field (tests/test_kernel_params.py checks it against this header). */
 typedef struct {
     int32_t n, h, w, c;
 } tinyml_dims_t;
+
+/* A (height, width) pair: stride, dilation, padding or a pooling window. */
+typedef struct {
+    int32_t h, w;
+} tinyml_tile_t;
+
+/* The fused activation: the int8 output is clamped to [min, max]. */
+typedef struct {
+    int32_t min, max;
+} tinyml_activation_t;
+
+/* Per-channel requantization: (multiplier[c], shift[c]) for every output channel. */
+typedef struct {
+    const int32_t *multiplier;
+    const int32_t *shift;
+} tinyml_per_channel_quant_t;
 
 /* ---- CONV_2D ---------------------------------------------------------- */
 typedef struct {
     tinyml_dims_t input;   /* N, H, W, C_in */
     tinyml_dims_t filter;  /* C_out, KH, KW, C_in */
     tinyml_dims_t output;  /* N, OH, OW, C_out */
-    int32_t stride_h, stride_w;
-    int32_t dilation_h, dilation_w;
-    int32_t pad_h, pad_w;  /* top / left padding; bottom / right implied */
+    tinyml_tile_t stride;
+    tinyml_tile_t dilation;
+    tinyml_tile_t pad;     /* top / left padding; bottom / right implied */
     int32_t input_offset, output_offset;
-    int32_t act_min, act_max;
+    tinyml_activation_t activation;
     tinyml_rounding_t rounding;
-    const int32_t *multiplier; /* [C_out] */
-    const int32_t *shift;      /* [C_out] */
+    tinyml_per_channel_quant_t quant; /* [C_out] each */
 } tinyml_conv2d_params_t;
 
 void tinyml_conv2d_s8(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
@@ -68,14 +86,13 @@ typedef struct {
     tinyml_dims_t filter;  /* 1, KH, KW, C_in * depth_multiplier */
     tinyml_dims_t output;  /* N, OH, OW, C_in * depth_multiplier */
     int32_t depth_multiplier;
-    int32_t stride_h, stride_w;
-    int32_t dilation_h, dilation_w;
-    int32_t pad_h, pad_w;
+    tinyml_tile_t stride;
+    tinyml_tile_t dilation;
+    tinyml_tile_t pad;
     int32_t input_offset, output_offset;
-    int32_t act_min, act_max;
+    tinyml_activation_t activation;
     tinyml_rounding_t rounding;
-    const int32_t *multiplier; /* [C_out] */
-    const int32_t *shift;      /* [C_out] */
+    tinyml_per_channel_quant_t quant; /* [C_out] each */
 } tinyml_depthwise_conv2d_params_t;
 
 void tinyml_depthwise_conv2d_s8(const tinyml_depthwise_conv2d_params_t *p, const int8_t *input,
@@ -93,11 +110,10 @@ void tinyml_depthwise_conv2d_inplace_s8(const tinyml_depthwise_conv2d_params_t *
 typedef struct {
     int32_t batches, input_depth, units;
     int32_t input_offset, filter_offset, output_offset;
-    int32_t act_min, act_max;
+    tinyml_activation_t activation;
     tinyml_rounding_t rounding;
-    int32_t per_channel;       /* 0: multiplier[0]/shift[0] for all units */
-    const int32_t *multiplier; /* [units] or [1] */
-    const int32_t *shift;
+    int32_t per_channel;              /* 0: quant.multiplier[0] / quant.shift[0] for all units */
+    tinyml_per_channel_quant_t quant; /* [units] or [1] each */
 } tinyml_fully_connected_params_t;
 
 void tinyml_fully_connected_s8(const tinyml_fully_connected_params_t *p, const int8_t *input,
@@ -117,7 +133,7 @@ typedef struct {
     int32_t input1_offset, input1_multiplier, input1_shift;
     int32_t input2_offset, input2_multiplier, input2_shift;
     int32_t output_offset, output_multiplier, output_shift;
-    int32_t act_min, act_max;
+    tinyml_activation_t activation;
     tinyml_rounding_t rounding;
 } tinyml_add_params_t;
 
@@ -128,7 +144,7 @@ typedef struct {
     tinyml_broadcast_t geometry;
     int32_t input1_offset, input2_offset, output_offset;
     int32_t output_multiplier, output_shift;
-    int32_t act_min, act_max;
+    tinyml_activation_t activation;
     tinyml_rounding_t rounding;
 } tinyml_mul_params_t;
 
@@ -138,10 +154,10 @@ void tinyml_mul_s8(const tinyml_mul_params_t *p, const int8_t *input1, const int
 typedef struct {
     tinyml_dims_t input;
     tinyml_dims_t output;
-    int32_t filter_h, filter_w;
-    int32_t stride_h, stride_w;
-    int32_t pad_h, pad_w;
-    int32_t act_min, act_max;
+    tinyml_tile_t filter; /* the pooling window */
+    tinyml_tile_t stride;
+    tinyml_tile_t pad;
+    tinyml_activation_t activation;
 } tinyml_pool2d_params_t;
 
 void tinyml_avg_pool2d_s8(const tinyml_pool2d_params_t *p, const int8_t *input, int8_t *output);
@@ -201,7 +217,7 @@ typedef struct {
     int32_t size;
     int32_t input_zero_point, output_zero_point;
     int32_t multiplier, shift;
-    int32_t act_min, act_max;
+    tinyml_activation_t activation;
     tinyml_rounding_t rounding;
 } tinyml_requantize_params_t;
 

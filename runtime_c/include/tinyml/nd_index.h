@@ -11,14 +11,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define TINYML_ND_DIMS 6
+#define TINYML_MAX_DIMS 6 /* the rank limit of every N-d kernel; tinyengine.core.layers.MAX_DIMS is the same number (tested) */
 
 /* Advance idx by one element; add the strides of every axis that moves to *o1 (and *o2 if
  * s2 is not NULL), and remove them again for every axis that wraps around. */
 static inline void tm_nd_next(int32_t *idx, const int32_t *shape, const int32_t *s1, int32_t *o1,
                               const int32_t *s2, int32_t *o2)
 {
-    for (int d = TINYML_ND_DIMS - 1; d >= 0; --d) {
+    for (int d = TINYML_MAX_DIMS - 1; d >= 0; --d) {
         idx[d]++;
         *o1 += s1[d];
         if (s2) {
@@ -38,7 +38,7 @@ static inline void tm_nd_next(int32_t *idx, const int32_t *shape, const int32_t 
 static inline int32_t tm_nd_count(const int32_t *shape)
 {
     int32_t total = 1;
-    for (int d = 0; d < TINYML_ND_DIMS; ++d) {
+    for (int d = 0; d < TINYML_MAX_DIMS; ++d) {
         total *= shape[d];
     }
     return total;

@@ -1,0 +1,150 @@
+"""Kernel choice as data: for every op, the C kernels that can run it.
+
+Each op has a table of `KernelVariant`s, the reference kernel (the spec) first. A
+variant names its C function, the named predicate that allows it (a pure function
+of the layer's parameter struct), the memory arrangement it needs (out of place,
+in place over its input, or output overlapping its dying input), the CPU features
+it needs, and its scratch size: the Python mirror of the kernel's C
+`*_scratch_size()`, checked against the C function for every variant by
+tests/test_kernel_params.py.
+
+Lowering takes the reference variant; the in-place pass asks for an in-place or
+overlapping one. The chosen variant's name is recorded in the layer, plan.json,
+report.md and the comment of each call in model.c."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from .params import (
+    AddParams,
+    AffineParams,
+    ConcatParams,
+    Conv2DParams,
+    DepthwiseConv2DParams,
+    FullyConnectedParams,
+    HardSwishParams,
+    LogisticParams,
+    MeanParams,
+    MulParams,
+    PadParams,
+    Pool2DParams,
+    RequantizeParams,
+    ResizeNearestParams,
+    SoftmaxParams,
+    TransposeParams,
+)
+
+
+class Memory(Enum):
+    """How a variant's output may sit relative to its input."""
+
+    OUT_OF_PLACE = "out of place"   # a buffer of its own
+    IN_PLACE = "in place"           # overwrites its input, which dies at this layer
+    OVERLAP = "overlap"             # may start a bounded number of bytes after its dying input
+
+
+@dataclass(frozen=True)
+class Predicate:
+    """A named condition on a layer's parameter struct."""
+
+    name: str
+    holds: Callable[[Any], bool]
+
+
+@dataclass(frozen=True)
+class KernelVariant:
+    name: str                                 # "reference", "pointwise", "in-place", ...
+    kernel: str                               # the C function (runtime_c/include/tinyml/kernels.h)
+    params_type: type                         # the parameter struct it takes
+    when: Predicate                           # the layers it can run
+    memory: Memory = Memory.OUT_OF_PLACE
+    scratch: Callable[[Any], int] = lambda p: 0   # mirror of the C scratch_size function
+    scratch_function: str | None = None        # that C function, None when the kernel needs no scratch
+    features: frozenset[str] = frozenset()    # CPU features it needs ("dsp", "mve"); empty: portable C
+
+    def applies(self, params: Any, features: frozenset[str] = frozenset()) -> bool:
+        return isinstance(params, self.params_type) and self.features <= features and self.when.holds(params)
+
+    def scratch_bytes(self, params: Any) -> int:
+        return self.scratch(params)
+
+
+ANY = Predicate("any shape", lambda p: True)
+POINTWISE = Predicate("1x1 kernel, stride 1, no padding, same height and width",
+                      lambda p: (p.filter.h == 1 and p.filter.w == 1 and p.stride.h == 1 and p.stride.w == 1
+                                 and p.pad.h == 0 and p.pad.w == 0 and p.input.h == p.output.h
+                                 and p.input.w == p.output.w))
+DEPTH_MULTIPLIER_1 = Predicate("depth multiplier 1", lambda p: p.depth_multiplier == 1)
+
+
+def _ref(kernel: str, params_type: type, scratch: Callable[[Any], int] | None = None,
+         scratch_function: str | None = None) -> KernelVariant:
+    return KernelVariant("reference", kernel, params_type, ANY, scratch=scratch or (lambda p: 0),
+                         scratch_function=scratch_function)
+
+
+def _requantize() -> tuple[KernelVariant, ...]:
+    return (_ref("tinyml_requantize_s8", RequantizeParams),)
+
+
+VARIANTS: dict[str, tuple[KernelVariant, ...]] = {
+    "CONV_2D": (
+        _ref("tinyml_conv2d_s8", Conv2DParams),
+        # pixel by pixel through a C_in-byte scratch, so the output may overlap the input (pointwise_overlap)
+        KernelVariant("pointwise", "tinyml_conv2d_1x1_s8", Conv2DParams, POINTWISE, Memory.OVERLAP,
+                      scratch=lambda p: p.input.c, scratch_function="tinyml_conv2d_1x1_s8_scratch_size"),
+    ),
+    "DEPTHWISE_CONV_2D": (
+        _ref("tinyml_depthwise_conv2d_s8", DepthwiseConv2DParams),
+        # channel by channel through a one-channel scratch, written back over the input
+        KernelVariant("in-place", "tinyml_depthwise_conv2d_inplace_s8", DepthwiseConv2DParams, DEPTH_MULTIPLIER_1,
+                      Memory.IN_PLACE, scratch=lambda p: p.input.h * p.input.w,
+                      scratch_function="tinyml_depthwise_conv2d_inplace_s8_scratch_size"),
+    ),
+    "FULLY_CONNECTED": (_ref("tinyml_fully_connected_s8", FullyConnectedParams),),
+    "ADD": (_ref("tinyml_add_s8", AddParams),),
+    "MUL": (_ref("tinyml_mul_s8", MulParams),),
+    "AVERAGE_POOL_2D": (_ref("tinyml_avg_pool2d_s8", Pool2DParams),),
+    "MAX_POOL_2D": (_ref("tinyml_max_pool2d_s8", Pool2DParams),),
+    "MEAN": (_ref("tinyml_mean_s8", MeanParams, lambda p: 4 * p.num_outputs, "tinyml_mean_s8_scratch_size"),),
+    "SOFTMAX": (_ref("tinyml_softmax_s8", SoftmaxParams),),
+    "LOG_SOFTMAX": (_ref("tinyml_log_softmax_s8", SoftmaxParams),),
+    "LOGISTIC": (_ref("tinyml_logistic_s8", LogisticParams),),
+    "HARD_SWISH": (_ref("tinyml_hard_swish_s8", HardSwishParams),),
+    "RELU": _requantize(),
+    "RELU6": _requantize(),
+    "RELU_N1_TO_1": _requantize(),
+    "QUANTIZE": (_ref("tinyml_quantize_f32_s8", AffineParams), _ref("tinyml_requantize_s8", RequantizeParams)),
+    "DEQUANTIZE": (_ref("tinyml_dequantize_s8_f32", AffineParams),),
+    "PAD": (_ref("tinyml_pad", PadParams),),
+    "PADV2": (_ref("tinyml_pad", PadParams),),
+    "CONCATENATION": (_ref("tinyml_concat", ConcatParams),),
+    "TRANSPOSE": (_ref("tinyml_transpose", TransposeParams),),
+    "RESIZE_NEAREST_NEIGHBOR": (_ref("tinyml_resize_nearest", ResizeNearestParams),),
+}
+
+
+def variants_of(op: str) -> tuple[KernelVariant, ...]:
+    return VARIANTS[op]
+
+
+def select(op: str, params: Any, memory: Memory = Memory.OUT_OF_PLACE,
+           features: frozenset[str] = frozenset()) -> KernelVariant | None:
+    """The first variant of `op` that can run `params` with that memory arrangement on a CPU
+    with `features`, or None."""
+    for v in VARIANTS[op]:
+        if v.memory == memory and v.applies(params, features):
+            return v
+    return None
+
+
+def reference_variant(op: str, params: Any) -> KernelVariant:
+    """The reference kernel of `op` for this parameter struct (the spec every variant matches)."""
+    for v in VARIANTS[op]:
+        if v.name == "reference" and isinstance(params, v.params_type):
+            return v
+    raise KeyError(f"no reference kernel for {op} with {type(params).__name__}")
