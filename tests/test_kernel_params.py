@@ -91,7 +91,7 @@ def test_dataclass_mirrors_the_c_struct(c, cls):
     hints = typing.get_type_hints(cls)
     py_names = [f.name for f in dataclasses.fields(cls)]
     assert py_names == [name for name, _ in c_fields], f"{cls.__name__} fields differ from {cls.C_TYPE}"
-    for (name, field), py_name in zip(c_fields, py_names, strict=True):
+    for (_, field), py_name in zip(c_fields, py_names, strict=True):
         _check_field(cls, py_name, hints[py_name], field.type)
 
 

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.errors import TinyMLError
+from .resources import BOARDS_DIR
 
-BOARDS_DIR = Path(__file__).resolve().parents[2] / "boards"
 HOST = "host"
 
 

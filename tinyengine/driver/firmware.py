@@ -17,9 +17,9 @@ import numpy as np
 from ..core.errors import TinyMLError
 from .boards import Board
 from .host import MODEL_FILES, RUNTIME, _locked, cache_root, runtime_headers, runtime_sources
+from .resources import COMMON_DIR
 
 CC = "arm-none-eabi-gcc"
-COMMON_DIR = Path(__file__).resolve().parents[2] / "boards" / "common"
 C_FLAGS = ["-std=c99", "-O2", "-g", "-ffunction-sections", "-fdata-sections", "-fno-tree-loop-distribute-patterns",
            "-Wall", "-Wextra", "-Werror", "-DTINYML_LAYER_HOOK"]
 LD_FLAGS = ["-nostartfiles", "--specs=nano.specs", "-Wl,--gc-sections"]

@@ -16,10 +16,10 @@ from types import ModuleType
 import numpy as np
 
 from ..core.errors import TinyMLError
+from .resources import RUNTIME_DIR as RUNTIME
 
-RUNTIME = Path(__file__).resolve().parents[2] / "runtime_c"
 C_FLAGS = ["-std=c99", "-O2", "-fPIC", "-Wall", "-Wextra", "-Werror", "-DTINYML_LAYER_HOOK"]
-MODEL_FILES = ("model.c", "model.h", "model_data.h")
+MODEL_FILES = ("model.c", "model.h", "model_data.h", "model_debug.h")
 
 _HARNESS = r"""
 #include <string.h>
