@@ -1,34 +1,39 @@
-"""Memory planner: exact lifetimes, then the best of several placements in one arena.
+"""Memory planner: the best of several placements of sized, timed buffers in one arena.
 
-Every activation tensor and every kernel scratch buffer becomes a `Buffer` with a
-lifetime [first, last] in layer steps (graph inputs are live from step -1, graph
-outputs until the end). Views (RESHAPE / SQUEEZE / EXPAND_DIMS) and layers that
-run in place (tinyengine.core.inplace) share their input's buffer. Placement tries
-first-fit and best-fit over five orderings plus a two-ended (ping-pong) placement
-and keeps the smallest arena; the plan records which won and the gap to the
-liveness lower bound (the most bytes that must be live at one step)."""
+The interface is TF-Lite Micro's memory planner's, plus allowed overlaps: each request
+is a `Buffer` with a key, a size in bytes and a lifetime [first, last] in steps (its
+`tensor` and `name` are only carried along for reports and offsets by tensor); `shared`
+maps (a, b) -> d when buffer a may overlap buffer b while both are live, provided a
+starts at most d bytes after b (d < 0: at least -d bytes before it). What the buffers
+are (tensors, views, in-place outputs, patch buffers, kernel scratch) is decided by the
+schedule pass (tinyengine.core.lifetimes); this module knows nothing of graphs or layers.
+
+`place` tries first-fit and best-fit over five orderings (and partner-first when there
+are shared pairs) plus a two-ended (ping-pong) placement and keeps the smallest arena;
+the result records which strategy won and the liveness lower bound (the most bytes
+that must be live at one step)."""
 
 from __future__ import annotations
 
 import dataclasses
-import json
-from dataclasses import asdict, dataclass
-
-from .ir import Graph
-from .layers import Layer
-from .patch import PatchStage
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 ALIGN = 4
+
+Shared = Mapping[tuple[str, str], int]
 
 
 @dataclass(frozen=True)
 class Buffer:
-    key: str            # "t<index>" for a tensor, "scratch<layer>" for scratch
-    tensor: int | None  # root tensor index, None for scratch
-    name: str
+    """A buffer request (offset 0) or, as returned by the planner, a placed buffer."""
+
+    key: str            # unique: "t<index>" for a tensor, "scratch<layer>", "gather<t>", "scatter<t>"
+    tensor: int | None  # root tensor index, None for a buffer that holds no whole tensor
+    name: str           # for reports only
     size: int
-    first: int
-    last: int
+    first: int          # first step at which the buffer is live
+    last: int           # last step at which it is live (inclusive)
     offset: int = 0
 
     def overlaps_in_time(self, other: Buffer) -> bool:
@@ -39,7 +44,21 @@ class Buffer:
 
 
 @dataclass(frozen=True)
+class Placement:
+    """What `place` returns: every requested buffer with its offset."""
+
+    buffers: tuple[Buffer, ...]
+    shared: dict[tuple[str, str], int]
+    arena_bytes: int                 # end of the highest buffer, aligned to ALIGN
+    lower_bound_bytes: int           # max over steps of the bytes that must be live at once
+    peak_step: int                   # the first step at which the lower bound is reached
+    strategy: str                    # which placement produced the offsets
+
+
+@dataclass(frozen=True)
 class Plan:
+    """The memory plan of a scheduled network (built by tinyengine.core.schedule)."""
+
     buffers: tuple[Buffer, ...]
     alias: dict[int, int]            # tensor -> root tensor whose memory it shares
     arena_bytes: int
@@ -49,7 +68,7 @@ class Plan:
     peak_step: int                   # the layer at which the lower bound is reached
     placement: str = ""              # which placement strategy produced the offsets
     # (a, b) -> d: buffer a may overlap buffer b while both are live if a starts at most d bytes after b
-    # (a patched stage's output over its input, see tinyengine.core.patch)
+    # (a pointwise conv's output over its input, a patched stage's output over its input)
     shared: dict[tuple[str, str], int] = dataclasses.field(default_factory=dict)
 
     @property
@@ -80,49 +99,12 @@ class Plan:
                 return b.offset
         raise KeyError(layer)
 
-    def to_json(self, graph: Graph, layers: list[Layer], schedule: dict | None = None) -> str:
-        tensors = []
-        for b in sorted(self.buffers, key=lambda b: (b.first, b.offset)):
-            entry = asdict(b)
-            entry["aliases"] = sorted(t for t, r in self.alias.items() if r == b.tensor and t != r)
-            tensors.append(entry)
-        doc = {
-            "model": graph.name,
-            "totals": {
-                "arena_bytes": self.arena_bytes,
-                "scratch_bytes": self.scratch_bytes,
-                "peak_sram_bytes": self.peak_sram_bytes,
-                "flash_bytes": self.flash_bytes,
-                "lower_bound_bytes": self.lower_bound_bytes,
-                "gap_to_lower_bound": round(self.gap_to_lower_bound, 4),
-                "placement": self.placement,
-                "peak_layer": self.peak_step,
-                "macs": sum(layer.macs for layer in layers),
-            },
-            "notes": {
-                "arena_bytes": "one static arena holding every activation tensor and kernel scratch buffer",
-                "peak_sram_bytes": "arena_bytes (the planned data memory of the network; excludes stack)",
-                "flash_bytes": "constant data in flash: weights, biases, requantization tables, layer parameters",
-                "lower_bound_bytes": "largest sum of buffers live at the same step, less what in-place pairs may "
-                                     "share (no placement can use less)",
-                "shared": "pairs of buffers allowed to overlap while both are live: 'buffer' may start at most "
-                          "'max_start_after' bytes after 'over' (pointwise convs, a patched stage's output)",
-            },
-            "layers": [
-                {"index": layer.index, "op": layer.op, "name": layer.name, "kernel": layer.kernel,
-                 "inputs": list(layer.inputs), "outputs": list(layer.outputs),
-                 "scratch_bytes": layer.scratch_bytes, "macs": layer.macs}
-                for layer in layers
-            ],
-            "tensors": tensors,
-            "shared": [{"buffer": a, "over": b, "max_start_after": d} for (a, b), d in self.shared.items()],
-        }
-        if schedule is not None:
-            doc["schedule"] = schedule
-        return json.dumps(doc, indent=2)
+
+def align(n: int) -> int:
+    return (n + ALIGN - 1) // ALIGN * ALIGN
 
 
-def live_bytes(buffers: tuple[Buffer, ...] | list[Buffer], shared: dict[tuple[str, str], int], step: int) -> int:
+def live_bytes(buffers: Sequence[Buffer], shared: Shared, step: int) -> int:
     """Bytes that must be live while `step` runs: every live buffer, less what a live
     `shared` pair may legally share."""
     by_key = {b.key: b for b in buffers}
@@ -133,92 +115,16 @@ def live_bytes(buffers: tuple[Buffer, ...] | list[Buffer], shared: dict[tuple[st
     return live
 
 
-def _align(n: int) -> int:
-    return (n + ALIGN - 1) // ALIGN * ALIGN
-
-
-def plan_memory(graph: Graph, layers: list[Layer], param_bytes: int = 0, stage: PatchStage | None = None,
-                quick: bool = False) -> Plan:
-    """Plan every buffer (`quick`: fewer placement strategies, for comparing many candidates).
-    With a patched `stage`, its internal tensors get patch-sized
-    buffers, its full inputs stay live until the stage ends, its full output is live from
-    the stage's start (patches fill it), and gather/scatter buffers are added where patches
-    are not whole rows."""
-    alias: dict[int, int] = {}
-    for layer in layers:
-        src = layer.alias_of if layer.alias_of is not None else layer.inplace_of
-        if src is not None:
-            root = alias.get(src, src)
-            if graph.tensors[root].is_constant:
-                root = src
-            alias[layer.outputs[0]] = root
-    n = len(layers)
-    first: dict[int, int] = {}
-    last: dict[int, int] = {}
-
-    def touch(t: int, step: int) -> None:
-        root = alias.get(t, t)
-        if graph.tensors[root].is_constant:
-            return
-        first[root] = min(first.get(root, step), step)
-        last[root] = max(last.get(root, step), step)
-
-    for t in graph.inputs:
-        touch(t, -1)
-    for layer in layers:
-        for t in layer.outputs:
-            touch(t, layer.index)
-        for t in layer.inputs:
-            touch(t, layer.index)
-    for t in graph.outputs:
-        touch(t, n)
-
-    size = {t: graph.tensors[t].nbytes for t in first}
-    for t, r in alias.items():
-        if r in size:
-            size[r] = max(size[r], graph.tensors[t].nbytes)
-    if stage is not None:
-        start, end = stage.layers[0], stage.split
-        for t in stage.internal:
-            size[t] = stage.buffer_bytes(graph, t)
-        for t in stage.inputs:
-            r = alias.get(t, t)
-            if r in last:
-                last[r] = max(last[r], end)
-        out = alias.get(stage.output, stage.output)
-        first[out] = min(first[out], start)
-    buffers = [Buffer(f"t{t}", t, graph.tensors[t].name, size[t], first[t], last[t]) for t in sorted(first)]
-    if stage is not None:
-        for t in stage.inputs:
-            if stage.needs_copy(graph, t):
-                users = [i for i in stage.layers if t in layers[i].inputs]
-                buffers.append(Buffer(f"gather{t}", None, f"patch copy of '{graph.tensors[t].name}'",
-                                      stage.buffer_bytes(graph, t), users[0], users[-1]))
-        if stage.needs_copy(graph, stage.output):
-            buffers.append(Buffer(f"scatter{stage.output}", None, f"patch of '{graph.tensors[stage.output].name}'",
-                                  stage.buffer_bytes(graph, stage.output), stage.split, stage.split))
-    buffers += [Buffer(f"scratch{layer.index}", None, f"scratch of {layer.op} #{layer.index}",
-                       layer.scratch_bytes, layer.index, layer.index)
-                for layer in layers if layer.scratch_bytes > 0]
-    shared: dict[tuple[str, str], int] = {}
-    for layer in layers:
-        if layer.overlaps is not None:
-            src, delta = layer.overlaps
-            out = layer.outputs[0]
-            shared[(f"t{alias.get(out, out)}", f"t{alias.get(src, src)}")] = delta
-    if stage is not None and stage.output_over_input is not None:
-        t_in = alias.get(stage.inputs[0], stage.inputs[0])
-        shared[(f"t{alias.get(stage.output, stage.output)}", f"t{t_in}")] = stage.output_over_input
-    placed, strategy = best_placement(buffers, shared, QUICK_ORDERINGS if quick else tuple(ORDERINGS))
-    arena = max((b.offset + b.size for b in placed), default=0)
-    lower, peak_step = 0, 0
-    for step in range(-1, n + 1):
-        live = live_bytes(placed, shared, step)
-        if live > lower:
-            lower, peak_step = live, step
-    flash = param_bytes + sum(c.nbytes for layer in layers for c in layer.consts)
-    return Plan(tuple(placed), alias, _align(arena), sum(layer.scratch_bytes for layer in layers), flash,
-                lower, peak_step, strategy, shared)
+def lower_bound(buffers: Sequence[Buffer], shared: Shared | None = None) -> tuple[int, int]:
+    """(the most bytes live at one step, the first step where that happens); (0, 0) when nothing is live."""
+    shared = shared or {}
+    best, peak = 0, 0
+    if buffers:
+        for step in range(min(b.first for b in buffers), max(b.last for b in buffers) + 1):
+            live = live_bytes(buffers, shared, step)
+            if live > best:
+                best, peak = live, step
+    return best, peak
 
 
 # Orderings tried by the placer; the smallest arena wins (ties: the earlier one).
@@ -234,36 +140,81 @@ ORDERINGS: dict[str, object] = {
 QUICK_ORDERINGS = ("size", "lifetime")
 
 
-def best_placement(buffers: list[Buffer], shared: dict[tuple[str, str], int] | None = None,
+def _check(buffers: Sequence[Buffer], shared: Shared) -> None:
+    keys = [b.key for b in buffers]
+    if len(set(keys)) != len(keys):
+        raise ValueError(f"duplicate buffer keys: {sorted(k for k in set(keys) if keys.count(k) > 1)}")
+    for b in buffers:
+        if b.size < 0 or b.first > b.last:
+            raise ValueError(f"buffer {b.key}: size {b.size}, lifetime [{b.first}, {b.last}]")
+    missing = {k for pair in shared for k in pair} - set(keys)
+    if missing:
+        raise ValueError(f"shared pairs name unknown buffers: {sorted(missing)}")
+
+
+def place(buffers: Sequence[Buffer], shared: Shared | None = None,
+          orderings: Sequence[str] = tuple(ORDERINGS)) -> Placement:
+    """Place every requested buffer (their offsets are ignored) so that no two buffers live at
+    the same step overlap, except a `shared` pair within its allowance; smallest arena of all
+    strategies (`orderings`: which orderings first-fit / best-fit / partner-first try;
+    QUICK_ORDERINGS for comparing many candidates)."""
+    shared = dict(shared or {})
+    _check(buffers, shared)
+    placed, strategy = best_placement(list(buffers), shared, tuple(orderings))
+    arena = max((b.offset + b.size for b in placed), default=0)
+    lower, peak = lower_bound(placed, shared)
+    return Placement(tuple(placed), shared, align(arena), lower, peak, strategy)
+
+
+def strategies(orderings: Sequence[str] = tuple(ORDERINGS), with_partners: bool = False) -> list[str]:
+    """Names of the strategies `best_placement` tries, in its (tie-breaking) order."""
+    names = []
+    for name in orderings:
+        names += [f"first-fit/{name}", f"best-fit/{name}"]
+        if with_partners:
+            names.append(f"partner-first/{name}")
+    return [*names, "two-ended"]
+
+
+def place_with(strategy: str, buffers: Sequence[Buffer], shared: Shared | None = None) -> list[Buffer] | None:
+    """One placement strategy ("first-fit/<ordering>", "best-fit/<ordering>",
+    "partner-first/<ordering>" or "two-ended"): the placed buffers, in placement order,
+    or None (two-ended only) when it finds no placement within twice the lower bound."""
+    shared = shared or {}
+    if strategy == "two-ended":
+        return _two_ended(list(buffers), shared, _aligned_peak(buffers))
+    kind, _, ordering = strategy.partition("/")
+    if kind not in ("first-fit", "best-fit", "partner-first") or ordering not in ORDERINGS:
+        raise ValueError(f"unknown placement strategy '{strategy}'")
+    ordered = sorted(buffers, key=ORDERINGS[ordering])
+    return _fit(ordered, shared, best_fit=kind == "best-fit", partner_first=kind == "partner-first")
+
+
+def best_placement(buffers: list[Buffer], shared: Shared | None = None,
                    orderings: tuple[str, ...] = tuple(ORDERINGS)) -> tuple[list[Buffer], str]:
     """First-fit and best-fit over several orderings, and a two-ended placement that
     ping-pongs consecutive tensors of a chain between the bottom and the top of the
-    arena; keep the smallest arena. `shared` pairs may overlap as Plan.shared says."""
+    arena; keep the smallest arena (ties: the earlier strategy). `shared` pairs may
+    overlap as Plan.shared says."""
     shared = shared or {}
     best: tuple[int, list[Buffer], str] | None = None
-    candidates = []
-    for name in orderings:
-        ordered = sorted(buffers, key=ORDERINGS[name])
-        candidates.append((f"first-fit/{name}", _fit(ordered, shared, best_fit=False)))
-        candidates.append((f"best-fit/{name}", _fit(ordered, shared, best_fit=True)))
-        if shared:
-            candidates.append((f"partner-first/{name}", _fit(ordered, shared, best_fit=False, partner_first=True)))
-    lower = max((_live_bytes(buffers, s) for s in {b.first for b in buffers}), default=0)
-    two_ended = _two_ended(buffers, shared, lower)
-    if two_ended is not None:
-        candidates.append(("two-ended", two_ended))
-    for name, placed in candidates:
+    for name in strategies(orderings, with_partners=bool(shared)):
+        placed = place_with(name, buffers, shared)
+        if placed is None:
+            continue
         arena = max((b.offset + b.size for b in placed), default=0)
         if best is None or arena < best[0]:
             best = (arena, placed, name)
     return best[1], best[2]
 
 
-def _live_bytes(buffers: list[Buffer], step: int) -> int:
-    return sum(_align(b.size) for b in buffers if b.first <= step <= b.last)
+def _aligned_peak(buffers: Sequence[Buffer]) -> int:
+    """The most aligned bytes live at one buffer's first step (ignoring shared pairs)."""
+    return max((sum(align(b.size) for b in buffers if b.first <= s <= b.last) for s in {b.first for b in buffers}),
+               default=0)
 
 
-def _forbidden(b: Buffer, placed: list[Buffer], shared: dict[tuple[str, str], int]) -> list[tuple[int, int]]:
+def _forbidden(b: Buffer, placed: list[Buffer], shared: Shared) -> list[tuple[int, int]]:
     """Open intervals (lo, hi) of offsets where b would collide with a placed buffer live at the same time."""
     out = []
     for p in placed:
@@ -285,7 +236,7 @@ def _ok(offset: int, forbidden: list[tuple[int, int]]) -> bool:
 
 def _fit_offsets(forbidden: list[tuple[int, int]]) -> list[int]:
     """Candidate offsets: 0 and the first aligned offset after each forbidden interval."""
-    return sorted({0, *(_align(hi) for _, hi in forbidden if hi > 0)})
+    return sorted({0, *(align(hi) for _, hi in forbidden if hi > 0)})
 
 
 def _room(offset: int, size: int, forbidden: list[tuple[int, int]]) -> int:
@@ -294,7 +245,7 @@ def _room(offset: int, size: int, forbidden: list[tuple[int, int]]) -> int:
     return min(above) - offset if above else 1 << 40
 
 
-def _partner_offsets(b: Buffer, placed: list[Buffer], shared: dict[tuple[str, str], int]) -> list[int]:
+def _partner_offsets(b: Buffer, placed: list[Buffer], shared: Shared) -> list[int]:
     """Offsets that overlap an already placed `shared` partner as much as allowed."""
     out = []
     for p in placed:
@@ -305,8 +256,7 @@ def _partner_offsets(b: Buffer, placed: list[Buffer], shared: dict[tuple[str, st
     return [o // ALIGN * ALIGN if o >= 0 else -1 for o in out]
 
 
-def _fit(ordered: list[Buffer], shared: dict[tuple[str, str], int], best_fit: bool,
-         partner_first: bool = False) -> list[Buffer]:
+def _fit(ordered: list[Buffer], shared: Shared, best_fit: bool, partner_first: bool = False) -> list[Buffer]:
     placed: list[Buffer] = []
     for b in ordered:
         forbidden = _forbidden(b, placed, shared)
@@ -322,10 +272,10 @@ def _fit(ordered: list[Buffer], shared: dict[tuple[str, str], int], best_fit: bo
     return placed
 
 
-def _two_ended(buffers: list[Buffer], shared: dict[tuple[str, str], int], limit: int) -> list[Buffer] | None:
+def _two_ended(buffers: list[Buffer], shared: Shared, limit: int) -> list[Buffer] | None:
     """Place in order of first use, alternating between the lowest and the highest allowed
     offset under `limit` (grown by 1/16 per retry); None if it does not fit in 2x the bound."""
-    limit = _align(limit)
+    limit = align(limit)
     ordered = sorted(buffers, key=lambda b: (b.first, -b.size, b.key))
     for _ in range(17):
         placed: list[Buffer] = []
@@ -344,13 +294,14 @@ def _two_ended(buffers: list[Buffer], shared: dict[tuple[str, str], int], limit:
             top = not top
         else:
             return placed
-        limit = _align(limit + max(limit // 16, ALIGN))
+        limit = align(limit + max(limit // 16, ALIGN))
     return None
 
 
-def check_no_overlap(plan: Plan) -> list[tuple[str, str]]:
+def check_no_overlap(plan: Plan | Placement) -> list[tuple[str, str]]:
     """Pairs of buffers that are live at the same time and overlap in the arena (must be empty),
-    except a `shared` pair placed within its allowance."""
+    except a `shared` pair placed within its allowance; (key, "outside the arena") for a buffer
+    that does not fit in it."""
     bad = [(b.key, "outside the arena") for b in plan.buffers
            if b.size and (b.offset < 0 or b.offset + b.size > plan.arena_bytes)]
     bs = plan.buffers

@@ -1,20 +1,25 @@
 """The memory schedule of a lowered network: which stage (if any) runs patch by
 patch, which layers run in place, and the resulting plan. `--patch auto` tries
 every stage split and grid and keeps the smallest peak whose extra MACs stay
-within the overhead limit."""
+within the overhead limit.
+
+A plan is made in two steps: tinyengine.core.lifetimes turns the scheduled layers
+(and the patched stage) into buffer requests and allowed overlaps, then
+tinyengine.core.planner places them."""
 
 from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from typing import Any
 
 from .errors import TinyMLError
 from .inplace import apply_inplace
 from .ir import Graph
-from .layers import Layer
+from .kernels import select_kernels
+from .layers import Layer, struct_bytes_estimate
+from .lifetimes import buffer_requests
 from .patch import PatchSpec, PatchStage, build_stage, candidate_specs, patch_params
-from .planner import Plan, live_bytes, plan_memory
+from .planner import ORDERINGS, QUICK_ORDERINGS, Plan, live_bytes, place
 
 DEFAULT_MAX_OVERHEAD = 0.20
 
@@ -37,14 +42,6 @@ class Schedule:
     max_overhead: float = DEFAULT_MAX_OVERHEAD
 
 
-def _scalar_bytes(v: Any) -> int:
-    if isinstance(v, dict):
-        return sum(_scalar_bytes(x) for x in v.values())
-    if isinstance(v, (list, tuple)):
-        return 4 * len(v)
-    return 4
-
-
 def stage_param_bytes(graph: Graph, layers: list[Layer], stage: PatchStage) -> int:
     """Flash for the distinct per-patch parameter structs (an upper bound, 4 bytes per field)."""
     seen: set[str] = set()
@@ -53,23 +50,36 @@ def stage_param_bytes(graph: Graph, layers: list[Layer], stage: PatchStage) -> i
         for i in stage.layers:
             layer = layers[i]
             values, _ = patch_params(graph, layer, [need[t] for t in layer.inputs], need[layer.outputs[0]])
-            key = repr(sorted(values.items(), key=lambda kv: kv[0]))
+            key = repr(values)
             if key not in seen:
                 seen.add(key)
-                total += _scalar_bytes(values)
+                total += struct_bytes_estimate(values)
     return total + 16 * len(stage.regions)   # rectangle copies, at most one per patch and tensor
 
 
+def plan_memory(graph: Graph, layers: list[Layer], param_bytes: int = 0, stage: PatchStage | None = None,
+                quick: bool = False) -> Plan:
+    """Plan every buffer of the scheduled `layers` (run with the patched `stage`, if any);
+    `quick`: fewer placement strategies, for comparing many candidates. `param_bytes`: flash
+    besides the layers' constant arrays."""
+    requests = buffer_requests(graph, layers, stage)
+    placed = place(requests.buffers, requests.shared, QUICK_ORDERINGS if quick else tuple(ORDERINGS))
+    flash = param_bytes + sum(c.nbytes for layer in layers for c in layer.consts)
+    return Plan(placed.buffers, requests.alias, placed.arena_bytes, sum(layer.scratch_bytes for layer in layers),
+                flash, placed.lower_bound_bytes, placed.peak_step, placed.strategy, requests.shared)
+
+
 def _plan(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool,
-          stage: PatchStage | None, quick: bool = False) -> tuple[list[Layer], Plan]:
+          stage: PatchStage | None, quick: bool = False, kernels: str = "reference") -> tuple[list[Layer], Plan]:
     skip = set(stage.layers) if stage else set()
-    scheduled = apply_inplace(graph, layers, skip) if inplace else layers
+    scheduled = select_kernels(apply_inplace(graph, layers, skip) if inplace else layers, kernels)
     extra = stage_param_bytes(graph, layers, stage) if stage else 0
     return scheduled, plan_memory(graph, scheduled, param_bytes + extra, stage, quick)
 
 
 def _best_variant(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool,
-                  stage: PatchStage, quick: bool = False) -> tuple[PatchStage, list[Layer], Plan]:
+                  stage: PatchStage, quick: bool = False,
+                  kernels: str = "reference") -> tuple[PatchStage, list[Layer], Plan]:
     """The stage output in its own buffer, or sharing the stage input's: whichever plans smaller
     (sharing keeps the input's buffer alive as long as the output)."""
     variants = [stage]
@@ -77,19 +87,23 @@ def _best_variant(graph: Graph, layers: list[Layer], param_bytes: int, inplace: 
         variants.append(dataclasses.replace(stage, output_over_input=None))
     best = None
     for v in variants:
-        scheduled, plan = _plan(graph, layers, param_bytes, inplace, v, quick)
+        scheduled, plan = _plan(graph, layers, param_bytes, inplace, v, quick, kernels)
         if best is None or plan.arena_bytes < best[2].arena_bytes:
             best = (v, scheduled, plan)
     return best
 
 
 def schedule(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool = True,
-             patch: str | PatchSpec = "off", max_overhead: float = DEFAULT_MAX_OVERHEAD) -> Schedule:
-    base_layers, base_plan = _plan(graph, layers, param_bytes, inplace, None)
+             patch: str | PatchSpec = "off", max_overhead: float = DEFAULT_MAX_OVERHEAD,
+             kernels: str = "reference") -> Schedule:
+    """`kernels`: "fast" moves every layer to its fastest exact variant (tinyengine.core.kernels),
+    "reference" keeps the reference kernels."""
+    base_layers, base_plan = _plan(graph, layers, param_bytes, inplace, None, kernels=kernels)
     if patch == "off":
         return Schedule(base_layers, base_plan, None, base_plan.arena_bytes)
     if isinstance(patch, PatchSpec):
-        stage, scheduled, plan = _best_variant(graph, layers, param_bytes, inplace, build_stage(graph, layers, patch))
+        stage, scheduled, plan = _best_variant(graph, layers, param_bytes, inplace, build_stage(graph, layers, patch),
+                                               kernels=kernels)
         return Schedule(scheduled, plan, stage, base_plan.arena_bytes, max_overhead=max_overhead)
     if patch != "auto":
         raise TinyMLError(f"unknown patch mode '{patch}'")
@@ -112,14 +126,14 @@ def schedule(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool 
         if not allowed:
             tried.append(Candidate(str(spec), -1, stage.overhead, False))
             continue
-        stage, _, plan = _best_variant(graph, layers, param_bytes, inplace, stage, quick=True)
+        stage, _, plan = _best_variant(graph, layers, param_bytes, inplace, stage, quick=True, kernels=kernels)
         tried.append(Candidate(str(spec), plan.arena_bytes, stage.overhead, True))
         key = (plan.arena_bytes, stage.overhead)
         if best is None or key < best[:2]:
             best = (plan.arena_bytes, stage.overhead, stage)
     if best is not None:
         stage, scheduled, plan = _best_variant(graph, layers, param_bytes, inplace,
-                                               build_stage(graph, layers, best[2].spec))
+                                               build_stage(graph, layers, best[2].spec), kernels=kernels)
         if plan.arena_bytes < base_plan.arena_bytes:
             return Schedule(scheduled, plan, stage, base_plan.arena_bytes, tuple(tried), max_overhead)
     return Schedule(base_layers, base_plan, None, base_plan.arena_bytes, tuple(tried), max_overhead)

@@ -22,8 +22,10 @@ from ..core.patch import PatchSpec, PatchStage
 from ..core.planner import Plan
 from ..core.reader import read_tflite
 from ..core.schedule import DEFAULT_MAX_OVERHEAD, Schedule
+from ..core.variants import DEFAULT_KERNELS
 from .atomic import replace_dir
 from .memplot import plot_memory
+from .plan_json import plan_json
 from .report import render_report
 
 
@@ -86,13 +88,14 @@ class Compiled:
 
 def compile_model(path: str | Path, contract: str = "tflm", name: str | None = None,
                   inplace: bool = True, patch: str | PatchSpec = "off",
-                  max_overhead: float = DEFAULT_MAX_OVERHEAD) -> Compiled:
+                  max_overhead: float = DEFAULT_MAX_OVERHEAD, kernels: str = DEFAULT_KERNELS) -> Compiled:
     """`name` overrides the model name (default: the file's stem); `inplace=False` plans
-    every layer out of place (for comparison); `patch` is "off", "auto" or a PatchSpec."""
+    every layer out of place (for comparison); `patch` is "off", "auto" or a PatchSpec;
+    `kernels` is "fast" or "reference" (tinyengine.core.kernels)."""
     graph = read_tflite(path)
     if name:
         graph = dataclasses.replace(graph, name=name)
-    sched = plan_model(graph, contract, inplace, patch, max_overhead)
+    sched = plan_model(graph, contract, inplace, patch, max_overhead, kernels)
     code = generate(graph, sched.layers, sched.plan, contract, __version__, sched.stage)
     return Compiled(graph, sched.layers, sched.plan, code, contract, Path(path), sched)
 
@@ -105,8 +108,8 @@ def write_output(compiled: Compiled, out_dir: str | Path, board: str | None = No
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
     try:
         compiled.code.write(tmp)
-        (tmp / "plan.json").write_text(compiled.plan.to_json(compiled.graph, compiled.layers,
-                                                             compiled.schedule_json()))
+        (tmp / "plan.json").write_text(plan_json(compiled.plan, compiled.graph, compiled.layers,
+                                                 compiled.schedule_json()))
         (tmp / "meta.json").write_text(json.dumps({**compiled.meta(), "board": board}, indent=2))
         (tmp / "report.md").write_text(render_report(compiled.graph, compiled.layers, compiled.plan,
                                                      compiled.contract, compiled.schedule))
