@@ -14,14 +14,16 @@ from .layers import param_bytes_estimate
 from .lower import lower_graph
 from .patch import PatchSpec
 from .schedule import DEFAULT_MAX_OVERHEAD, Schedule, schedule
+from .variants import DEFAULT_KERNELS
 
 
 def plan_model(graph: Graph, contract: str = "tflm", inplace: bool = True, patch: str | PatchSpec = "off",
-               max_overhead: float = DEFAULT_MAX_OVERHEAD) -> Schedule:
+               max_overhead: float = DEFAULT_MAX_OVERHEAD, kernels: str = DEFAULT_KERNELS) -> Schedule:
     """Lower and schedule `graph` under the rounding `contract`. `inplace=False` plans every
-    layer out of place (for comparison); `patch` is "off", "auto" or a PatchSpec."""
+    layer out of place (for comparison); `patch` is "off", "auto" or a PatchSpec; `kernels`
+    is "fast" (the fastest exact variant of every layer) or "reference"."""
     rules = get_contract(contract)
     if not graph.inputs or not graph.outputs:
         raise TinyMLError(f"'{graph.name}' has no inputs or no outputs")
     lowered = lower_graph(graph, rules)
-    return schedule(graph, lowered, param_bytes_estimate(lowered), inplace, patch, max_overhead)
+    return schedule(graph, lowered, param_bytes_estimate(lowered), inplace, patch, max_overhead, kernels)

@@ -19,24 +19,7 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
-from .params import (
-    AddParams,
-    AffineParams,
-    ConcatParams,
-    Conv2DParams,
-    DepthwiseConv2DParams,
-    FullyConnectedParams,
-    HardSwishParams,
-    LogisticParams,
-    MeanParams,
-    MulParams,
-    PadParams,
-    Pool2DParams,
-    RequantizeParams,
-    ResizeNearestParams,
-    SoftmaxParams,
-    TransposeParams,
-)
+from . import params as P
 
 
 class Memory(Enum):
@@ -64,10 +47,17 @@ class KernelVariant:
     memory: Memory = Memory.OUT_OF_PLACE
     scratch: Callable[[Any], int] = lambda p: 0   # mirror of the C scratch_size function
     scratch_function: str | None = None        # that C function, None when the kernel needs no scratch
-    features: frozenset[str] = frozenset()    # CPU features it needs ("dsp", "mve"); empty: portable C
+    fast: bool = False                        # a `*_fast` kernel: its inner loop is chosen when compiled
+                                              # (Helium, DSP SMLAD or blocked C), bit-exact with the reference
+    folded_bias: bool = False                 # takes bias + input_offset * sum(weights) (core/fold.py)
 
-    def applies(self, params: Any, features: frozenset[str] = frozenset()) -> bool:
-        return isinstance(params, self.params_type) and self.features <= features and self.when.holds(params)
+    def applies(self, params: Any) -> bool:
+        return isinstance(params, self.params_type) and self.when.holds(params)
+
+    def serves(self, memory: Memory) -> bool:
+        """Whether this variant can run a layer planned with `memory`: a variant whose output
+        may overlap its input also runs out of place."""
+        return self.memory == memory or (memory == Memory.OUT_OF_PLACE and self.memory == Memory.OVERLAP)
 
     def scratch_bytes(self, params: Any) -> int:
         return self.scratch(params)
@@ -79,6 +69,7 @@ POINTWISE = Predicate("1x1 kernel, stride 1, no padding, same height and width",
                                  and p.pad.h == 0 and p.pad.w == 0 and p.input.h == p.output.h
                                  and p.input.w == p.output.w))
 DEPTH_MULTIPLIER_1 = Predicate("depth multiplier 1", lambda p: p.depth_multiplier == 1)
+NO_FILTER_OFFSET = Predicate("symmetric weights (filter_offset 0)", lambda p: p.filter_offset == 0)
 
 
 def _ref(kernel: str, params_type: type, scratch: Callable[[Any], int] | None = None,
@@ -88,43 +79,55 @@ def _ref(kernel: str, params_type: type, scratch: Callable[[Any], int] | None = 
 
 
 def _requantize() -> tuple[KernelVariant, ...]:
-    return (_ref("tinyml_requantize_s8", RequantizeParams),)
+    return (_ref("tinyml_requantize_s8", P.RequantizeParams),)
 
 
 VARIANTS: dict[str, tuple[KernelVariant, ...]] = {
     "CONV_2D": (
-        _ref("tinyml_conv2d_s8", Conv2DParams),
+        _ref("tinyml_conv2d_s8", P.Conv2DParams),
         # pixel by pixel through a C_in-byte scratch, so the output may overlap the input (pointwise_overlap)
-        KernelVariant("pointwise", "tinyml_conv2d_1x1_s8", Conv2DParams, POINTWISE, Memory.OVERLAP,
+        KernelVariant("pointwise", "tinyml_conv2d_1x1_s8", P.Conv2DParams, POINTWISE, Memory.OVERLAP,
                       scratch=lambda p: p.input.c, scratch_function="tinyml_conv2d_1x1_s8_scratch_size"),
+        # two pixels at a time through a 2 x C_in scratch; the same overlap rule as the reference pointwise
+        KernelVariant("pointwise-fast", "tinyml_conv2d_1x1_s8_fast", P.Conv2DParams, POINTWISE, Memory.OVERLAP,
+                      scratch=lambda p: 2 * p.input.c, scratch_function="tinyml_conv2d_1x1_s8_fast_scratch_size",
+                      fast=True, folded_bias=True),
+        # im2col of two output pixels, then a 2 x 2 (pixels x channels) tile per pass
+        KernelVariant("fast", "tinyml_conv2d_s8_fast", P.Conv2DParams, ANY,
+                      scratch=lambda p: 2 * p.filter.h * p.filter.w * p.input.c,
+                      scratch_function="tinyml_conv2d_s8_fast_scratch_size", fast=True, folded_bias=True),
     ),
     "DEPTHWISE_CONV_2D": (
-        _ref("tinyml_depthwise_conv2d_s8", DepthwiseConv2DParams),
+        _ref("tinyml_depthwise_conv2d_s8", P.DepthwiseConv2DParams),
         # channel by channel through a one-channel scratch, written back over the input
-        KernelVariant("in-place", "tinyml_depthwise_conv2d_inplace_s8", DepthwiseConv2DParams, DEPTH_MULTIPLIER_1,
+        KernelVariant("in-place", "tinyml_depthwise_conv2d_inplace_s8", P.DepthwiseConv2DParams, DEPTH_MULTIPLIER_1,
                       Memory.IN_PLACE, scratch=lambda p: p.input.h * p.input.w,
                       scratch_function="tinyml_depthwise_conv2d_inplace_s8_scratch_size"),
     ),
-    "FULLY_CONNECTED": (_ref("tinyml_fully_connected_s8", FullyConnectedParams),),
-    "ADD": (_ref("tinyml_add_s8", AddParams),),
-    "MUL": (_ref("tinyml_mul_s8", MulParams),),
-    "AVERAGE_POOL_2D": (_ref("tinyml_avg_pool2d_s8", Pool2DParams),),
-    "MAX_POOL_2D": (_ref("tinyml_max_pool2d_s8", Pool2DParams),),
-    "MEAN": (_ref("tinyml_mean_s8", MeanParams, lambda p: 4 * p.num_outputs, "tinyml_mean_s8_scratch_size"),),
-    "SOFTMAX": (_ref("tinyml_softmax_s8", SoftmaxParams),),
-    "LOG_SOFTMAX": (_ref("tinyml_log_softmax_s8", SoftmaxParams),),
-    "LOGISTIC": (_ref("tinyml_logistic_s8", LogisticParams),),
-    "HARD_SWISH": (_ref("tinyml_hard_swish_s8", HardSwishParams),),
+    "FULLY_CONNECTED": (
+        _ref("tinyml_fully_connected_s8", P.FullyConnectedParams),
+        KernelVariant("fast", "tinyml_fully_connected_s8_fast", P.FullyConnectedParams, NO_FILTER_OFFSET,
+                      fast=True, folded_bias=True),
+    ),
+    "ADD": (_ref("tinyml_add_s8", P.AddParams),),
+    "MUL": (_ref("tinyml_mul_s8", P.MulParams),),
+    "AVERAGE_POOL_2D": (_ref("tinyml_avg_pool2d_s8", P.Pool2DParams),),
+    "MAX_POOL_2D": (_ref("tinyml_max_pool2d_s8", P.Pool2DParams),),
+    "MEAN": (_ref("tinyml_mean_s8", P.MeanParams, lambda p: 4 * p.num_outputs, "tinyml_mean_s8_scratch_size"),),
+    "SOFTMAX": (_ref("tinyml_softmax_s8", P.SoftmaxParams),),
+    "LOG_SOFTMAX": (_ref("tinyml_log_softmax_s8", P.SoftmaxParams),),
+    "LOGISTIC": (_ref("tinyml_logistic_s8", P.LogisticParams),),
+    "HARD_SWISH": (_ref("tinyml_hard_swish_s8", P.HardSwishParams),),
     "RELU": _requantize(),
     "RELU6": _requantize(),
     "RELU_N1_TO_1": _requantize(),
-    "QUANTIZE": (_ref("tinyml_quantize_f32_s8", AffineParams), _ref("tinyml_requantize_s8", RequantizeParams)),
-    "DEQUANTIZE": (_ref("tinyml_dequantize_s8_f32", AffineParams),),
-    "PAD": (_ref("tinyml_pad", PadParams),),
-    "PADV2": (_ref("tinyml_pad", PadParams),),
-    "CONCATENATION": (_ref("tinyml_concat", ConcatParams),),
-    "TRANSPOSE": (_ref("tinyml_transpose", TransposeParams),),
-    "RESIZE_NEAREST_NEIGHBOR": (_ref("tinyml_resize_nearest", ResizeNearestParams),),
+    "QUANTIZE": (_ref("tinyml_quantize_f32_s8", P.AffineParams), _ref("tinyml_requantize_s8", P.RequantizeParams)),
+    "DEQUANTIZE": (_ref("tinyml_dequantize_s8_f32", P.AffineParams),),
+    "PAD": (_ref("tinyml_pad", P.PadParams),),
+    "PADV2": (_ref("tinyml_pad", P.PadParams),),
+    "CONCATENATION": (_ref("tinyml_concat", P.ConcatParams),),
+    "TRANSPOSE": (_ref("tinyml_transpose", P.TransposeParams),),
+    "RESIZE_NEAREST_NEIGHBOR": (_ref("tinyml_resize_nearest", P.ResizeNearestParams),),
 }
 
 
@@ -132,12 +135,15 @@ def variants_of(op: str) -> tuple[KernelVariant, ...]:
     return VARIANTS[op]
 
 
-def select(op: str, params: Any, memory: Memory = Memory.OUT_OF_PLACE,
-           features: frozenset[str] = frozenset()) -> KernelVariant | None:
-    """The first variant of `op` that can run `params` with that memory arrangement on a CPU
-    with `features`, or None."""
+KERNEL_SETS = ("fast", "reference")   # --kernels: the fast variants where one applies, or the reference everywhere
+DEFAULT_KERNELS = "reference"
+
+
+def select(op: str, params: Any, memory: Memory = Memory.OUT_OF_PLACE, fast: bool = False) -> KernelVariant | None:
+    """The first variant of `op` that can run `params` planned with that memory arrangement
+    (`fast`: the first fast one, else the first reference-speed one), or None."""
     for v in VARIANTS[op]:
-        if v.memory == memory and v.applies(params, features):
+        if v.fast == fast and v.serves(memory) and v.applies(params):
             return v
     return None
 

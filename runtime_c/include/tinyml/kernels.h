@@ -17,6 +17,15 @@
  *     planner calls at compile time.
  *   - Shapes given as `int32_t shape[TINYML_MAX_DIMS]` are right-aligned
  *     (leading dimensions padded with 1).
+ *
+ * Fast variants (`*_fast`, in `*_fast.c` files) are bit-identical to the
+ * reference kernel they name. They pick their inner loop when compiled:
+ * Helium (__ARM_FEATURE_MVE), ARMv7E-M DSP (__ARM_FEATURE_DSP: SMLAD on
+ * 16-bit pairs), or portable blocked C. They take the bias *folded* at compile
+ * time: folded_bias[c] = bias[c] + input_offset * sum of filter[c] (zero bias
+ * if the layer has none), so the inner loop multiplies raw int8 values; never
+ * NULL. A padded tap then reads the input zero point (-input_offset), which
+ * contributes 0, exactly as the reference kernel skipping it.
  */
 #ifndef TINYML_KERNELS_H
 #define TINYML_KERNELS_H
@@ -80,6 +89,22 @@ size_t tinyml_conv2d_1x1_s8_scratch_size(const tinyml_conv2d_params_t *p);
 void tinyml_conv2d_1x1_s8(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
                           const int32_t *bias, int8_t *output, int8_t *scratch);
 
+/* Fast CONV_2D, any kernel size, stride, dilation and padding: im2col of a few
+ * output pixels into `scratch` (tinyml_conv2d_s8_fast_scratch_size() bytes), then
+ * a blocked matrix multiply over (pixels x output channels). Output must not
+ * overlap the input. */
+size_t tinyml_conv2d_s8_fast_scratch_size(const tinyml_conv2d_params_t *p);
+void tinyml_conv2d_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
+                           const int32_t *folded_bias, int8_t *output, int8_t *scratch);
+
+/* Fast pointwise CONV_2D (the shapes of tinyml_conv2d_1x1_s8), blocked over a few
+ * pixels at a time through `scratch` (tinyml_conv2d_1x1_s8_fast_scratch_size()
+ * bytes). The same overlap rule as tinyml_conv2d_1x1_s8 holds:
+ *     output - input <= (C_in - C_out) * (C_in >= C_out ? 1 : pixels). */
+size_t tinyml_conv2d_1x1_s8_fast_scratch_size(const tinyml_conv2d_params_t *p);
+void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
+                               const int32_t *folded_bias, int8_t *output, int8_t *scratch);
+
 /* ---- DEPTHWISE_CONV_2D ------------------------------------------------ */
 typedef struct {
     tinyml_dims_t input;   /* N, H, W, C_in */
@@ -118,6 +143,10 @@ typedef struct {
 
 void tinyml_fully_connected_s8(const tinyml_fully_connected_params_t *p, const int8_t *input,
                                const int8_t *weights, const int32_t *bias, int8_t *output);
+
+/* Fast FULLY_CONNECTED (filter_offset 0, both rounding contracts), bias folded. */
+void tinyml_fully_connected_s8_fast(const tinyml_fully_connected_params_t *p, const int8_t *input,
+                                    const int8_t *weights, const int32_t *folded_bias, int8_t *output);
 
 /* ---- broadcast geometry shared by ADD / MUL ---------------------------- */
 typedef struct {

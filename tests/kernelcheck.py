@@ -1,0 +1,184 @@
+"""Run a kernel variant and its reference kernel side by side on many cases, in one
+build: a cffi module on the host, one firmware boot in QEMU.
+
+A `Case` is C text: declarations (constant arrays and the params struct, rendered
+by codegen), and two calls that write `out_ref` and `out_var`. `run_cases`
+generates one C file with every case, builds it with the runtime for the target
+(the board's compiler flags, so __ARM_FEATURE_DSP / __ARM_FEATURE_MVE select the
+same inner loops as a real build), runs it, and returns the cases whose outputs
+differ. Before each case both output buffers are filled with different bytes, so
+an output byte a variant never writes is a mismatch too."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from codegen.emit import c_array_body, c_struct
+from tinyengine.core.layers import ConstArray, leaves
+from tinyengine.driver.boards import HOST, load_board
+from tinyengine.driver.firmware import _compile, _flags, _link, _runtime_objects
+from tinyengine.driver.host import RUNTIME, cache_root, runtime_sources
+from tinyengine.driver.qemu import run_raw
+
+QUIET = ["-Wno-unused-function", "-Wno-unused-variable"]   # a case may not use every buffer
+CTYPES = {np.dtype(np.int8): "int8_t", np.dtype(np.int32): "int32_t", np.dtype(np.int16): "int16_t"}
+
+
+@dataclass(frozen=True)
+class Case:
+    """One comparison. `decls` defines the case's constants with the prefix `c<index>_`
+    (use `{p}` in the text for it); `ref` and `var` are statements that write `out_ref` /
+    `out_var` (`out_bytes` bytes) and may use `scratch` (`scratch_bytes`) and `work` (a
+    writable copy of `work_init`, for in-place kernels, `work_bytes` long)."""
+
+    name: str
+    decls: str
+    ref: str
+    var: str
+    out_bytes: int
+    scratch_bytes: int = 0
+    work_init: str | None = None   # name of a const array copied into `work` before each call
+    work_bytes: int = 0
+
+
+def const_array(prefix: str, name: str, data: np.ndarray) -> str:
+    data = np.ascontiguousarray(data)
+    ctype = CTYPES[data.dtype]
+    return (f"static const {ctype} {prefix}{name}[{max(data.size, 1)}] __attribute__((aligned(4))) = "
+            f"{{{c_array_body(data) if data.size else '0'}}};\n")
+
+
+def params_decl(prefix: str, params: Any) -> str:
+    """The params struct and the constant arrays it points to (renamed to the case's prefix)."""
+    text = ""
+    renamed = {}
+    for leaf in leaves(params):
+        if isinstance(leaf, ConstArray) and leaf.name not in renamed:
+            renamed[leaf.name] = dataclasses.replace(leaf, name=f"{prefix}{leaf.name}")
+            text += const_array(prefix, leaf.name, leaf.data)
+
+    def rename(v: Any) -> Any:
+        if isinstance(v, ConstArray):
+            return renamed[v.name]
+        if dataclasses.is_dataclass(v):
+            return dataclasses.replace(v, **{f.name: rename(getattr(v, f.name)) for f in dataclasses.fields(v)})
+        return v
+
+    params = rename(params)
+    return text + f"static const {type(params).C_TYPE} {prefix}params = {c_struct(params)};\n"
+
+
+def _source(cases: list[Case]) -> str:
+    out = max(c.out_bytes for c in cases)
+    scratch = max([c.scratch_bytes for c in cases] + [4])
+    work = max([c.work_bytes for c in cases] + [4])
+    lines = ['#include <string.h>', '#include "tinyml/kernels.h"', "",
+             f"static int8_t out_ref[{out}] __attribute__((aligned(16)));",
+             f"static int8_t out_var[{out}] __attribute__((aligned(16)));",
+             f"static int8_t scratch[{scratch}] __attribute__((aligned(16)));",
+             f"static int8_t work[{work}] __attribute__((aligned(16)));", ""]
+    for i, c in enumerate(cases):
+        p = f"c{i}_"
+        lines.append(f"/* case {i}: {c.name} */")
+        lines.append(c.decls.replace("{p}", p))
+        init = f"memcpy(work, {c.work_init.replace('{p}', p)}, {c.work_bytes});" if c.work_init else ""
+        lines.append(f"static int case{i}(void)\n{{\n    memset(out_ref, 0x5A, {c.out_bytes});\n"
+                     f"    memset(out_var, 0xA5, {c.out_bytes});\n    {init}\n    {c.ref.replace('{p}', p)}\n"
+                     f"    {init}\n    {c.var.replace('{p}', p)}\n"
+                     f"    return memcmp(out_ref, out_var, {c.out_bytes}) != 0;\n}}\n")
+    table = ", ".join(f"case{i}" for i in range(len(cases)))
+    lines.append(f"static int (*const cases[{len(cases)}])(void) = {{{table}}};")
+    lines.append(f"""
+int kernel_check(int *bad, int max_bad)
+{{
+    int n = 0;
+    for (int i = 0; i < {len(cases)}; ++i) {{
+        if (cases[i]()) {{
+            if (n < max_bad) bad[n] = i;
+            ++n;
+        }}
+    }}
+    return n;
+}}
+""")
+    return "\n".join(lines)
+
+
+APP = """#include <stdio.h>
+#include "board.h"
+int kernel_check(int *bad, int max_bad);
+int main(void)
+{
+    int bad[64];
+    int n = kernel_check(bad, 64);
+    board_puts("mismatches ");
+    board_put_u32((uint32_t)n);
+    board_puts("\\n");
+    for (int i = 0; i < n && i < 64; ++i) {
+        board_puts("bad ");
+        board_put_u32((uint32_t)bad[i]);
+        board_puts("\\n");
+    }
+    return 0;
+}
+"""
+
+
+def _host(source: str, work: Path) -> tuple[int, list[int]]:
+    import cffi
+
+    ffi = cffi.FFI()
+    ffi.cdef("int kernel_check(int *bad, int max_bad);")
+    name = "_kernelcheck_" + hashlib.sha256(source.encode()).hexdigest()[:12]
+    ffi.set_source(name, source, sources=[str(s) for s in runtime_sources()],
+                   include_dirs=[str(RUNTIME / "include")],
+                   extra_compile_args=["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", *QUIET])
+    lib_path = ffi.compile(tmpdir=str(work))
+    spec = importlib.util.spec_from_file_location(name, lib_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    bad = module.ffi.new("int[64]")
+    n = module.lib.kernel_check(bad, 64)
+    return n, [bad[i] for i in range(min(n, 64))]
+
+
+def _qemu(source: str, work: Path, target: str) -> tuple[int, list[int]]:
+    board = load_board(target)
+    (work / "cases.c").write_text(source)
+    (work / "app.c").write_text(APP)
+    flags = _flags(board, [work]) + QUIET
+    objects = _runtime_objects(board)
+    obj = work / "obj"
+    obj.mkdir(exist_ok=True)
+    for src in (work / "cases.c", work / "app.c", *board.sources):
+        objects.append(_compile(src, obj / f"{src.parent.name}_{src.stem}.o", flags))
+    elf = work / "check.elf"
+    _link(board, objects, elf)
+    console, _ = run_raw(board, elf, b"", timeout=600.0)
+    numbers = [int(line.split()[1]) for line in console.splitlines() if line.startswith(("mismatches", "bad"))]
+    if not numbers:
+        raise AssertionError(f"{target}: the kernel check printed nothing: {console!r}")
+    return numbers[0], numbers[1:]
+
+
+def run_cases(cases: list[Case], target: str, work: Path | None = None) -> list[str]:
+    """Names of the cases whose variant output differs from the reference (empty: all equal)."""
+    if not cases:
+        return []
+    source = _source(cases)
+    work = work or (cache_root() / "kernelcheck" / f"{target}-{hashlib.sha256(source.encode()).hexdigest()[:16]}")
+    work.mkdir(parents=True, exist_ok=True)
+    if target == HOST:
+        n, bad = _host(source, work)
+    else:
+        n, bad = _qemu(source, work, target)
+    names = [cases[i].name for i in bad]
+    return names + ([f"... and {n - len(bad)} more"] if n > len(bad) else [])
+
