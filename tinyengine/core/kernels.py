@@ -35,7 +35,10 @@ def _with_fast(layer: Layer) -> Layer:
     v = select(layer.op, layer.params, _memory(layer), fast=True)
     if v is None:
         return layer
-    x, w, b, y = layer.args[:4]
+    if not v.folded_bias:
+        return dataclasses.replace(layer, kernel=v.kernel, variant=v.name)
+    args = [a for a in layer.args if not isinstance(a, ScratchArg)]   # (input, weights, bias, output) or
+    w, b = args[1], args[2]                                              # (buffer, weights, bias) in place
     if v.folded_bias:
         if not isinstance(w, ConstArray) or not isinstance(b, ConstArray | NullArg):
             return layer
@@ -44,10 +47,10 @@ def _with_fast(layer: Layer) -> Layer:
             folded = folded_bias(bias, w.data, layer.params.input_offset, _CHANNEL_AXIS[layer.op])
         except OverflowError:
             return layer   # the reference kernel accumulates the offset term itself
-        b = ConstArray(f"L{layer.index}_folded_bias", "int32_t", np.ascontiguousarray(folded))
+        args[2] = ConstArray(f"L{layer.index}_folded_bias", "int32_t", np.ascontiguousarray(folded))
     scratch = v.scratch_bytes(layer.params)
-    args = (x, w, b, y) + ((ScratchArg(),) if scratch else ())
-    return dataclasses.replace(layer, kernel=v.kernel, variant=v.name, args=args, scratch_bytes=scratch)
+    return dataclasses.replace(layer, kernel=v.kernel, variant=v.name,
+                               args=tuple(args) + ((ScratchArg(),) if scratch else ()), scratch_bytes=scratch)
 
 
 def select_kernels(layers: list[Layer], kernels: str = "fast") -> list[Layer]:
@@ -55,5 +58,4 @@ def select_kernels(layers: list[Layer], kernels: str = "fast") -> list[Layer]:
         raise TinyMLError(f"unknown kernel set '{kernels}' (choose from {', '.join(KERNEL_SETS)})")
     if kernels == "reference":
         return layers
-    return [layer if layer.kernel is None or layer.op not in _CHANNEL_AXIS else _with_fast(layer)
-            for layer in layers]
+    return [_with_fast(layer) if layer.kernel is not None else layer for layer in layers]

@@ -20,6 +20,7 @@ from enum import Enum
 from typing import Any
 
 from . import params as P
+from .layers import contiguous_strides
 
 
 class Memory(Enum):
@@ -50,6 +51,7 @@ class KernelVariant:
     fast: bool = False                        # a `*_fast` kernel: its inner loop is chosen when compiled
                                               # (Helium, DSP SMLAD or blocked C), bit-exact with the reference
     folded_bias: bool = False                 # takes bias + input_offset * sum(weights) (core/fold.py)
+    elementwise: bool = False                 # reads element i before writing element i: runs with output == input
 
     def applies(self, params: Any) -> bool:
         return isinstance(params, self.params_type) and self.when.holds(params)
@@ -57,6 +59,8 @@ class KernelVariant:
     def serves(self, memory: Memory) -> bool:
         """Whether this variant can run a layer planned with `memory`: a variant whose output
         may overlap its input also runs out of place."""
+        if memory == Memory.IN_PLACE and self.elementwise:
+            return True
         return self.memory == memory or (memory == Memory.OUT_OF_PLACE and self.memory == Memory.OVERLAP)
 
     def scratch_bytes(self, params: Any) -> int:
@@ -69,6 +73,9 @@ POINTWISE = Predicate("1x1 kernel, stride 1, no padding, same height and width",
                                  and p.pad.h == 0 and p.pad.w == 0 and p.input.h == p.output.h
                                  and p.input.w == p.output.w))
 DEPTH_MULTIPLIER_1 = Predicate("depth multiplier 1", lambda p: p.depth_multiplier == 1)
+NO_BROADCAST = Predicate("no broadcasting: both inputs have the output's shape",
+                         lambda p: p.geometry.in1_strides == p.geometry.in2_strides == contiguous_strides(
+                             p.geometry.out_shape))
 NO_FILTER_OFFSET = Predicate("symmetric weights (filter_offset 0)", lambda p: p.filter_offset == 0)
 
 
@@ -103,14 +110,24 @@ VARIANTS: dict[str, tuple[KernelVariant, ...]] = {
         KernelVariant("in-place", "tinyml_depthwise_conv2d_inplace_s8", P.DepthwiseConv2DParams, DEPTH_MULTIPLIER_1,
                       Memory.IN_PLACE, scratch=lambda p: p.input.h * p.input.w,
                       scratch_function="tinyml_depthwise_conv2d_inplace_s8_scratch_size"),
+        # SIMD across channels, no scratch
+        KernelVariant("fast", "tinyml_depthwise_conv2d_s8_fast", P.DepthwiseConv2DParams, ANY, fast=True,
+                      folded_bias=True),
+        # the in-place kernel's channel planes, with a blocked inner loop
+        KernelVariant("in-place-fast", "tinyml_depthwise_conv2d_inplace_s8_fast", P.DepthwiseConv2DParams,
+                      DEPTH_MULTIPLIER_1, Memory.IN_PLACE, scratch=lambda p: p.input.h * p.input.w,
+                      scratch_function="tinyml_depthwise_conv2d_inplace_s8_fast_scratch_size", fast=True,
+                      folded_bias=True),
     ),
     "FULLY_CONNECTED": (
         _ref("tinyml_fully_connected_s8", P.FullyConnectedParams),
         KernelVariant("fast", "tinyml_fully_connected_s8_fast", P.FullyConnectedParams, NO_FILTER_OFFSET,
                       fast=True, folded_bias=True),
     ),
-    "ADD": (_ref("tinyml_add_s8", P.AddParams),),
-    "MUL": (_ref("tinyml_mul_s8", P.MulParams),),
+    "ADD": (_ref("tinyml_add_s8", P.AddParams),
+            KernelVariant("fast", "tinyml_add_s8_fast", P.AddParams, NO_BROADCAST, fast=True, elementwise=True)),
+    "MUL": (_ref("tinyml_mul_s8", P.MulParams),
+            KernelVariant("fast", "tinyml_mul_s8_fast", P.MulParams, NO_BROADCAST, fast=True, elementwise=True)),
     "AVERAGE_POOL_2D": (_ref("tinyml_avg_pool2d_s8", P.Pool2DParams),),
     "MAX_POOL_2D": (_ref("tinyml_max_pool2d_s8", P.Pool2DParams),),
     "MEAN": (_ref("tinyml_mean_s8", P.MeanParams, lambda p: 4 * p.num_outputs, "tinyml_mean_s8_scratch_size"),),

@@ -38,6 +38,7 @@ class Compiled:
     contract: str
     source: Path
     schedule: Schedule | None = None
+    kernels: str = DEFAULT_KERNELS      # the kernel set: "fast" or "reference"
 
     @property
     def stage(self) -> PatchStage | None:
@@ -79,7 +80,7 @@ class Compiled:
                             "scale": q.scale if q else None, "zero_point": q.zero_point if q else None})
             return out
         return {"model": self.graph.name, "source": str(self.source), "contract": self.contract,
-                "patch": str(self.stage.spec) if self.stage else "off",
+                "patch": str(self.stage.spec) if self.stage else "off", "kernels": self.kernels,
                 "inplace": any(x.inplace_of is not None or x.overlaps is not None for x in self.layers),
                 "tinyml_version": __version__, "inputs": io(self.graph.inputs), "outputs": io(self.graph.outputs),
                 "layers": [{"index": layer.index, "op": layer.op, "name": layer.name, "output": layer.outputs[0]}
@@ -97,7 +98,7 @@ def compile_model(path: str | Path, contract: str = "tflm", name: str | None = N
         graph = dataclasses.replace(graph, name=name)
     sched = plan_model(graph, contract, inplace, patch, max_overhead, kernels)
     code = generate(graph, sched.layers, sched.plan, contract, __version__, sched.stage)
-    return Compiled(graph, sched.layers, sched.plan, code, contract, Path(path), sched)
+    return Compiled(graph, sched.layers, sched.plan, code, contract, Path(path), sched, kernels)
 
 
 def write_output(compiled: Compiled, out_dir: str | Path, board: str | None = None) -> Path:

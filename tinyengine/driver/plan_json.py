@@ -42,7 +42,7 @@ def plan_json(plan: Plan, graph: Graph, layers: list[Layer], schedule: dict | No
         },
         "layers": [
             {"index": layer.index, "op": layer.op, "name": layer.name, "kernel": layer.kernel,
-             "inputs": list(layer.inputs), "outputs": list(layer.outputs),
+             "variant": layer.variant, "inputs": list(layer.inputs), "outputs": list(layer.outputs),
              "scratch_bytes": layer.scratch_bytes, "macs": layer.macs}
             for layer in layers
         ],

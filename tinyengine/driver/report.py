@@ -50,8 +50,8 @@ def render_report(graph: Graph, layers: list[Layer], plan: Plan, contract: str, 
         "",
         "## Layers",
         "",
-        "| # | op | output | shape | bytes | arena offset | MACs |",
-        "|---|----|--------|-------|------:|-------------:|-----:|",
+        "| # | op | kernel (variant) | output | shape | bytes | arena offset | MACs |",
+        "|---|----|------------------|--------|-------|------:|-------------:|-----:|",
     ]
     in_stage = set(stage.layers[:-1]) if stage else set()
     for layer in layers:
@@ -67,7 +67,8 @@ def render_report(graph: Graph, layers: list[Layer], plan: Plan, contract: str, 
             notes.append("patched")
         note = f" ({', '.join(notes)})" if notes else ""
         offset = "patch buffer" if layer.index in in_stage else f"{plan.tensor_offset(t):,}"
-        lines.append(f"| {layer.index} | {layer.op}{note} | `{layer.name}` | {_shape(graph, t)} | "
+        kernel = f"`{layer.kernel}` ({layer.variant})" if layer.kernel else "none (view)"
+        lines.append(f"| {layer.index} | {layer.op}{note} | {kernel} | `{layer.name}` | {_shape(graph, t)} | "
                      f"{graph.tensors[t].nbytes:,} | {offset} | {layer.macs:,} |")
     lines += ["", "## Memory at each step", "",
               "Buffers live while each layer runs, as key size@offset. Live bytes do not count twice what a "

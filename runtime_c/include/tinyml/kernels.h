@@ -131,6 +131,21 @@ size_t tinyml_depthwise_conv2d_inplace_s8_scratch_size(const tinyml_depthwise_co
 void tinyml_depthwise_conv2d_inplace_s8(const tinyml_depthwise_conv2d_params_t *p, int8_t *buffer,
                                         const int8_t *filter, const int32_t *bias, int8_t *scratch);
 
+/* Fast DEPTHWISE_CONV_2D, out of place, any kernel size, stride, dilation,
+ * padding and depth multiplier (SIMD across channels where depth_multiplier == 1).
+ * No scratch. Output must not overlap the input. */
+void tinyml_depthwise_conv2d_s8_fast(const tinyml_depthwise_conv2d_params_t *p, const int8_t *input,
+                                     const int8_t *filter, const int32_t *folded_bias, int8_t *output);
+
+/* Fast in-place DEPTHWISE_CONV_2D: the contract of tinyml_depthwise_conv2d_inplace_s8
+ * (depth_multiplier 1, output no larger than the input, `buffer` holds the input on
+ * entry and the output on return, one channel of scratch:
+ * tinyml_depthwise_conv2d_inplace_s8_fast_scratch_size() = input.h * input.w bytes),
+ * with a blocked inner loop over each channel plane. */
+size_t tinyml_depthwise_conv2d_inplace_s8_fast_scratch_size(const tinyml_depthwise_conv2d_params_t *p);
+void tinyml_depthwise_conv2d_inplace_s8_fast(const tinyml_depthwise_conv2d_params_t *p, int8_t *buffer,
+                                             const int8_t *filter, const int32_t *folded_bias, int8_t *scratch);
+
 /* ---- FULLY_CONNECTED -------------------------------------------------- */
 typedef struct {
     int32_t batches, input_depth, units;
@@ -168,6 +183,12 @@ typedef struct {
 
 void tinyml_add_s8(const tinyml_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 
+/* Fast ADD without broadcasting (both inputs have the output's shape: the
+ * geometry's strides are the output's contiguous strides). Element i of both
+ * inputs is read before output element i is written, so output may equal
+ * input1 or input2 (in place). */
+void tinyml_add_s8_fast(const tinyml_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+
 /* ---- MUL -------------------------------------------------------------- */
 typedef struct {
     tinyml_broadcast_t geometry;
@@ -178,6 +199,9 @@ typedef struct {
 } tinyml_mul_params_t;
 
 void tinyml_mul_s8(const tinyml_mul_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output);
+
+/* Fast MUL without broadcasting; the same in-place rule as tinyml_add_s8_fast. */
+void tinyml_mul_s8_fast(const tinyml_mul_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output);
 
 /* ---- AVERAGE_POOL_2D / MAX_POOL_2D ------------------------------------ */
 typedef struct {
