@@ -10,8 +10,8 @@ its patch: the same kernel, with the patch's dims and a shifted padding, so the
 result is bit-identical to the unpatched layer. Patch outputs are written into
 the full stage output (stitched); stage inputs are read from the full tensor.
 
-Everything here is geometry and bookkeeping; the planner sizes the patch
-buffers and codegen emits the calls."""
+Everything here is geometry and bookkeeping; core/lifetimes.py turns the
+stage into patch-sized buffer requests for the planner, and codegen emits the calls."""
 
 from __future__ import annotations
 
