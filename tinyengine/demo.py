@@ -93,6 +93,8 @@ def main() -> int:
                 f"generated C (TF-Lite Micro: {result['int8_test_accuracy_tflm']:.4f}) on {result['test_images']:,} "
                 f"images, arena {result['arena_bytes']:,} B, flash {result['flash_bytes']:,} B, "
                 f"{result['instructions']:,} instructions/inference on {board.name}; {nas_out}/report.md")
+    if result.get("ranking_note"):   # a 3-minute budget leaves the supernet too little training to rank
+        nas_line += f"\n\nTinyNAS note: {result['ranking_note']}."
     print(nas_line)
     with open(OUT / "summary.md", "a") as f:
         f.write("\n" + nas_line + "\n")

@@ -10,10 +10,9 @@ training set.
 
 The throughput is timed the way fine-tuning trains (`model.fit`, same batch size)
 on a sampled model at the middle width and the largest resolution of the space.
-MACs x images per second is only a rough constant of the machine: on these CPUs it
-was 1.4-2.5 G for models of the space, lower at high resolution, and two timings
-of one model differed by 18%. The fine-tuning then fits as many
-epochs as the deadline allows for the model actually chosen."""
+MACs x images per second is only a rough constant of the machine (lower at high
+resolution, and it varies from one timing to the next), so the fine-tuning then fits
+as many epochs as the deadline allows for the model actually chosen."""
 
 from __future__ import annotations
 

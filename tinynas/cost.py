@@ -3,13 +3,11 @@ engine's IR with the same ops, shapes, fused activations and padding the TFLite
 converter produces for `build_keras(arch)` (weights and scales do not change the
 plan), lowered and scheduled by the engine itself (in place + patches, as
 `tinyml compile --patch auto` would). What the search calls feasible is what the
-compiler will plan. Results are cached per architecture."""
+compiler will plan."""
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -108,24 +106,3 @@ def arch_cost(arch: Arch, patch: str = "auto", max_overhead: float = DEFAULT_MAX
     return Cost(sched.plan.arena_bytes, sched.plan.flash_bytes + CODE_BYTES, sum(x.macs for x in sched.layers),
                 str(sched.stage.spec) if sched.stage else "off")
 
-
-class CostCache:
-    """arch.key -> Cost, kept in a JSON file so a resumed or repeated search reuses it."""
-
-    def __init__(self, path: Path | None = None, patch: str = "auto") -> None:
-        self.path, self.patch = path, patch
-        self.data: dict[str, dict] = {}
-        if path is not None and path.exists():
-            self.data = json.loads(path.read_text())
-
-    def __call__(self, arch: Arch) -> Cost:
-        key = f"{self.patch}:{arch.key}"
-        if key not in self.data:
-            self.data[key] = asdict(arch_cost(arch, self.patch))
-        return Cost(**self.data[key])
-
-    def save(self) -> None:
-        if self.path is not None:
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self.data))
-            tmp.replace(self.path)

@@ -20,7 +20,7 @@ import numpy as np
 from tinyengine.core.errors import TinyMLError
 from tinyengine.driver.datasets import fashion_mnist
 
-DATASETS = ("fashion-mnist", "spoken-digits", "har")
+from .options import DATASETS
 
 
 @dataclass(frozen=True)

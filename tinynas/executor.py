@@ -15,10 +15,10 @@ from typing import Any
 
 from tinyengine.core.errors import TinyMLError
 
+from .options import BACKENDS
+
 
 class InProcessExecutor:
-    name = "in-process"
-
     def __init__(self) -> None:
         self._states: dict[tuple[Callable, str], Any] = {}
 
@@ -48,8 +48,6 @@ class _StatefulWorker:
 
 
 class RayExecutor:
-    name = "ray"
-
     def __init__(self, address: str | None = None, num_cpus: int | None = None) -> None:
         try:
             import ray
@@ -98,4 +96,4 @@ def make_executor(backend: str, address: str | None = None):
         return InProcessExecutor()
     if backend == "ray":
         return RayExecutor(address)
-    raise TinyMLError(f"unknown backend '{backend}'; available: in-process, ray")
+    raise TinyMLError(f"unknown backend '{backend}'; available: {', '.join(BACKENDS)}")

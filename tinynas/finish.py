@@ -17,19 +17,12 @@ from tinyengine.core.errors import TinyMLError, require_choice
 
 from .data import Dataset, flip_half
 from .interrupt import keras_callback
+from .options import FINAL_INITS
 from .schedule import cosine_decay
 from .search import Evaluated
 from .space import to_int8_tflite
 
 LEARNING_RATE = 1e-3
-
-# Where the chosen sub-network's final training starts. From fresh weights by default: bench run E's
-# model reached 92.52% trained from scratch and 91.50% fine-tuned from the supernet's weights (11
-# epochs each); run D's 91.02% and 91.20% (7 epochs each) (bench/results/baselines.md).
-FINAL_INITS = {
-    "scratch": "fresh weights (the supernet only ranks)",
-    "supernet": "the supernet's weights for it (OFA's fine-tuning)",
-}
 
 
 def initial_model(arch, init: str, net, calib, seed: int):
@@ -52,8 +45,8 @@ def _quantize(x: np.ndarray, scale: float, zero_point: int) -> np.ndarray:
 def plan_epochs(done: int, planned: int, last_epoch_s: float, seconds_left: float) -> int:
     """How many epochs in all fit before the deadline, after `done` epochs, the last of which took
     `last_epoch_s`. The plan is made after the first epoch and revised once after the second (the
-    first also traces the training function, so it overstates an epoch: 214 s against 147 s in
-    bench run D); later it is only shortened, when epochs run slower. The revision at most doubles
+    first also traces the training function, so it overstates an epoch); later it is only
+    shortened, when epochs run slower. The revision at most doubles
     the plan, so the cosine learning rate never rises."""
     fit = done + int(seconds_left // last_epoch_s)
     if done == 1:

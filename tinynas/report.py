@@ -8,9 +8,8 @@ import numpy as np
 
 from .budget import MIN_EPOCHS
 from .cost import CODE_BYTES
-from .finish import FINAL_INITS
+from .options import FINAL_INITS, SAMPLINGS, SUPERNET_LOSSES
 from .search import Evaluated, SubSpace
-from .supernet import SAMPLINGS, SUPERNET_LOSSES
 
 
 def plot_cdfs(subspaces: list[SubSpace], chosen: SubSpace, path) -> None:
@@ -83,8 +82,10 @@ def write_outputs(cfg, state: dict, history: list[Evaluated], chosen: Evaluated,
         "result": result,
     }
     (cfg.out / "search.json").write_text(json.dumps(doc, indent=2))
+    note = result.get("ranking_note")   # the supernet's ranking said nothing (nas.ranking_note)
     lines = [
         f"# TinyNAS: {cfg.dataset}", "",
+        *([f"> **Note:** {note}.", ""] if note else []),
         f"- limits: arena <= {cfg.limits.sram_bytes:,} B, flash <= {cfg.limits.flash_bytes:,} B (a candidate's "
         f"constants plus {CODE_BYTES:,} B for code)"
         + (f" (board {cfg.board})" if cfg.board else "")
@@ -116,6 +117,8 @@ def write_outputs(cfg, state: dict, history: list[Evaluated], chosen: Evaluated,
         "## Sub-spaces", "", "| width | resolution | fit | median MACs of fitting |", "|---:|---:|---:|---:|",
         *[f"| {s.width:g} | {s.resolution} | {100 * s.fit_ratio:.0f}% | {s.score:,.0f} |" for s in subspaces],
         "", "## Final ranking", "",
+        *(["**The supernet could not rank the candidates (see the note at the top): the scores below are noise, "
+           "not a search result.**", ""] if note else []),
         f"The {len(state.get('finalists', []))} best candidates of the search, rescored with the supernet on all "
         f"{state.get('final_val_images') or 0:,} validation images. Kept: the one with the most MACs among those "
         "within one standard error of the best, as smaller differences are noise of the validation sample"

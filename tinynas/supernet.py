@@ -28,31 +28,19 @@ import numpy as np
 
 from tinyengine.core.errors import TinyMLError, require_choice
 
+from .options import SAMPLINGS
 from .space import Arch, SearchSpace, build_keras
 
 EPS = 1e-3
 LEARNING_RATE = 0.05     # SGD's, decayed along a cosine over the supernet's training time (nas.py)
 
-# What each training step trains (`step_archs`).
-SAMPLINGS = {
-    "feasible": "the largest and two random sub-networks within the MAC limit",
-    "sandwich": "the largest, the smallest and a random sub-network within the MAC limit",
-}
-
-# What the sub-networks of a step learn from (`SuperNet.compile`); the largest always learns the labels.
-SUPERNET_LOSSES = {
-    "labels": "every sub-network learns the labels",
-    "distill": "the others learn the largest's predictions (in-place distillation)",
-}
-
 
 def step_archs(space: SearchSpace, width: float, resolution: int, sampling: str, max_macs: int | None,
                rng) -> list[Arch]:
     """The sub-networks one supernet step trains. Random ones are drawn only among those the search
-    can pick (within `max_macs`). `sandwich` is OFA's rule. `feasible` drops the smallest: under a MAC
-    limit that only 15% of a sub-space's networks meet (the 60-minute benchmark's), training the
-    smallest every step made it and its neighbours score 7-11 points above every other candidate
-    after 7 minutes (bench/results/supernet-schedule.md), so the search picked them."""
+    can pick (within `max_macs`). `sandwich` is OFA's rule. `feasible` drops the smallest: under a
+    tight MAC limit, training the smallest every step makes it and its neighbours score far above
+    the other candidates, so the search would pick them."""
     require_choice("supernet sampling", sampling, SAMPLINGS)
     largest = space.largest(width, resolution)
     if sampling == "sandwich":
@@ -114,7 +102,6 @@ class SuperNet:
         self.transforms = [m for b in self.blocks for m in b["ktm"]]
         self.variables += self.transforms
         self._train = None
-        self._forward = None
 
     # ---- selection ----
     def selection(self, arch: Arch) -> tuple[np.ndarray, ...]:

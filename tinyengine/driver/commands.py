@@ -1,0 +1,377 @@
+"""The work behind the `tinyml` subcommands, as plain functions: typed arguments in, results
+(with the lines the CLI prints) out, TinyMLError on bad input. tinyengine/cli.py only parses
+arguments and calls these. Heavy modules (code generation, TensorFlow, QEMU) are imported by
+the function that needs them, so `tinyml boards` or `--help` stay quick."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from ..core.contracts import CONTRACTS
+from ..core.errors import TinyMLError
+from ..core.patch import parse_patch
+from ..core.schedule import DEFAULT_MAX_OVERHEAD
+
+if TYPE_CHECKING:
+    from .bench import BenchRow
+    from .boards import Board
+    from .firmware import Firmware
+    from .pipeline import Compiled
+    from .verify import VerifyResult
+
+Progress = Callable[[int], None]
+
+
+# ---- compile ----
+
+@dataclass(frozen=True)
+class CompileResult:
+    compiled: Compiled
+    out: Path
+    board: str | None
+    patch: str               # the --patch asked for: "auto", "off" or RxC@L
+    max_overhead: float
+
+    def lines(self) -> list[str]:
+        c, p = self.compiled, self.compiled.plan
+        fit = f", fits {self.board}" if self.board else ""
+        lines = [f"{c.graph.name}: {len(c.layers)} layers -> {self.out}/model.c "
+                 f"(arena {p.arena_bytes:,} B, flash {p.flash_bytes:,} B, contract {c.contract}{fit})"]
+        st = c.stage
+        if st is not None:
+            lines.append(f"  patch-based stage: layers {st.layers[0]}-{st.split} in a {st.spec.rows}x{st.spec.cols} "
+                         f"grid (--patch {st.spec}), {100 * st.overhead:.1f}% extra MACs; "
+                         f"{c.schedule.unpatched_arena:,} B without patches")
+        elif self.patch == "auto":
+            lines.append(f"  no patch split beats the layer-by-layer plan within {100 * self.max_overhead:.0f}% "
+                         "extra MACs")
+        return lines
+
+
+def compile_for_board(model: str | Path, reference: str = "tflm", board: str | None = None, patch: str = "off",
+                      inplace: bool = True, max_overhead: float = DEFAULT_MAX_OVERHEAD) -> Compiled:
+    """Compile `model`; with `board`, raise unless the plan fits it. When it does not fit and
+    `patch` is "off", the error says what --patch auto would plan instead, if that is smaller."""
+    from .pipeline import compile_model
+
+    compiled = compile_model(model, reference, inplace=inplace, patch=parse_patch(patch), max_overhead=max_overhead)
+    if board:
+        from .boards import load_board
+        from .firmware import check_plan_fits
+        from .targets import peak_description
+
+        try:
+            check_plan_fits(load_board(board), compiled.plan.arena_bytes, compiled.plan.flash_bytes,
+                            peak_description(compiled))
+        except TinyMLError as exc:
+            if patch != "off":
+                raise
+            patched = compile_model(model, reference, inplace=inplace, patch="auto", max_overhead=max_overhead)
+            if patched.plan.arena_bytes < compiled.plan.arena_bytes:
+                raise TinyMLError(f"{exc}; with --patch auto the arena would be {patched.plan.arena_bytes:,} B "
+                                  f"(patches {patched.stage.spec})") from None
+            raise
+    return compiled
+
+
+def compile_to(model: str | Path, output: str | Path, reference: str = "tflm", board: str | None = None,
+               patch: str = "off", inplace: bool = True,
+               max_overhead: float = DEFAULT_MAX_OVERHEAD) -> CompileResult:
+    """`tinyml compile`: compile (checked against `board`) and write the output directory."""
+    from .pipeline import write_output
+
+    compiled = compile_for_board(model, reference, board, patch, inplace, max_overhead)
+    out = write_output(compiled, output, board=board)
+    return CompileResult(compiled, out, board, patch, max_overhead)
+
+
+def load_compiled_dir(out_dir: Path) -> tuple[Compiled, dict]:
+    """The compiled model of a directory written by `tinyml compile` (recompiled from its copy of
+    the model with the recorded settings), and its meta.json."""
+    from .pipeline import compile_model
+
+    meta_path = out_dir / "meta.json"
+    if not meta_path.exists():
+        raise TinyMLError(f"'{out_dir}' is not a compiled model directory (no meta.json); run 'tinyml compile' first")
+    meta = json.loads(meta_path.read_text())
+    compiled = compile_model(out_dir / "model.tflite", meta["contract"], name=meta.get("model"),
+                             inplace=meta.get("inplace", True), patch=parse_patch(meta.get("patch", "off")))
+    return compiled, meta
+
+
+def reference_vector(compiled: Compiled, seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """One random input and the reference interpreter's outputs for it (a firmware self-test)."""
+    from .oracle import make_oracle
+    from .verify import random_inputs
+
+    inputs = random_inputs(compiled.graph, 1, seed)[0]
+    expected = make_oracle(compiled.contract, compiled.source, len(compiled.graph.outputs)).run(inputs)
+    return inputs, expected
+
+
+# ---- report sections ----
+
+def firmware_section(fw: Firmware) -> str:
+    """The report.md section of a firmware build: flash and SRAM use, sections."""
+    s = fw.size
+    lines = [f"## Firmware for {fw.board.name}", "", f"{fw.board.description}", "",
+             f"- flash: **{s.flash_used:,} B** of {s.flash_size:,} B ({100 * s.flash_used / s.flash_size:.1f}%)",
+             f"- SRAM: **{s.sram_used:,} B** of {s.sram_size:,} B ({100 * s.sram_used / s.sram_size:.1f}%): "
+             f"arena {s.arena_bytes:,}, stack {s.stack_bytes:,}, "
+             f"other data {s.sram_used - s.arena_bytes - s.stack_bytes:,}",
+             "", "| section | address | bytes | region |", "|---|---:|---:|---|"]
+    for sec in s.sections:
+        lines.append(f"| `{sec.name}` | 0x{sec.address:08x} | {sec.size:,} | {sec.region or '-'} |")
+    return "\n".join(lines) + "\n"
+
+
+def profile_section(board_name: str, compiled: Compiled, instructions: np.ndarray, total: int) -> str:
+    """The report.md section of a profiled run: instructions per layer."""
+    lines = [f"## Instructions per layer on {board_name}", "",
+             "Counted in QEMU with -icount shift=0 (one instruction per virtual ns) from SysTick, for one inference.",
+             "", f"Total: **{total:,} instructions**", "",
+             "| # | op | instructions | share | MACs | instr/MAC |", "|---|---|---:|---:|---:|---:|"]
+    for layer, n in zip(compiled.layers, instructions):
+        per_mac = f"{n / layer.macs:.1f}" if layer.macs else "-"
+        lines.append(f"| {layer.index} | {layer.op} | {int(n):,} | {100 * n / max(total, 1):.1f}% | "
+                     f"{layer.macs:,} | {per_mac} |")
+    return "\n".join(lines) + "\n"
+
+
+# ---- build ----
+
+@dataclass(frozen=True)
+class BuildResult:
+    compiled: Compiled
+    board: Board | None = None        # None: the host build
+    firmware: Firmware | None = None
+    host_module: str | None = None    # the host build's extension module file
+
+    def lines(self) -> list[str]:
+        name = self.compiled.graph.name
+        if self.board is None:
+            return [f"{name}: host build ready ({self.host_module})"]
+        fw, board = self.firmware, self.board
+        lines = [f"{name}: {fw.elf} for {board.name}: {fw.size.summary()}"]
+        if not board.runs_here:
+            tool = board.flash_tool or "pyocd / openocd"
+            lines.append(f"  flash: {tool.format(hex=fw.elf.with_suffix('.hex'), elf=fw.elf)}")
+        return lines
+
+
+def build_model_dir(model_dir: Path, target: str | None = None, output: Path | None = None) -> BuildResult:
+    """`tinyml build`: the host extension, or the firmware for a board (default: the board the
+    directory was compiled for, else the host), recorded in the directory's report.md."""
+    from .boards import HOST, load_board
+    from .report import update_report
+    from .targets import firmware_for
+
+    compiled, meta = load_compiled_dir(model_dir)
+    target = target or meta.get("board") or HOST
+    if target == HOST:
+        from .verify import host_model
+
+        model = host_model(compiled, model_dir)
+        return BuildResult(compiled, host_module=model.module.__file__)
+    board = load_board(target)
+    out = output if output else model_dir / f"fw-{board.name}"
+    if board.console == "uart":
+        from .firmware import write_testvector
+
+        out.mkdir(parents=True, exist_ok=True)
+        write_testvector(out / "testvector.h", compiled.graph.name, *reference_vector(compiled))
+    fw = firmware_for(compiled, model_dir, board, out_dir=out)
+    update_report(model_dir, f"firmware {board.name}", firmware_section(fw))
+    return BuildResult(compiled, board, fw)
+
+
+# ---- run ----
+
+@dataclass(frozen=True)
+class RunResult:
+    compiled: Compiled
+    target: str
+    outputs: list[np.ndarray]
+    saved: list[str]                          # where each output went (empty: not saved)
+    layer_instructions: np.ndarray | None = None   # with --profile
+    total_instructions: int | None = None
+
+    def lines(self) -> list[str]:
+        lines = []
+        for i, y in enumerate(self.outputs):
+            if self.saved:
+                lines.append(f"output {i} -> {self.saved[i]}")
+            else:
+                lines.append(f"output {i} ({y.dtype} {list(y.shape)}): {np.array2string(y.reshape(-1), threshold=64)}")
+        if self.layer_instructions is not None:
+            total = self.total_instructions
+            lines.append(f"{'#':>3}  {'op':<22} {'instructions':>14} {'share':>7}")
+            for layer, n in zip(self.compiled.layers, self.layer_instructions):
+                lines.append(f"{layer.index:>3}  {layer.op:<22} {int(n):>14,} {100 * n / max(total, 1):>6.1f}%")
+            lines.append(f"     {'total':<22} {total:>14,}")
+        return lines
+
+
+def read_inputs(compiled: Compiled, paths: list[str]) -> list[np.ndarray]:
+    """The model's inputs from .npy files, one per input in order, checked against its tensors."""
+    from .targets import NUMPY
+
+    g = compiled.graph
+    if len(g.inputs) != len(paths):
+        raise TinyMLError(f"the model has {len(g.inputs)} inputs, {len(paths)} --input files given")
+    inputs = []
+    for path, t in zip(paths, g.inputs):
+        tensor = g.tensors[t]
+        try:
+            x = np.load(path)
+        except (OSError, ValueError) as exc:
+            raise TinyMLError(f"cannot read input '{path}': {exc}") from None
+        if x.dtype != NUMPY[tensor.dtype] or x.size != tensor.num_elements:
+            raise TinyMLError(f"input '{path}' is {x.dtype} {list(x.shape)}; tensor '{tensor.name}' needs "
+                              f"{tensor.dtype} {list(tensor.shape)}")
+        inputs.append(x.reshape(tensor.shape))
+    return inputs
+
+
+def run_model_dir(model_dir: Path, inputs: list[str], target: str = "host", output: str | None = None,
+                  profile: bool = False, timeout: float = 300.0) -> RunResult:
+    """`tinyml run`: one inference on `target`. `output`: save the output tensor there (several
+    outputs: <output>_<i>.npy). `profile` (QEMU only): instructions per layer, also added to the
+    directory's report.md."""
+    from .boards import HOST
+    from .report import update_report
+    from .targets import run_batch
+
+    compiled, _ = load_compiled_dir(model_dir)
+    xs = read_inputs(compiled, inputs)
+    if profile and target == HOST:
+        raise TinyMLError("--profile counts instructions in QEMU; pick a QEMU target (e.g. --target qemu-an500)")
+    batch = run_batch(compiled, model_dir, target, [xs], timeout=timeout)
+    outs = batch.outputs[0]
+    saved = []
+    if output:
+        for i, y in enumerate(outs):
+            path = output if len(outs) == 1 else f"{Path(output).with_suffix('')}_{i}.npy"
+            np.save(path, y)
+            saved.append(path)
+    if not profile:
+        return RunResult(compiled, target, outs, saved)
+    per_layer = batch.layer_instructions[0]
+    total = int(batch.total_instructions[0])
+    update_report(model_dir, f"profile {target}", profile_section(target, compiled, per_layer, total))
+    return RunResult(compiled, target, outs, saved, per_layer, total)
+
+
+# ---- verify ----
+
+def verify_models(models: list[str], reference: str = "tflm", target: str = "host", inputs: int = 50, seed: int = 0,
+                  patch: str = "off", inplace: bool = True, max_overhead: float = DEFAULT_MAX_OVERHEAD,
+                  progress: Callable[[int, str], Progress | None] | None = None) -> Iterator[VerifyResult]:
+    """`tinyml verify`: every model, against each reference ("both": every contract), on each of
+    the comma-separated targets, one result at a time. `progress(total, label)` may give a
+    progress callback for one verification."""
+    from .targets import parse_targets
+    from .verify import verify_model
+
+    targets = parse_targets(target)
+    references = list(CONTRACTS) if reference == "both" else [reference]
+    spec = parse_patch(patch)
+    for model in models:
+        for ref in references:
+            for t in targets:
+                tick = progress(inputs, f"{Path(model).stem} {t} vs {ref}") if progress else None
+                yield verify_model(Path(model), ref, count=inputs, seed=seed, target=t, progress=tick,
+                                   inplace=inplace, patch=spec, max_overhead=max_overhead)
+
+
+# ---- export ----
+
+@dataclass(frozen=True)
+class ExportResult:
+    compiled: Compiled
+    board: Board
+    out: Path
+
+    def lines(self) -> list[str]:
+        return [f"{self.compiled.graph.name}: standalone project for {self.board.name} in {self.out} "
+                f"(build: make -C {self.out})"]
+
+
+def export_model_dir(model_dir: Path, board: str, output: Path) -> ExportResult:
+    """`tinyml export`: a standalone Makefile project for `board` (after checking the plan fits)."""
+    from .. import __version__
+    from .boards import load_board
+    from .export import export_project
+    from .firmware import check_plan_fits, write_testvector
+    from .targets import peak_description
+
+    compiled, _ = load_compiled_dir(model_dir)
+    b = load_board(board)
+    check_plan_fits(b, compiled.plan.arena_bytes, compiled.plan.flash_bytes, peak_description(compiled))
+    with tempfile.TemporaryDirectory() as tmp:
+        tv = Path(tmp) / "testvector.h"
+        write_testvector(tv, compiled.graph.name, *reference_vector(compiled))
+        out = export_project(model_dir, b, output, compiled.graph.name, __version__,
+                             compiled.plan.arena_bytes, compiled.plan.flash_bytes, tv)
+    return ExportResult(compiled, b, out)
+
+
+# ---- bench ----
+
+BENCH_NOTE = ("TFLM arena: tflite-micro's recording allocator (print_allocations), measured now; 'activations' is "
+              "its head (planned tensors + scratch), the rest is its runtime structures. Gap: our arena over the "
+              "liveness lower bound.")
+
+
+def bench_models(models: list[str], max_overhead: float = DEFAULT_MAX_OVERHEAD, json_path: str | None = None,
+                 markdown_path: str | None = None, progress: Progress | None = None) -> tuple[list[BenchRow], str]:
+    """`tinyml bench`: a row per model and the table of them (also written as JSON / Markdown
+    when the paths are given). `progress(done)` after each model."""
+    from .bench import bench_model, render_table, rows_json
+
+    rows = []
+    for i, model in enumerate(models):
+        rows.append(bench_model(Path(model), max_overhead))
+        if progress:
+            progress(i + 1)
+    table = render_table(rows)
+    if json_path:
+        Path(json_path).write_text(json.dumps(rows_json(rows), indent=2))
+    if markdown_path:
+        Path(markdown_path).write_text(table + "\n")
+    return rows, table
+
+
+# ---- boards, nas ----
+
+def board_lines() -> list[str]:
+    """`tinyml boards`: one line per board (memory, CPU, where it runs)."""
+    from .boards import board_names, load_board
+
+    lines = [f"{'board':<18} {'cpu':<11} {'flash':>9} {'SRAM':>9}  runs"]
+    for name in board_names():
+        b = load_board(name)
+        where = f"QEMU {b.qemu_machine}" if b.runs_here else "hardware (build/export, flash yourself)"
+        lines.append(f"{name:<18} {b.cpu:<11} {b.flash.size // 1024:>7} K {b.sram.size // 1024:>7} K  {where}")
+    return lines
+
+
+def device_memory(board: str | None = None, sram_kb: float | None = None,
+                  flash_kb: float | None = None) -> tuple[int, int, int]:
+    """(SRAM, flash, stack in SRAM) in bytes of the device a search targets: a board's, or the
+    sizes given in KiB (with an 8 KiB stack)."""
+    if board:
+        from .boards import load_board
+
+        b = load_board(board)
+        return b.sram.size, b.flash.size, b.stack_bytes if b.stack_in_sram else 0
+    if sram_kb and flash_kb:
+        return int(sram_kb * 1024), int(flash_kb * 1024), 8192
+    raise TinyMLError("give --board, or both --sram-kb and --flash-kb")
