@@ -13,6 +13,7 @@ from . import __version__
 from .core.contracts import CONTRACTS
 from .core.errors import TinyMLError
 from .core.schedule import DEFAULT_MAX_OVERHEAD
+from .core.variants import DEFAULT_KERNELS, KERNEL_SETS
 
 EPILOG = """examples:
   tinyml compile model.tflite -o out/model --board qemu-an500   # C code, plan.json, report.md; fit check
@@ -50,7 +51,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from .driver.commands import compile_to
 
     _print(compile_to(args.model, args.output, args.reference, args.board, args.patch, not args.no_inplace,
-                      args.max_overhead).lines())
+                      args.max_overhead, args.kernels).lines())
     return 0
 
 
@@ -73,7 +74,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     status = 0
     for result in verify_models(args.model, args.reference, args.target, args.inputs, args.seed, args.patch,
-                                not args.no_inplace, args.max_overhead, progress=_progress):
+                                not args.no_inplace, args.max_overhead, progress=_progress, kernels=args.kernels):
         print(result.summary())
         if not result.ok:
             status = 1
@@ -90,6 +91,12 @@ def cmd_export(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from .driver.commands import BENCH_NOTE, bench_models
 
+    if args.speed:
+        from .driver.commands import speed_models
+
+        print(speed_models(args.model, args.boards, args.patch, args.inputs, args.json, args.markdown,
+                           progress=lambda line: print(line, file=sys.stderr)))
+        return 0
     _, table = bench_models(args.model, args.max_overhead, args.json, args.markdown,
                             _progress(len(args.model), "bench"))
     print(table)
@@ -130,6 +137,10 @@ def _schedule_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--max-overhead", type=float, default=DEFAULT_MAX_OVERHEAD, metavar="FRACTION",
                    help="--patch auto: largest extra MACs from recomputed halos, as a fraction of the network's "
                         f"MACs (default {DEFAULT_MAX_OVERHEAD})")
+    p.add_argument("--kernels", choices=KERNEL_SETS, default=DEFAULT_KERNELS,
+                   help="'fast' (default): every layer runs the fastest kernel variant that is exact for it (Helium "
+                        "on MVE cores, SMLAD on DSP cores, blocked C elsewhere); 'reference': the portable reference "
+                        "kernels everywhere, for comparison")
     p.add_argument("--no-inplace", action="store_true",
                    help="plan every layer out of place (no in-place depthwise/elementwise, no overlapping "
                         "pointwise convs); for comparison")
@@ -252,16 +263,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, help="project directory (replaced atomically)")
     p.set_defaults(func=cmd_export)
 
-    p = sub.add_parser("bench", help="peak SRAM: ours (out of place, in place, patched) vs TFLM's arena",
+    p = sub.add_parser("bench", help="peak SRAM vs TFLM's arena; with --speed, instructions per inference",
                        description="For each model, measure TF-Lite Micro's arena (its recording allocator) and plan "
                                    "ours three ways: layer by layer out of place, in place, and in place with "
                                    "--patch auto. Prints a table with the gap to the liveness lower bound and the "
-                                   "ratio to TFLM.")
+                                   "ratio to TFLM. With --speed: count instructions per inference in QEMU "
+                                   "(-icount shift=0) with the reference and the fast kernels side by side on each "
+                                   "board, against TFLM + CMSIS-NN figures measured elsewhere, and per layer.")
     p.add_argument("model", nargs="+", help=".tflite model(s)")
     p.add_argument("--max-overhead", type=float, default=DEFAULT_MAX_OVERHEAD, metavar="FRACTION",
                    help=f"extra-MAC limit for the patched plan (default {DEFAULT_MAX_OVERHEAD})")
     p.add_argument("--json", help="also write the rows as JSON to this file")
     p.add_argument("--markdown", help="also write the table to this Markdown file")
+    p.add_argument("--speed", action="store_true",
+                   help="instructions per inference instead of memory (QEMU boards, reference vs fast kernels)")
+    p.add_argument("--boards", default="qemu-an386,qemu-an500,qemu-an547",
+                   help="--speed: comma-separated QEMU boards (default qemu-an386,qemu-an500,qemu-an547)")
+    p.add_argument("--patch", default="off", metavar="auto|off|RxC@L", help="--speed: the schedule (default off)")
+    p.add_argument("--inputs", type=int, default=2, help="--speed: random inputs per column; the minimum is shown")
     p.set_defaults(func=cmd_bench)
 
     _add_nas_parser(sub)

@@ -18,6 +18,7 @@ from ..core.contracts import CONTRACTS
 from ..core.errors import TinyMLError
 from ..core.patch import parse_patch
 from ..core.schedule import DEFAULT_MAX_OVERHEAD
+from ..core.variants import DEFAULT_KERNELS
 
 if TYPE_CHECKING:
     from .bench import BenchRow
@@ -56,12 +57,14 @@ class CompileResult:
 
 
 def compile_for_board(model: str | Path, reference: str = "tflm", board: str | None = None, patch: str = "off",
-                      inplace: bool = True, max_overhead: float = DEFAULT_MAX_OVERHEAD) -> Compiled:
+                      inplace: bool = True, max_overhead: float = DEFAULT_MAX_OVERHEAD,
+                      kernels: str = DEFAULT_KERNELS) -> Compiled:
     """Compile `model`; with `board`, raise unless the plan fits it. When it does not fit and
     `patch` is "off", the error says what --patch auto would plan instead, if that is smaller."""
     from .pipeline import compile_model
 
-    compiled = compile_model(model, reference, inplace=inplace, patch=parse_patch(patch), max_overhead=max_overhead)
+    compiled = compile_model(model, reference, inplace=inplace, patch=parse_patch(patch), max_overhead=max_overhead,
+                             kernels=kernels)
     if board:
         from .boards import load_board
         from .firmware import check_plan_fits
@@ -73,7 +76,8 @@ def compile_for_board(model: str | Path, reference: str = "tflm", board: str | N
         except TinyMLError as exc:
             if patch != "off":
                 raise
-            patched = compile_model(model, reference, inplace=inplace, patch="auto", max_overhead=max_overhead)
+            patched = compile_model(model, reference, inplace=inplace, patch="auto", max_overhead=max_overhead,
+                                    kernels=kernels)
             if patched.plan.arena_bytes < compiled.plan.arena_bytes:
                 raise TinyMLError(f"{exc}; with --patch auto the arena would be {patched.plan.arena_bytes:,} B "
                                   f"(patches {patched.stage.spec})") from None
@@ -83,11 +87,11 @@ def compile_for_board(model: str | Path, reference: str = "tflm", board: str | N
 
 def compile_to(model: str | Path, output: str | Path, reference: str = "tflm", board: str | None = None,
                patch: str = "off", inplace: bool = True,
-               max_overhead: float = DEFAULT_MAX_OVERHEAD) -> CompileResult:
+               max_overhead: float = DEFAULT_MAX_OVERHEAD, kernels: str = DEFAULT_KERNELS) -> CompileResult:
     """`tinyml compile`: compile (checked against `board`) and write the output directory."""
     from .pipeline import write_output
 
-    compiled = compile_for_board(model, reference, board, patch, inplace, max_overhead)
+    compiled = compile_for_board(model, reference, board, patch, inplace, max_overhead, kernels)
     out = write_output(compiled, output, board=board)
     return CompileResult(compiled, out, board, patch, max_overhead)
 
@@ -102,7 +106,8 @@ def load_compiled_dir(out_dir: Path) -> tuple[Compiled, dict]:
         raise TinyMLError(f"'{out_dir}' is not a compiled model directory (no meta.json); run 'tinyml compile' first")
     meta = json.loads(meta_path.read_text())
     compiled = compile_model(out_dir / "model.tflite", meta["contract"], name=meta.get("model"),
-                             inplace=meta.get("inplace", True), patch=parse_patch(meta.get("patch", "off")))
+                             inplace=meta.get("inplace", True), patch=parse_patch(meta.get("patch", "off")),
+                             kernels=meta.get("kernels", "reference"))
     return compiled, meta
 
 
@@ -273,7 +278,8 @@ def run_model_dir(model_dir: Path, inputs: list[str], target: str = "host", outp
 
 def verify_models(models: list[str], reference: str = "tflm", target: str = "host", inputs: int = 50, seed: int = 0,
                   patch: str = "off", inplace: bool = True, max_overhead: float = DEFAULT_MAX_OVERHEAD,
-                  progress: Callable[[int, str], Progress | None] | None = None) -> Iterator[VerifyResult]:
+                  progress: Callable[[int, str], Progress | None] | None = None,
+                  kernels: str = DEFAULT_KERNELS) -> Iterator[VerifyResult]:
     """`tinyml verify`: every model, against each reference ("both": every contract), on each of
     the comma-separated targets, one result at a time. `progress(total, label)` may give a
     progress callback for one verification."""
@@ -288,7 +294,7 @@ def verify_models(models: list[str], reference: str = "tflm", target: str = "hos
             for t in targets:
                 tick = progress(inputs, f"{Path(model).stem} {t} vs {ref}") if progress else None
                 yield verify_model(Path(model), ref, count=inputs, seed=seed, target=t, progress=tick,
-                                   inplace=inplace, patch=spec, max_overhead=max_overhead)
+                                   inplace=inplace, patch=spec, max_overhead=max_overhead, kernels=kernels)
 
 
 # ---- export ----
@@ -350,6 +356,23 @@ def bench_models(models: list[str], max_overhead: float = DEFAULT_MAX_OVERHEAD, 
 
 
 # ---- boards, nas ----
+
+def speed_models(models: list[str], boards: str, patch: str = "off", inputs: int = 2, json_path: str | None = None,
+                 markdown_path: str | None = None, progress: Callable[[str], None] | None = None) -> str:
+    """`tinyml bench --speed`: the reference and the fast kernels side by side on each board
+    (tinyengine.driver.speed); the whole Markdown report, also written when paths are given."""
+    from .speed import measure_speed, render_markdown, report_json
+    from .targets import parse_targets
+
+    report = measure_speed([Path(m) for m in models], parse_targets(boards), ("reference", "fast"),
+                           patch=patch, inputs=inputs, progress=progress)
+    text = render_markdown(report)
+    if json_path:
+        Path(json_path).write_text(json.dumps(report_json(report), indent=2))
+    if markdown_path:
+        Path(markdown_path).write_text(text + "\n")
+    return text
+
 
 def board_lines() -> list[str]:
     """`tinyml boards`: one line per board (memory, CPU, where it runs)."""
