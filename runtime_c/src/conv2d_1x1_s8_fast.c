@@ -1,0 +1,530 @@
+/*
+ * CONV_2D with a 1x1 kernel, stride 1, no padding (pointwise), int8,
+ * per-channel requantization: the fast variant of tinyml_conv2d_1x1_s8,
+ * bit-identical to it (and so to tinyml_conv2d_s8) for any pixel and channel
+ * count. This file is the portable and the ARMv7E-M DSP build (Cortex-M4/M7;
+ * and any core without integer MVE); conv2d_1x1_s8_fast_mve.c is the Helium one.
+ *
+ * Blocking. Pixels (all batches, row-major) go two at a time, A and B. Both
+ * pixels' C_in bytes are first copied into `scratch`, interleaved four channels
+ * at a time (A0..A3 B0..B3 A4..A7 B4..B7 ..., then the C_in % 4 last bytes of A,
+ * then those of B), so one LDRD fetches a step's input words of both pixels.
+ * Output channels go in pairs: a 2 pixels x 2 channels tile accumulates over
+ * C_in, 4 channels per step: each word is split into its even and odd int16
+ * pairs (SXTB16, SXTB16 ROR #8; input and filter alike, so the dot product is
+ * unchanged) and 8 SMLADs add the step's 16 products. A step is 1 LDRD, 2 LDR,
+ * 8 SXTB16 and 8 SMLAD: 19 instructions for 16 MACs. The tiles of up to
+ * PW_BLOCK channel pairs are accumulated into a stack block, then requantized
+ * together. When C_in is a multiple of 8 and the scratch 4-byte aligned (the
+ * usual case) the whole channel loop is assembly: four steps an iteration, 16
+ * instructions a tile around the steps; otherwise a C loop runs the steps two
+ * an iteration, one single step and a scalar C_in % 4 tail. An odd C_out and an
+ * odd pixel count are finished exactly by narrower C code (2 x 1, 1 x 2 tiles).
+ *
+ * Arithmetic. The accumulators start at folded_bias[c] = bias[c] + input_offset
+ * * sum(filter[c]) and add raw x * w: the reference's sum((x + input_offset) *
+ * w) + bias modulo 2^32. Each output is requantized once. When every channel's
+ * shift is in [TM_RQ_FAST_SHIFT_MIN, TM_RQ_FAST_SHIFT_MAX] = [-21, -2] (checked
+ * once per call) by tm_rq_fast_double / tm_rq_fast_single (simd.h: exact for
+ * every int32 accumulator, the output offset folded in; 5 and 2 instructions),
+ * else by tm_mbqm. A tile's four outputs are saturated to int8, packed into one
+ * word, clamped to the activation range per byte (SSUB8 + SEL) and stored as
+ * two halfwords: with the requantization 12.5 (double) or 9.5 (single)
+ * instructions an output on the DSP path. activation.min <= activation.max.
+ *
+ * Overlap. As for tinyml_conv2d_1x1_s8, the output may overlap the input if
+ *     output - input <= (C_in - C_out) * (C_in >= C_out ? 1 : pixels)
+ * bytes: a pixel pair is copied into scratch before any of its outputs is
+ * written, and the rule keeps the outputs of pixels 0 .. i+1 below the start
+ * of input pixel i+2.
+ *
+ * Scratch: tinyml_conv2d_1x1_s8_fast_scratch_size() = 2 * C_in bytes (the two
+ * pixels), any alignment; the DSP loops need it 4-byte aligned (the memory
+ * planner's buffers are) and fall back to portable C otherwise. Besides it, the
+ * kernel uses 4 * 4 * PW_BLOCK bytes of stack. Kernels never allocate.
+ */
+#if !(defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)) /* Helium: conv2d_1x1_s8_fast_mve.c */
+
+#include <stdint.h>
+
+#include "tinyml/kernels.h"
+#include "tinyml/simd.h"
+
+size_t tinyml_conv2d_1x1_s8_fast_scratch_size(const tinyml_conv2d_params_t *p)
+{
+    return (size_t)2 * (size_t)p->input.c;
+}
+
+#if defined(__GNUC__)
+#define PW_INLINE static inline __attribute__((always_inline))
+#define PW_NOINLINE static __attribute__((noinline))
+#else
+#define PW_INLINE static inline
+#define PW_NOINLINE static
+#endif
+
+/* The layer, as the tiles read it. */
+typedef struct {
+    const int8_t *scratch, *filter;
+    const int32_t *bias, *multiplier, *shift;
+    int32_t in_c, out_c;
+    int32_t offset, act_min, act_max;
+    int32_t oo;         /* 2 * offset + 1: tm_rq_fast_h(shift, offset) == (oo << r) >> 1 */
+    int32_t min4, max4; /* activation bounds in every byte */
+    tinyml_rounding_t rounding;
+    int32_t groups_bytes; /* scratch bytes of the C_in / 4 groups (then the tails) */
+    int32_t odd_group;    /* (C_in / 4) odd: one single step before the 2-step loop */
+    int32_t tail;         /* C_in % 4 */
+    int fast;             /* every channel in the tm_rq_fast_* range */
+    int aligned;          /* scratch 4-byte aligned */
+} pw_layer_t;
+
+/* Requantized, offset and clamped output of channel c (any path). */
+static inline int32_t pw_out_one(const pw_layer_t *L, int32_t acc, int32_t c)
+{
+    const int32_t m = L->multiplier[c], s = L->shift[c];
+    int32_t v;
+    if (L->fast) {
+        const int32_t h = tm_rq_fast_h(s, L->offset), r = tm_rq_fast_r(s);
+        v = L->rounding == TINYML_ROUND_SINGLE ? tm_rq_fast_single(acc, m, h, r) : tm_rq_fast_double(acc, m, h, r);
+    } else {
+        v = tm_mbqm(acc, m, s, L->rounding) + L->offset;
+    }
+    return tm_clamp(v, L->act_min, L->act_max);
+}
+
+/* ---- the 2 pixels x 2 channels tile -------------------------------------- */
+
+#if TINYML_HAVE_DSP && defined(__GNUC__)
+/* One step of the tile: s walks the interleaved scratch (8 bytes a step, 4-byte aligned for
+ * the LDRD), w filter row c (row c + 1 at w + len). xa, xb: the input words of A and B, then
+ * their odd halves; xa2, xb2: their even halves; f, f2: the same for a filter word. With the
+ * accumulators a0 (A.c), a1 (A.c+1), b0 (B.c), b1 (B.c+1), s, w, len and a loop bound: all 14
+ * registers. */
+#define PW_STEP_2X2                                                          \
+    "ldrd   %[xa], %[xb], [%[s]], #8\n\t"                                    \
+    "sxtb16 %[xa2], %[xa]\n\t"                                               \
+    "sxtb16 %[xa], %[xa], ror #8\n\t"                                        \
+    "sxtb16 %[xb2], %[xb]\n\t"                                               \
+    "sxtb16 %[xb], %[xb], ror #8\n\t"                                        \
+    "ldr    %[f], [%[w], %[len]]\n\t" /* filter row c + 1 */                 \
+    "sxtb16 %[f2], %[f]\n\t"                                                 \
+    "sxtb16 %[f], %[f], ror #8\n\t"                                          \
+    "smlad  %[a1], %[xa2], %[f2], %[a1]\n\t"                                 \
+    "smlad  %[b1], %[xb2], %[f2], %[b1]\n\t"                                 \
+    "smlad  %[a1], %[xa], %[f], %[a1]\n\t"                                   \
+    "smlad  %[b1], %[xb], %[f], %[b1]\n\t"                                   \
+    "ldr    %[f], [%[w]], #4\n\t" /* filter row c */                         \
+    "sxtb16 %[f2], %[f]\n\t"                                                 \
+    "sxtb16 %[f], %[f], ror #8\n\t"                                          \
+    "smlad  %[a0], %[xa2], %[f2], %[a0]\n\t"                                 \
+    "smlad  %[b0], %[xb2], %[f2], %[b0]\n\t"                                 \
+    "smlad  %[a0], %[xa], %[f], %[a0]\n\t"                                   \
+    "smlad  %[b0], %[xb], %[f], %[b0]\n\t"
+#define PW_OPERANDS_2X2                                                                          \
+    : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [s] "+r"(s), [w] "+r"(f_row),  \
+      [xa] "=&r"(xa), [xb] "=&r"(xb), [xa2] "=&r"(xa2), [xb2] "=&r"(xb2), [f] "=&r"(f), [f2] "=&r"(f2)
+#endif
+
+/* Accumulators of `n` channel pairs from the one at w (filter rows w, w + C_in; then the next
+ * two rows ...; biases at bias) over the pixel pair in scratch: acc[4j .. 4j+3] = A.c, B.c,
+ * A.c+1, B.c+1 of pair j. `clean`: scratch aligned and C_in a multiple of 8 (no tail, no odd
+ * step). */
+PW_INLINE void pw_acc(const pw_layer_t *L, const int8_t *w, const int32_t *bias, int32_t *acc, int32_t n, int clean)
+{
+    const int32_t in_c = L->in_c;
+    const size_t row_pair = 2 * (size_t)in_c;
+    for (; n > 0; --n, bias += 2, acc += 4, w += row_pair) {
+        int32_t a0 = bias[0], a1 = bias[1];
+        int32_t b0 = a0, b1 = a1;
+        const int8_t *s = L->scratch, *f_row = w;
+#if TINYML_HAVE_DSP && defined(__GNUC__)
+        if (clean || L->aligned) {
+            int32_t xa, xb, xa2, xb2, f, f2;
+            if (!clean && L->odd_group) {
+                __asm__(PW_STEP_2X2 PW_OPERANDS_2X2 : [len] "r"(in_c) : "memory");
+            }
+            const int8_t *const end = L->scratch + L->groups_bytes;
+            if (clean || s != end) {
+                __asm__("1:\n\t" PW_STEP_2X2 PW_STEP_2X2
+                        "cmp    %[s], %[end]\n\t"
+                        "bne    1b\n\t" PW_OPERANDS_2X2
+                        : [len] "r"(in_c), [end] "r"(end)
+                        : "cc", "memory");
+            }
+        } else /* an unaligned scratch (the memory planner's are aligned): the portable loop */
+#endif
+        for (int32_t g = in_c >> 2; g > 0; --g) {
+            const int32_t xa = tm_load_s8x4(s), xb = tm_load_s8x4(s + 4);
+            const int32_t f0 = tm_load_s8x4(f_row), f1 = tm_load_s8x4(f_row + in_c);
+            s += 8;
+            f_row += 4;
+            const int32_t xa_e = tm_sxtb16(xa), xa_o = tm_sxtb16_ror8(xa);
+            const int32_t xb_e = tm_sxtb16(xb), xb_o = tm_sxtb16_ror8(xb);
+            const int32_t f0_e = tm_sxtb16(f0), f0_o = tm_sxtb16_ror8(f0);
+            const int32_t f1_e = tm_sxtb16(f1), f1_o = tm_sxtb16_ror8(f1);
+            a0 = tm_smlad(xa_o, f0_o, tm_smlad(xa_e, f0_e, a0));
+            a1 = tm_smlad(xa_o, f1_o, tm_smlad(xa_e, f1_e, a1));
+            b0 = tm_smlad(xb_o, f0_o, tm_smlad(xb_e, f0_e, b0));
+            b1 = tm_smlad(xb_o, f1_o, tm_smlad(xb_e, f1_e, b1));
+        }
+        if (!clean) {
+            /* the C_in % 4 tails: A's at s (after the groups), B's after it; the rows' at f_row */
+            const int32_t tail = L->tail;
+            for (int32_t k = 0; k < tail; ++k) {
+                const int32_t xa = s[k], xb = s[tail + k], f0 = f_row[k], f1 = f_row[in_c + k];
+                a0 += xa * f0;
+                a1 += xa * f1;
+                b0 += xb * f0;
+                b1 += xb * f1;
+            }
+        }
+        acc[0] = a0;
+        acc[1] = b0;
+        acc[2] = a1;
+        acc[3] = b1;
+    }
+}
+
+/* Two builds, one picked per call: the inner loop takes every register, and a call keeps the
+ * channel loop around it simple. */
+typedef void (*pw_acc_fn)(const pw_layer_t *L, const int8_t *w, const int32_t *bias, int32_t *acc, int32_t n);
+PW_NOINLINE void pw_acc_clean(const pw_layer_t *L, const int8_t *w, const int32_t *bias, int32_t *acc, int32_t n)
+{
+#if TINYML_HAVE_DSP && defined(__GNUC__)
+    /* The channel loop too in assembly: its state (bias, acc, n, the scratch start) lives in
+     * memory operands (stack slots), the filter rows in a register (the pair after rows
+     * w, w + C_in starts where the inner loop leaves w, plus C_in). 16 instructions a pair
+     * around the inner loop. n >= 1. */
+    const int8_t *const scratch = L->scratch, *const end = scratch + L->groups_bytes;
+    const int32_t in_c = L->in_c;
+    const int8_t *f_row = w, *s;
+    int32_t a0, a1, b0, b1, xa, xb, xa2, xb2, f, f2;
+#define PW_ACC_BLOCK(ENTER)                                                  \
+    __asm__("0:\n\t"                                                         \
+            "ldr    %[f], %[bias]\n\t"                                       \
+            "ldrd   %[a0], %[a1], [%[f]], #8\n\t"                            \
+            "str    %[f], %[bias]\n\t"                                       \
+            "mov    %[b0], %[a0]\n\t"                                        \
+            "mov    %[b1], %[a1]\n\t"                                        \
+            "ldr    %[s], %[scratch]\n\t" ENTER                              \
+            "1:\n\t" PW_STEP_2X2 PW_STEP_2X2     \
+            "2:\n\t" PW_STEP_2X2 PW_STEP_2X2     \
+            "cmp    %[s], %[end]\n\t"                                        \
+            "bne    1b\n\t"                                                  \
+            "add    %[w], %[w], %[len]\n\t"                                  \
+            "ldr    %[f], %[acc]\n\t"                                        \
+            "strd   %[a0], %[b0], [%[f]], #8\n\t"                            \
+            "strd   %[a1], %[b1], [%[f]], #8\n\t"                            \
+            "str    %[f], %[acc]\n\t"                                        \
+            "ldr    %[f], %[n]\n\t"                                          \
+            "subs   %[f], %[f], #1\n\t"                                      \
+            "str    %[f], %[n]\n\t"                                          \
+            "bne    0b\n\t"                                                  \
+            : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [s] "=&r"(s),         \
+              [w] "+r"(f_row), [xa] "=&r"(xa), [xb] "=&r"(xb), [xa2] "=&r"(xa2), [xb2] "=&r"(xb2), \
+              [f] "=&r"(f), [f2] "=&r"(f2), [bias] "+m"(bias), [acc] "+m"(acc), [n] "+m"(n)      \
+            : [len] "r"(in_c), [end] "r"(end), [scratch] "m"(scratch)                           \
+            : "cc", "memory")
+    /* four steps an iteration; C_in / 4 even but not a multiple of 4: enter at the second half */
+    if (in_c & 8) {
+        PW_ACC_BLOCK("b      2f\n\t");
+    } else {
+        PW_ACC_BLOCK("");
+    }
+#undef PW_ACC_BLOCK
+#else
+    pw_acc(L, w, bias, acc, n, 1);
+#endif
+}
+PW_NOINLINE void pw_acc_any(const pw_layer_t *L, const int8_t *w, const int32_t *bias, int32_t *acc, int32_t n)
+{
+    pw_acc(L, w, bias, acc, n, 0);
+}
+
+#if TINYML_HAVE_DSP && defined(__GNUC__)
+/* The output stage of one channel pair on the DSP path (the C below is the same arithmetic):
+ * per channel its multiplier m and r = ~shift, h = (oo << r) >> 1; per output the accumulator x
+ * is requantized (tm_rq_fast_double: AND, ADD, ADD, SMLAL, ASR; tm_rq_fast_single: SMMLA, ASR),
+ * saturated to int8 and inserted into v = A.c | A.c+1 << 8 | B.c << 16 | B.c+1 << 24, which is
+ * clamped per byte and stored as two halfwords. 13 registers. */
+#define PW_RQ_CONSTS                                                         \
+    "ldr    %[m], [%[mp]], #4\n\t"                                           \
+    "ldr    %[r], [%[shp]], #4\n\t"                                           \
+    "mvn    %[r], %[r]\n\t"                                                  \
+    "lsl    %[h], %[oo], %[r]\n\t"                                           \
+    "asr    %[h], %[h], #1\n\t"
+#define PW_RQ_DOUBLE(DST)                                                    \
+    "and    %[lo], %[x], #0x80000000\n\t"                                    \
+    "add    %[lo], %[lo], #0x40000000\n\t"                                   \
+    "add    %[hi], %[h], %[x], asr #31\n\t"                                  \
+    "smlal  %[lo], %[hi], %[x], %[m]\n\t"                                    \
+    "asr    " DST ", %[hi], %[r]\n\t"                                        \
+    "ssat   " DST ", #8, " DST "\n\t"
+#define PW_RQ_SINGLE(DST)                                                    \
+    "smmla  " DST ", %[x], %[m], %[h]\n\t"                                   \
+    "asr    " DST ", " DST ", %[r]\n\t"                                      \
+    "ssat   " DST ", #8, " DST "\n\t"
+#define PW_OUT_PAIR(RQ)                                                      \
+    PW_RQ_CONSTS                                                             \
+    "ldr    %[x], [%[p]], #16\n\t" /* A.c */                                 \
+    RQ("%[v]")                                                               \
+    "ldr    %[x], [%[p], #-12]\n\t" /* B.c */                                \
+    RQ("%[x]")                                                               \
+    "bfi    %[v], %[x], #16, #8\n\t"                                         \
+    PW_RQ_CONSTS                                                             \
+    "ldr    %[x], [%[p], #-8]\n\t" /* A.c+1 */                               \
+    RQ("%[x]")                                                               \
+    "bfi    %[v], %[x], #8, #8\n\t"                                          \
+    "ldr    %[x], [%[p], #-4]\n\t" /* B.c+1 */                               \
+    RQ("%[x]")                                                               \
+    "bfi    %[v], %[x], #24, #8\n\t"                                         \
+    "ldr    %[x], %[max4]\n\t"                                               \
+    "ssub8  %[hi], %[v], %[x]\n\t"                                           \
+    "sel    %[v], %[x], %[v]\n\t"                                            \
+    "ldr    %[x], %[min4]\n\t"                                               \
+    "ssub8  %[hi], %[v], %[x]\n\t"                                           \
+    "sel    %[v], %[v], %[x]\n\t"                                            \
+    "strh   %[v], [%[oa]], #2\n\t"                                           \
+    "lsr    %[v], %[v], #16\n\t"                                             \
+    "strh   %[v], [%[ob]], #2\n\t"
+#define PW_OUT_OPERANDS                                                                         \
+    : [p] "+r"(acc), [mp] "+r"(mult), [shp] "+r"(shift), [oa] "+r"(out_a), [ob] "+r"(out_b),     \
+      [m] "=&r"(m), [r] "=&r"(r), [h] "=&r"(h), [x] "=&r"(x), [lo] "=&r"(lo), [hi] "=&r"(hi),   \
+      [v] "=&r"(v)                                                                              \
+    : [oo] "r"(oo), [min4] "m"(min4), [max4] "m"(max4)                                          \
+    : "cc", "memory"
+#endif
+
+/* Requantize, clamp and store `n` channel pairs of accumulators (acc as pw_acc writes them) for
+ * channels c, c + 1, ...: pixel A's outputs to out_a, B's to out_a + C_out.
+ * mode 0: tm_mbqm, 1: fast double, 2: fast single. */
+PW_INLINE void pw_out(const pw_layer_t *L, const int32_t *acc, int32_t c, int32_t n, int8_t *out_a, int mode)
+{
+    int8_t *out_b = out_a + L->out_c;
+    if (mode == 0) {
+        for (int32_t j = 0; j < n; ++j, acc += 4, c += 2) {
+            out_a[c] = (int8_t)pw_out_one(L, acc[0], c);
+            out_b[c] = (int8_t)pw_out_one(L, acc[1], c);
+            out_a[c + 1] = (int8_t)pw_out_one(L, acc[2], c + 1);
+            out_b[c + 1] = (int8_t)pw_out_one(L, acc[3], c + 1);
+        }
+        return;
+    }
+    const int32_t *mult = L->multiplier + c, *shift = L->shift + c;
+    const int32_t oo = L->oo, min4 = L->min4, max4 = L->max4;
+    out_a += c;
+    out_b += c;
+    for (const int32_t *const end = acc + 4 * n; acc != end;) {
+#if TINYML_HAVE_DSP && defined(__GNUC__)
+        int32_t m, r, h, x, lo, hi, v;
+        if (mode == 2) {
+            __asm__(PW_OUT_PAIR(PW_RQ_SINGLE) PW_OUT_OPERANDS);
+        } else {
+            __asm__(PW_OUT_PAIR(PW_RQ_DOUBLE) PW_OUT_OPERANDS);
+        }
+        (void)lo;
+#else
+        const int32_t m0 = mult[0], m1 = mult[1];
+        const int32_t r0 = tm_rq_fast_r(shift[0]), r1 = tm_rq_fast_r(shift[1]);
+        const int32_t h0 = (int32_t)((uint32_t)oo << r0) >> 1, h1 = (int32_t)((uint32_t)oo << r1) >> 1;
+        int32_t a0, b0, a1, b1;
+        if (mode == 2) {
+            a0 = tm_rq_fast_single(acc[0], m0, h0, r0);
+            b0 = tm_rq_fast_single(acc[1], m0, h0, r0);
+            a1 = tm_rq_fast_single(acc[2], m1, h1, r1);
+            b1 = tm_rq_fast_single(acc[3], m1, h1, r1);
+        } else {
+            a0 = tm_rq_fast_double(acc[0], m0, h0, r0);
+            b0 = tm_rq_fast_double(acc[1], m0, h0, r0);
+            a1 = tm_rq_fast_double(acc[2], m1, h1, r1);
+            b1 = tm_rq_fast_double(acc[3], m1, h1, r1);
+        }
+        int32_t v = tm_pack_s8x4(tm_ssat8(a0), tm_ssat8(a1), tm_ssat8(b0), tm_ssat8(b1));
+        v = tm_max_s8x4(tm_min_s8x4(v, max4), min4);
+        tm_store_s8x2(out_a, v);
+        tm_store_s8x2(out_b, (int32_t)((uint32_t)v >> 16));
+        acc += 4;
+        mult += 2;
+        shift += 2;
+        out_a += 2;
+        out_b += 2;
+#endif
+    }
+}
+
+/* Every channel pair of the pixel pair in scratch: blocks of PW_BLOCK pairs accumulated, then
+ * requantized together. */
+#define PW_BLOCK 16
+PW_INLINE void pw_pairs(const pw_layer_t *L, pw_acc_fn accumulate, int8_t *out_a, int mode)
+{
+    int32_t acc[4 * PW_BLOCK];
+    const int32_t pairs = L->out_c >> 1;
+    const int8_t *w = L->filter;
+    const size_t block_rows = (size_t)(2 * PW_BLOCK) * (size_t)L->in_c;
+    for (int32_t j = 0; j < pairs; j += PW_BLOCK, w += block_rows) {
+        const int32_t n = pairs - j < PW_BLOCK ? pairs - j : PW_BLOCK;
+        accumulate(L, w, L->bias + 2 * j, acc, n);
+        pw_out(L, acc, 2 * j, n, out_a, mode);
+    }
+}
+PW_NOINLINE void pw_pairs_mbqm(const pw_layer_t *L, pw_acc_fn accumulate, int8_t *out_a)
+{
+    pw_pairs(L, accumulate, out_a, 0);
+}
+PW_NOINLINE void pw_pairs_double(const pw_layer_t *L, pw_acc_fn accumulate, int8_t *out_a)
+{
+    pw_pairs(L, accumulate, out_a, 1);
+}
+PW_NOINLINE void pw_pairs_single(const pw_layer_t *L, pw_acc_fn accumulate, int8_t *out_a)
+{
+    pw_pairs(L, accumulate, out_a, 2);
+}
+
+/* 2 pixels x 1 channel (the last channel of an odd C_out): acc A, B. */
+static void pw_tile_2x1(const pw_layer_t *L, const int8_t *w, int32_t acc[2])
+{
+    const int8_t *s = L->scratch;
+    int32_t a = acc[0], b = acc[1];
+    for (int32_t g = L->in_c >> 2; g > 0; --g) {
+        const int32_t xa = tm_load_s8x4(s), xb = tm_load_s8x4(s + 4);
+        const int32_t xa_e = tm_sxtb16(xa), xa_o = tm_sxtb16_ror8(xa);
+        const int32_t xb_e = tm_sxtb16(xb), xb_o = tm_sxtb16_ror8(xb);
+        const int32_t f = tm_load_s8x4(w);
+        s += 8;
+        w += 4;
+        const int32_t f_e = tm_sxtb16(f), f_o = tm_sxtb16_ror8(f);
+        a = tm_smlad(xa_o, f_o, tm_smlad(xa_e, f_e, a));
+        b = tm_smlad(xb_o, f_o, tm_smlad(xb_e, f_e, b));
+    }
+    const int32_t tail = L->tail;
+    for (int32_t k = 0; k < tail; ++k) {
+        a += s[k] * w[k];
+        b += s[tail + k] * w[k];
+    }
+    acc[0] = a;
+    acc[1] = b;
+}
+
+/* 1 pixel (contiguous int8 at x) x 2 channels (rows w, w + in_c): acc c, c + 1. */
+static void pw_tile_1x2(const int8_t *x, const int8_t *w, int32_t in_c, int32_t acc[2])
+{
+    int32_t a0 = acc[0], a1 = acc[1];
+    const int8_t *w1 = w + in_c;
+    for (int32_t g = in_c >> 2; g > 0; --g) {
+        const int32_t v = tm_load_s8x4(x), f0 = tm_load_s8x4(w), f1 = tm_load_s8x4(w1);
+        x += 4;
+        w += 4;
+        w1 += 4;
+        const int32_t v_e = tm_sxtb16(v), v_o = tm_sxtb16_ror8(v);
+        a0 = tm_smlad(v_o, tm_sxtb16_ror8(f0), tm_smlad(v_e, tm_sxtb16(f0), a0));
+        a1 = tm_smlad(v_o, tm_sxtb16_ror8(f1), tm_smlad(v_e, tm_sxtb16(f1), a1));
+    }
+    for (int32_t k = in_c & 3; k > 0; --k) {
+        const int32_t v = *x++;
+        a0 += v * *w++;
+        a1 += v * *w1++;
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+}
+
+/* 1 pixel x 1 channel. */
+static int32_t pw_dot(const int8_t *x, const int8_t *w, int32_t in_c, int32_t acc)
+{
+    for (int32_t g = in_c >> 2; g > 0; --g) {
+        const int32_t v = tm_load_s8x4(x), f = tm_load_s8x4(w);
+        x += 4;
+        w += 4;
+        acc = tm_smlad(tm_sxtb16_ror8(v), tm_sxtb16_ror8(f), tm_smlad(tm_sxtb16(v), tm_sxtb16(f), acc));
+    }
+    for (int32_t k = in_c & 3; k > 0; --k) {
+        acc += *x++ * *w++;
+    }
+    return acc;
+}
+
+/* Pixels a and b (in_c bytes each) into s in the scratch layout (see the top). */
+static void pw_copy_pair(int8_t *s, const int8_t *a, const int8_t *b, int32_t in_c)
+{
+    for (int32_t g = in_c >> 2; g > 0; --g) {
+        const int32_t wa = tm_load_s8x4(a), wb = tm_load_s8x4(b);
+        a += 4;
+        b += 4;
+        tm_store_s8x4(s, wa);
+        tm_store_s8x4(s + 4, wb);
+        s += 8;
+    }
+    const int32_t tail = in_c & 3;
+    for (int32_t k = 0; k < tail; ++k) {
+        s[k] = a[k];
+        s[tail + k] = b[k];
+    }
+}
+
+void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
+                               const int32_t *folded_bias, int8_t *output, int8_t *scratch)
+{
+    const int32_t in_c = p->input.c, out_c = p->output.c;
+    const int32_t pixels = p->output.n * p->output.h * p->output.w;
+    pw_layer_t L;
+    L.scratch = scratch;
+    L.bias = folded_bias;
+    L.multiplier = p->quant.multiplier;
+    L.shift = p->quant.shift;
+    L.in_c = in_c;
+    L.out_c = out_c;
+    L.offset = p->output_offset;
+    L.act_min = p->activation.min;
+    L.act_max = p->activation.max;
+    L.oo = 2 * L.offset + 1;
+    L.min4 = (int32_t)((uint32_t)(uint8_t)L.act_min * 0x01010101u);
+    L.max4 = (int32_t)((uint32_t)(uint8_t)L.act_max * 0x01010101u);
+    L.rounding = p->rounding;
+    L.groups_bytes = 8 * (in_c >> 2);
+    L.odd_group = (in_c >> 2) & 1;
+    L.tail = in_c & 3;
+    L.fast = tm_rq_fast_all(L.multiplier, L.shift, out_c, L.offset);
+    L.aligned = ((uintptr_t)scratch & 3u) == 0;
+    L.filter = filter;
+    const pw_acc_fn accumulate = L.aligned && (in_c & 7) == 0 && in_c > 0 ? pw_acc_clean : pw_acc_any;
+    void (*const pairs)(const pw_layer_t *, pw_acc_fn, int8_t *) =
+        !L.fast ? pw_pairs_mbqm : L.rounding == TINYML_ROUND_SINGLE ? pw_pairs_single : pw_pairs_double;
+    const size_t row_pair = 2 * (size_t)in_c;
+
+    int32_t i = 0;
+    for (; i + 2 <= pixels; i += 2) {
+        const int8_t *in_a = input + (size_t)i * in_c;
+        int8_t *out_a = output + (size_t)i * out_c;
+        pw_copy_pair(scratch, in_a, in_a + in_c, in_c);
+        pairs(&L, accumulate, out_a);
+        if (out_c & 1) {
+            const int32_t c = out_c - 1;
+            const int8_t *w = filter + (size_t)c * in_c;
+            int32_t acc[2] = {folded_bias[c], folded_bias[c]};
+            pw_tile_2x1(&L, w, acc);
+            out_a[c] = (int8_t)pw_out_one(&L, acc[0], c);
+            out_a[out_c + c] = (int8_t)pw_out_one(&L, acc[1], c);
+        }
+    }
+    if (i < pixels) {
+        const int8_t *in_a = input + (size_t)i * in_c;
+        int8_t *out_a = output + (size_t)i * out_c;
+        for (int32_t k = 0; k < in_c; ++k) {
+            scratch[k] = in_a[k];
+        }
+        const int8_t *w = filter;
+        int32_t c = 0;
+        for (; c + 2 <= out_c; c += 2, w += row_pair) {
+            int32_t acc[2] = {folded_bias[c], folded_bias[c + 1]};
+            pw_tile_1x2(scratch, w, in_c, acc);
+            out_a[c] = (int8_t)pw_out_one(&L, acc[0], c);
+            out_a[c + 1] = (int8_t)pw_out_one(&L, acc[1], c + 1);
+        }
+        if (c < out_c) {
+            out_a[c] = (int8_t)pw_out_one(&L, pw_dot(scratch, w, in_c, folded_bias[c]), c);
+        }
+    }
+}
+
+#endif /* !__ARM_FEATURE_MVE */
