@@ -11,12 +11,15 @@ everywhere, for comparison."""
 from __future__ import annotations
 
 import dataclasses
+from typing import Any
 
 import numpy as np
 
 from .errors import TinyMLError
 from .fold import folded_bias
+from .ir import Graph
 from .layers import ConstArray, Layer, NullArg, ScratchArg
+from .patch import PatchStage, patch_params
 from .variants import KERNEL_SETS, Memory, select
 
 # axis of the output channel in each op's weights
@@ -31,9 +34,11 @@ def _memory(layer: Layer) -> Memory:
     return Memory.OUT_OF_PLACE
 
 
-def _with_fast(layer: Layer) -> Layer:
+def _with_fast(layer: Layer, patch_params: list[Any]) -> Layer:
+    """`patch_params`: the layer's parameters for every patch when it runs in a patched stage
+    (the variant must apply to each, and its scratch must hold the largest)."""
     v = select(layer.op, layer.params, _memory(layer), fast=True)
-    if v is None:
+    if v is None or not all(v.applies(p) for p in patch_params):
         return layer
     if not v.folded_bias:
         return dataclasses.replace(layer, kernel=v.kernel, variant=v.name)
@@ -48,14 +53,25 @@ def _with_fast(layer: Layer) -> Layer:
         except OverflowError:
             return layer   # the reference kernel accumulates the offset term itself
         args[2] = ConstArray(f"L{layer.index}_folded_bias", "int32_t", np.ascontiguousarray(folded))
-    scratch = v.scratch_bytes(layer.params)
+    scratch = max(v.scratch_bytes(p) for p in [layer.params, *patch_params])
     return dataclasses.replace(layer, kernel=v.kernel, variant=v.name,
                                args=tuple(args) + ((ScratchArg(),) if scratch else ()), scratch_bytes=scratch)
 
 
-def select_kernels(layers: list[Layer], kernels: str = "fast") -> list[Layer]:
+def _stage_params(graph: Graph, layers: list[Layer], stage: PatchStage | None) -> dict[int, list[Any]]:
+    if stage is None:
+        return {}
+    return {i: [patch_params(graph, layers[i], [need[t] for t in layers[i].inputs], need[layers[i].outputs[0]])[0]
+                for need in stage.regions] for i in stage.layers}
+
+
+def select_kernels(graph: Graph, layers: list[Layer], kernels: str = "fast",
+                   stage: PatchStage | None = None) -> list[Layer]:
+    """`stage`: the patched stage, whose layers run once per patch with patch-shaped parameters."""
     if kernels not in KERNEL_SETS:
         raise TinyMLError(f"unknown kernel set '{kernels}' (choose from {', '.join(KERNEL_SETS)})")
     if kernels == "reference":
         return layers
-    return [_with_fast(layer) if layer.kernel is not None else layer for layer in layers]
+    per_patch = _stage_params(graph, layers, stage)
+    return [_with_fast(layer, per_patch.get(layer.index, [])) if layer.kernel is not None else layer
+            for layer in layers]

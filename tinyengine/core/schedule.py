@@ -72,7 +72,7 @@ def plan_memory(graph: Graph, layers: list[Layer], param_bytes: int = 0, stage: 
 def _plan(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool,
           stage: PatchStage | None, quick: bool = False, kernels: str = "reference") -> tuple[list[Layer], Plan]:
     skip = set(stage.layers) if stage else set()
-    scheduled = select_kernels(apply_inplace(graph, layers, skip) if inplace else layers, kernels)
+    scheduled = select_kernels(graph, apply_inplace(graph, layers, skip) if inplace else layers, kernels, stage)
     extra = stage_param_bytes(graph, layers, stage) if stage else 0
     return scheduled, plan_memory(graph, scheduled, param_bytes + extra, stage, quick)
 

@@ -153,7 +153,7 @@ def variants_of(op: str) -> tuple[KernelVariant, ...]:
 
 
 KERNEL_SETS = ("fast", "reference")   # --kernels: the fast variants where one applies, or the reference everywhere
-DEFAULT_KERNELS = "reference"
+DEFAULT_KERNELS = "fast"
 
 
 def select(op: str, params: Any, memory: Memory = Memory.OUT_OF_PLACE, fast: bool = False) -> KernelVariant | None:
