@@ -258,5 +258,5 @@ def test_mobilenetv2_style_model_bit_exact(tmp_path, patch):
 
 
 def test_verify_model_accepts_schedule_options(models_dir):
-    result = verify_model(models_dir / "kws_ref_model.tflite", "tflm", count=2, inplace=False)
-    assert result.ok and result.arena_bytes == 16_000
+    result = verify_model(models_dir / "kws_ref_model.tflite", "tflm", count=2, inplace=False, kernels="reference")
+    assert result.ok and result.arena_bytes == 16_000   # every activation out of place, no kernel scratch
