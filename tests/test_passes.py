@@ -9,9 +9,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from tinyengine.core.builder import GraphBuilder
 from tinyengine.core.contracts import get_contract
 from tinyengine.core.inplace import apply_inplace
-from tinyengine.core.ir import Graph, Op, Quant, Tensor
+from tinyengine.core.ir import Graph
 from tinyengine.core.lifetimes import buffer_requests
 from tinyengine.core.lower import lower_graph
 from tinyengine.core.patch import PatchSpec, Region, build_stage
@@ -21,23 +22,8 @@ from tinyengine.core.schedule import plan_memory
 SAME, VALID = 0, 1
 
 
-class Builder:
-    """An int8 graph: per-tensor activations, per-channel symmetric int8 weights, int32 bias."""
-
-    def __init__(self) -> None:
-        self.tensors: list[Tensor] = []
-        self.ops: list[Op] = []
-        self.rng = np.random.default_rng(0)
-
-    def act(self, shape: tuple[int, ...], name: str, zero_point: int = 0) -> int:
-        self.tensors.append(Tensor(len(self.tensors), name, shape, "int8", Quant((0.05,), (zero_point,))))
-        return len(self.tensors) - 1
-
-    def const(self, data: np.ndarray, name: str, scales: tuple[float, ...], axis: int = 0) -> int:
-        dtype = {np.dtype(np.int8): "int8", np.dtype(np.int32): "int32"}[data.dtype]
-        self.tensors.append(Tensor(len(self.tensors), name, data.shape, dtype,
-                                   Quant(scales, (0,) * len(scales), axis), data))
-        return len(self.tensors) - 1
+class Builder(GraphBuilder):
+    """Convs and ADDs as the converter writes them (SAME padding where the kernel pads)."""
 
     def conv(self, x: int, cout: int, k: int, stride: int, name: str, depthwise: bool = False) -> int:
         n, h, w, cin = self.tensors[x].shape
@@ -53,17 +39,16 @@ class Builder:
                    "fusedActivationFunction": 0, "dilationWFactor": 1, "dilationHFactor": 1}
         if depthwise:
             options["depthMultiplier"] = 1
-        self.ops.append(Op(len(self.ops), "DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", (x, weights, bias), (y,),
-                           options))
+        self.op("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", [x, weights, bias], [y], **options)
         return y
 
     def add(self, a: int, b: int, name: str) -> int:
         y = self.act(self.tensors[a].shape, name)
-        self.ops.append(Op(len(self.ops), "ADD", (a, b), (y,), {"fusedActivationFunction": 0}))
+        self.op("ADD", [a, b], [y], fusedActivationFunction=0)
         return y
 
     def graph(self, inputs: tuple[int, ...], outputs: tuple[int, ...]) -> Graph:
-        return Graph("hand", tuple(self.tensors), tuple(self.ops), inputs, outputs)
+        return super().graph("hand", inputs, outputs)
 
 
 def lowered(graph: Graph):

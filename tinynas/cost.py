@@ -11,7 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from tinyengine.core.ir import Graph, Op, Quant, Tensor
+from tinyengine.core.builder import GraphBuilder
+from tinyengine.core.ir import Graph
 from tinyengine.core.passes import plan_model
 from tinyengine.core.schedule import DEFAULT_MAX_OVERHEAD
 
@@ -34,24 +35,8 @@ class Cost:
         return self.sram_bytes <= sram_limit and self.flash_bytes <= flash_limit
 
 
-class _Builder:
-    def __init__(self) -> None:
-        self.tensors: list[Tensor] = []
-        self.ops: list[Op] = []
-        self.rng = np.random.default_rng(0)
-
-    def act(self, shape: tuple[int, ...], name: str, zero_point: int = 0) -> int:
-        self.tensors.append(Tensor(len(self.tensors), name, shape, "int8", Quant((0.05,), (zero_point,))))
-        return len(self.tensors) - 1
-
-    def const(self, data: np.ndarray, name: str, scales: tuple[float, ...] | None = None, axis: int = 0) -> int:
-        dtype = {np.dtype(np.int8): "int8", np.dtype(np.int32): "int32"}[data.dtype]
-        quant = Quant(scales, (0,) * len(scales), axis) if scales else None
-        self.tensors.append(Tensor(len(self.tensors), name, data.shape, dtype, quant, data))
-        return len(self.tensors) - 1
-
-    def op(self, kind: str, inputs: list[int], outputs: list[int], **options) -> None:
-        self.ops.append(Op(len(self.ops), kind, tuple(inputs), tuple(outputs), options))
+class _Builder(GraphBuilder):
+    """The converter's ops for one architecture: fused activations, SAME padding where it pads."""
 
     def conv(self, x: int, cout: int, k: int, stride: int, depthwise: bool, act: int, name: str) -> int:
         n, h, w, cin = self.tensors[x].shape
@@ -97,7 +82,7 @@ def arch_graph(arch: Arch) -> Graph:
     logits = b.act((1, arch.num_classes), "logits")
     b.op("FULLY_CONNECTED", [pooled, fc_w, fc_b], [logits], fusedActivationFunction=NONE, weightsFormat=0,
          keepNumDims=False)
-    return Graph(f"nas-{arch.key}", tuple(b.tensors), tuple(b.ops), (inp,), (logits,))
+    return b.graph(f"nas-{arch.key}", (inp,), (logits,))
 
 
 def arch_cost(arch: Arch, patch: str = "auto", max_overhead: float = DEFAULT_MAX_OVERHEAD) -> Cost:
