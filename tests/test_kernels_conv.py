@@ -28,16 +28,42 @@ from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from conftest import require_tool
-from hypothesis import Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from kernelcheck import Case, const_array, params_decl, run_cases
+from kernelcases import (
+    WindowSpec,
+    bias_vector,
+    draw_padding,
+    draw_window,
+    drawn_cases,
+    drawn_shifts,
+    int8_data,
+    layer_case_decls,
+    multipliers,
+    out_size,
+    per_channel_quant,
+    same_padding,
+    with_padding,
+)
+from kernelcheck import (
+    ONE_BUILD,
+    TARGETS,
+    Case,
+    bench_main,
+    bench_source,
+    bench_ticks,
+    layer_decl,
+    print_per_mac,
+    profile_examples,
+    require_target,
+    run_cases,
+    timed_run,
+    with_output_flipped,
+)
 
 from tinyengine.core.fold import folded_bias
-from tinyengine.core.layers import ConstArray
-from tinyengine.core.params import Activation, Conv2DParams, Dims, PerChannelQuant, Rounding, Tile
+from tinyengine.core.params import Activation, Conv2DParams, Dims, Rounding, Tile
 
-TARGETS = ["host", "qemu-an386", "qemu-an500", "qemu-an547"]
 CHANNELS = [1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 31]
 # the fast requantization covers shifts [-21, -2]: its ends, their neighbours, the contract's ends
 EDGE_SHIFTS = [-31, -22, -21, -20, -3, -2, -1, 0, 1, 2, 30]
@@ -45,75 +71,25 @@ CANARY = 8  # bytes checked after the scratch and after the output
 MAX_BYTES = 3000  # per tensor, so that 40+ layers fit the smallest board (512 KiB on the AN547)
 
 
-def _require(target: str) -> None:
-    if target != "host":
-        require_tool("qemu-system-arm")
-        require_tool("arm-none-eabi-gcc")
+@dataclass(frozen=True, kw_only=True)
+class ConvSpec(WindowSpec):
+    """One generated layer; `seed` makes its tensors. shifts "fast": all in [-12, -2], "mixed":
+    [-12, 2], "edge": EDGE_SHIFTS; bias "big": accumulators near the int32 ends; data "uniform"
+    or "extreme"; misalign: the input, output and scratch offsets."""
 
-
-@dataclass(frozen=True)
-class ConvSpec:
-    """One generated layer; `seed` makes its tensors."""
-
-    n: int
-    in_h: int
-    in_w: int
-    cin: int
     cout: int
-    kh: int
-    kw: int
-    stride: tuple[int, int]
-    dilation: tuple[int, int]
-    pad: tuple[int, int]    # top, left
-    out_h: int
-    out_w: int
-    input_offset: int
-    output_offset: int
-    act: tuple[int, int]
-    rounding: Rounding
-    shifts: str             # "fast": all in [-12, -2]; "mixed": [-12, 2]; "edge": EDGE_SHIFTS
-    bias: str               # "none", "small", "big" (accumulators near the int32 ends)
-    data: str               # "uniform" or "extreme" (only -128 / 127)
-    misalign: tuple[int, int, int]  # input, output, scratch offsets from 16-byte alignment
-    seed: int
 
-    def tag(self) -> str:
-        return (f"n={self.n} {self.in_h}x{self.in_w}x{self.cin} -> {self.out_h}x{self.out_w}x{self.cout} "
-                f"k={self.kh}x{self.kw} s={self.stride} d={self.dilation} pad={self.pad} io={self.input_offset} "
-                f"oo={self.output_offset} act={self.act} {self.rounding.name} shifts={self.shifts} "
-                f"bias={self.bias} data={self.data} misalign={self.misalign} seed={self.seed}")
-
-
-def _out_size(size: int, k: int, stride: int, dil: int, pad_before: int, pad_after: int) -> int:
-    return (size + pad_before + pad_after - ((k - 1) * dil + 1)) // stride + 1
+    def shape_tag(self) -> str:
+        return f"n={self.n} {self.in_h}x{self.in_w}x{self.cin} -> {self.out_h}x{self.out_w}x{self.cout}"
 
 
 @st.composite
 def conv_specs(draw, kernel=None, channels=None) -> ConvSpec:
-    kh, kw = kernel or (draw(st.integers(1, 7)), draw(st.integers(1, 7)))
-    stride = (draw(st.integers(1, 3)), draw(st.integers(1, 3)))
-    dilation = (draw(st.integers(1, 2)), draw(st.integers(1, 2)))
-    span = ((kh - 1) * dilation[0] + 1, (kw - 1) * dilation[1] + 1)
+    kh, kw, stride, dilation = draw_window(draw, kernel)
     fits = [c for c in CHANNELS if c * kh * kw <= 400]
     cin, cout = channels or (draw(st.sampled_from(fits)), draw(st.sampled_from(CHANNELS)))
     n = draw(st.integers(1, 2))
-    padding = draw(st.sampled_from(["valid", "same", "arbitrary"]))
-    sizes, pads, outs = [], [], []
-    for axis in range(2):
-        s, k, d = stride[axis], (kh, kw)[axis], dilation[axis]
-        if padding == "valid":
-            size = span[axis] + draw(st.integers(0, 6))
-            before, after = 0, 0
-        elif padding == "same":
-            size = draw(st.integers(1, 12))
-            total = max((-(-size // s) - 1) * s + span[axis] - size, 0)
-            before, after = total // 2, total - total // 2
-        else:  # any padding that keeps an output: taps may start and end anywhere in the padding
-            before, after = draw(st.integers(0, span[axis] - 1)), draw(st.integers(0, span[axis] - 1))
-            size = draw(st.integers(max(1, span[axis] - before - after), 12))
-        sizes.append(size)
-        pads.append(before)
-        outs.append(_out_size(size, k, s, d, before, after))
+    sizes, pads, outs = draw_padding(draw, kh, kw, stride, dilation, size_max=12, valid_extra=6)
     # keep every tensor small (many layers share one firmware)
     while max(n * sizes[0] * sizes[1] * cin, n * outs[0] * outs[1] * cout, cout * kh * kw * cin) > MAX_BYTES:
         cin, cout = max(1, cin // 2), max(1, cout // 2)
@@ -140,32 +116,14 @@ def conv_specs(draw, kernel=None, channels=None) -> ConvSpec:
 
 def _tensors(spec: ConvSpec):
     rng = np.random.default_rng(spec.seed)
-    shape_x, shape_f = (spec.n, spec.in_h, spec.in_w, spec.cin), (spec.cout, spec.kh, spec.kw, spec.cin)
-    if spec.data == "extreme":
-        x = rng.choice(np.array([-128, 127], np.int8), shape_x)
-        f = rng.choice(np.array([-128, 127], np.int8), shape_f)
-    else:
-        x = rng.integers(-128, 128, shape_x, dtype=np.int8)
-        f = rng.integers(-128, 128, shape_f, dtype=np.int8)
-    m = rng.integers(1 << 30, 1 << 31, spec.cout, dtype=np.int64)
-    ends = rng.random(spec.cout) < 0.2
-    m[ends] = rng.choice([1 << 30, (1 << 30) + 1, (1 << 31) - 1], int(ends.sum()))
-    if spec.shifts == "edge":
-        shift = rng.choice(EDGE_SHIFTS, spec.cout)
-    else:
-        # about what the patch length calls for, so that outputs spread over the int8 range
-        base = -int(np.clip(np.round(np.log2(spec.kh * spec.kw * spec.cin) / 2 + 9), 2, 12))
-        shift = np.clip(base + rng.integers(-2, 3, spec.cout), -12, -2)
-        if spec.shifts == "mixed":
-            shift[rng.random(spec.cout) < 0.3] = rng.integers(-1, 3)
-    if spec.bias == "none":
-        bias = None
-    elif spec.bias == "small":
-        bias = rng.integers(-(1 << 16), 1 << 16, spec.cout, dtype=np.int32)
-    else:  # as far from zero as the reference's int32 sum allows
-        depth = spec.kh * spec.kw * spec.cin
-        room = (1 << 31) - 1 - depth * 128 * 256
-        bias = (rng.choice([-1, 1], spec.cout) * (room - rng.integers(0, 1000, spec.cout))).astype(np.int32)
+    x = int8_data(rng, (spec.n, spec.in_h, spec.in_w, spec.cin), spec.data)
+    f = int8_data(rng, (spec.cout, spec.kh, spec.kw, spec.cin), spec.data)
+    m = multipliers(rng, spec.cout, 0.2)
+    depth = spec.kh * spec.kw * spec.cin
+    # shifts about what the patch length calls for, so that outputs spread over the int8 range
+    shift = drawn_shifts(rng, spec.shifts, spec.cout, EDGE_SHIFTS, depth, centre=9, top=-2)
+    # a big bias: as far from zero as the reference's int32 sum allows
+    bias = bias_vector(rng, spec.bias, spec.cout, room=(1 << 31) - 1 - depth * 128 * 256)
     return x, f, bias, m.astype(np.int32), shift.astype(np.int32)
 
 
@@ -173,8 +131,7 @@ def _params(spec: ConvSpec, m: np.ndarray, shift: np.ndarray) -> Conv2DParams:
     return Conv2DParams(
         Dims(spec.n, spec.in_h, spec.in_w, spec.cin), Dims(spec.cout, spec.kh, spec.kw, spec.cin),
         Dims(spec.n, spec.out_h, spec.out_w, spec.cout), Tile(*spec.stride), Tile(*spec.dilation), Tile(*spec.pad),
-        spec.input_offset, spec.output_offset, Activation(*spec.act), spec.rounding,
-        PerChannelQuant(ConstArray("m", "int32_t", m), ConstArray("s", "int32_t", shift)))
+        spec.input_offset, spec.output_offset, Activation(*spec.act), spec.rounding, per_channel_quant(m, shift))
 
 
 def conv_case(spec: ConvSpec, name: str, corrupt: bool = False) -> Case:
@@ -186,15 +143,7 @@ def conv_case(spec: ConvSpec, name: str, corrupt: bool = False) -> Case:
     x, f, bias, m, shift = _tensors(spec)
     params = _params(spec, m, shift)
     fb = folded_bias(bias, f, spec.input_offset, channel_axis=0)
-    decls = (params_decl("{p}", params) + const_array("{p}", "x", x) + const_array("{p}", "f", f)
-             + const_array("{p}", "fb", fb) + (const_array("{p}", "b", bias) if bias is not None else ""))
-    var_params = "{p}params"
-    if corrupt:
-        bad = m.copy()
-        bad[0] = (int(bad[0]) + (1 << 29)) % (1 << 31)
-        decls += params_decl("{p}bad_", dataclasses.replace(
-            params, quant=PerChannelQuant(ConstArray("m", "int32_t", bad), ConstArray("s", "int32_t", shift))))
-        var_params = "{p}bad_params"
+    decls, var_params = layer_case_decls(params, corrupt, x=x, f=f, fb=fb, b=bias)
     io, oo, so = spec.misalign
     in_bytes, out_n = x.size, spec.n * spec.out_h * spec.out_w * spec.cout
     scratch = 2 * spec.kh * spec.kw * spec.cin
@@ -219,18 +168,6 @@ def conv_case(spec: ConvSpec, name: str, corrupt: bool = False) -> Case:
     return Case(name, decls, ref, var, out_bytes, scratch_bytes=so + scratch + CANARY, work_bytes=io + in_bytes)
 
 
-def _fixed(spec: ConvSpec, **changes) -> ConvSpec:
-    """`spec` with `changes`, the padding recomputed SAME-like for the new geometry."""
-    spec = dataclasses.replace(spec, **changes)
-    pads, outs = [], []
-    for size, k, s, d in ((spec.in_h, spec.kh, spec.stride[0], spec.dilation[0]),
-                          (spec.in_w, spec.kw, spec.stride[1], spec.dilation[1])):
-        total = max((-(-size // s) - 1) * s + (k - 1) * d + 1 - size, 0)
-        pads.append(total // 2)
-        outs.append(_out_size(size, k, s, d, total // 2, total - total // 2))
-    return dataclasses.replace(spec, pad=tuple(pads), out_h=outs[0], out_w=outs[1])
-
-
 # the first layers the issue names, and an IC-like body layer, SAME padded
 FIXED = {
     "kws 49x10x1 10x4 s2": dict(n=1, in_h=49, in_w=10, cin=1, cout=16, kh=10, kw=4, stride=(2, 2)),
@@ -245,32 +182,31 @@ def conv_cases(data, count: int) -> list[Case]:
     cases = []
     for i, (tag, geometry) in enumerate(FIXED.items()):
         base = data.draw(conv_specs(kernel=(geometry["kh"], geometry["kw"]), channels=(1, 1)))
-        spec = _fixed(base, **{"dilation": (1, 1), "act": (-128, 127) if i % 2 else base.act, **geometry})
+        spec = with_padding(base, **{"dilation": (1, 1), "act": (-128, 127) if i % 2 else base.act, **geometry})
         cases.append(conv_case(spec, f"conv{len(cases)} {tag}: {spec.tag()}"))
-    for _ in range(count):
-        spec = data.draw(conv_specs())
-        cases.append(conv_case(spec, f"conv{len(cases)}: {spec.tag()}"))
-    return cases
+    return cases + drawn_cases(data, conv_specs(), conv_case, "conv", len(cases), count)
 
 
 # ---- the tests ----------------------------------------------------------------
 
-QUICK = settings(max_examples=1, phases=[Phase.explicit, Phase.generate])  # one build per target and run
+# generated layers per build: 4 x the profile's examples
+COUNT = 4 * profile_examples()
+# the negative control's layer: outputs spread over the int8 range, so another multiplier shows
+CONTROL = with_padding(ConvSpec(
+    n=1, in_h=6, in_w=5, cin=3, cout=4, kh=3, kw=3, stride=(1, 1), dilation=(1, 1), pad=(0, 0), out_h=0, out_w=0,
+    input_offset=-5, output_offset=3, act=(-128, 127), rounding=Rounding.DOUBLE, shifts="fast", bias="small",
+    data="uniform", misalign=(1, 2, 3), seed=11))
 
 
 @pytest.mark.parametrize("target", TARGETS)
-@QUICK
+@ONE_BUILD
 @given(data=st.data())
 def test_conv_fast_matches_reference(target, data):
-    _require(target)
-    cases = conv_cases(data, 4 * settings.default.max_examples)
+    """The fixed and COUNT drawn layers bit-exact, and only the control reported."""
+    require_target(target)
+    cases = conv_cases(data, COUNT)
     control = conv_case(CONTROL, "control: another multiplier", corrupt=True)
     assert run_cases(cases + [control], target) == [control.name]
-
-
-# the negative control's layer: outputs spread over the int8 range, so another multiplier shows
-CONTROL = _fixed(ConvSpec(1, 6, 5, 3, 4, 3, 3, (1, 1), (1, 1), (0, 0), 0, 0, -5, 3, (-128, 127), Rounding.DOUBLE,
-                          "fast", "small", "uniform", (1, 2, 3), 11))
 
 
 def test_harness_reports_corrupted_conv_cases():
@@ -279,26 +215,11 @@ def test_harness_reports_corrupted_conv_cases():
     spec = CONTROL
     good = conv_case(spec, "good")
     bad = conv_case(spec, "another multiplier", corrupt=True)
-    flipped = conv_case(dataclasses.replace(spec, seed=12), "one output byte flipped")
-    flipped = dataclasses.replace(flipped, var=flipped.var.replace("\n    }", "\n        out_var[9] ^= 1;\n    }"))
+    flipped = with_output_flipped(conv_case(dataclasses.replace(spec, seed=12), "one output byte flipped"), 9)
     assert run_cases([good, bad, flipped], "host") == ["another multiplier", "one output byte flipped"]
 
 
 # ---- instruction counts ----------------------------------------------------------
-
-BENCH_APP = """#include "board.h"
-#include "tinyml/kernels.h"
-%(decls)s
-static int8_t out[%(out)d] __attribute__((aligned(16)));
-static int8_t scratch[%(scratch)d] __attribute__((aligned(16)));
-int main(void)
-{
-    uint64_t t;
-    board_counter_start();
-%(runs)s
-    return 0;
-}
-"""
 
 # (name, n, h, w, cin, cout, (kh, kw), stride): SAME padding
 BENCH_LAYERS = [("IC-like 32x32x16 -> 16, 3x3 s1", 1, 32, 32, 16, 16, (3, 3), 1),
@@ -306,27 +227,15 @@ BENCH_LAYERS = [("IC-like 32x32x16 -> 16, 3x3 s1", 1, 32, 32, 16, 16, (3, 3), 1)
                 ("KWS 49x10x1 -> 25x5x64, 10x4 s2", 1, 49, 10, 1, 64, (10, 4), 2)]
 
 
-def _same(size: int, k: int, stride: int) -> tuple[int, int]:
-    """(output size, padding before) of SAME padding"""
-    out = -(-size // stride)
-    return out, max((out - 1) * stride + k - size, 0) // 2
-
-
 def instructions_per_mac(target: str) -> list[tuple[str, float, float]]:
     """(layer, reference, fast) instructions per MAC of BENCH_LAYERS on `target`, from the
     SysTick ticks around each call (under -icount shift=0 a tick is 1e9 / clock_hz
     instructions); the mean over both roundings."""
-    import tempfile
-    from pathlib import Path
-
-    from kernelcheck import _compile, _flags, _link, _runtime_objects, run_raw
-
-    from tinyengine.driver.boards import load_board
-
     rng = np.random.default_rng(3)
     decls, runs, layers, out_max, scratch_max = "", "", [], 4, 4
     for li, (_, n, h, w, cin, cout, (kh, kw), stride) in enumerate(BENCH_LAYERS):
-        (oh, pt), (ow, pl) = _same(h, kh, stride), _same(w, kw, stride)
+        (pt, pb), (pl, pr) = same_padding(h, kh, stride, 1), same_padding(w, kw, stride, 1)
+        oh, ow = out_size(h, kh, stride, 1, pt, pb), out_size(w, kw, stride, 1, pl, pr)
         for rounding in (Rounding.DOUBLE, Rounding.SINGLE):
             i = len(layers)
             x = rng.integers(-128, 128, (n, h, w, cin), dtype=np.int8)
@@ -334,36 +243,15 @@ def instructions_per_mac(target: str) -> list[tuple[str, float, float]]:
             bias = rng.integers(-5000, 5000, cout, dtype=np.int32)
             params = Conv2DParams(Dims(n, h, w, cin), Dims(cout, kh, kw, cin), Dims(n, oh, ow, cout),
                                   Tile(stride, stride), Tile(1, 1), Tile(pt, pl), -7, -3, Activation(-128, 127),
-                                  rounding, PerChannelQuant(
-                                      ConstArray("m", "int32_t", rng.integers(1 << 30, 1 << 31, cout).astype(np.int32)),
-                                      ConstArray("s", "int32_t", rng.integers(-10, -6, cout).astype(np.int32))))
+                                  rounding, per_channel_quant(rng.integers(1 << 30, 1 << 31, cout).astype(np.int32),
+                                                              rng.integers(-10, -6, cout).astype(np.int32)))
             p = f"b{i}_"
-            decls += (params_decl(p, params) + const_array(p, "x", x) + const_array(p, "f", f)
-                      + const_array(p, "b", bias) + const_array(p, "fb", folded_bias(bias, f, -7, channel_axis=0)))
+            decls += layer_decl(p, params, x=x, f=f, b=bias, fb=folded_bias(bias, f, -7, channel_axis=0))
             layers.append((li, n * oh * ow * cout * kh * kw * cin))
             out_max, scratch_max = max(out_max, n * oh * ow * cout), max(scratch_max, 2 * kh * kw * cin)
-            for kind, call in (("ref", f"tinyml_conv2d_s8(&{p}params, {p}x, {p}f, {p}b, out);"),
-                               ("fast", f"tinyml_conv2d_s8_fast(&{p}params, {p}x, {p}f, {p}fb, out, scratch);")):
-                runs += (f"    t = board_counter_read();\n    {call}\n    t = board_counter_read() - t;\n"
-                         f"    board_puts(\"ticks {i} {kind} \");\n    board_put_u32((uint32_t)t);\n"
-                         "    board_puts(\"\\n\");\n")
-    source = BENCH_APP % {"decls": decls, "out": out_max, "scratch": scratch_max, "runs": runs}
-    board = load_board(target)
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        (work / "bench.c").write_text(source)
-        flags = _flags(board, [work])
-        objects = _runtime_objects(board)
-        for src in (work / "bench.c", *board.sources):
-            objects.append(_compile(src, work / f"{src.parent.name}_{src.stem}.o", flags))
-        _link(board, objects, work / "bench.elf")
-        console, _ = run_raw(board, work / "bench.elf", b"", timeout=600.0)
-    ticks = {}
-    for line in console.splitlines():
-        if line.startswith("ticks "):
-            _, i, kind, value = line.split()
-            ticks[(int(i), kind)] = int(value)
-    per_tick = 1e9 / board.clock_hz
+            runs += timed_run(f"{i} ref", f"tinyml_conv2d_s8(&{p}params, {p}x, {p}f, {p}b, out);")
+            runs += timed_run(f"{i} fast", f"tinyml_conv2d_s8_fast(&{p}params, {p}x, {p}f, {p}fb, out, scratch);")
+    ticks, per_tick = bench_ticks(target, bench_source(decls, {"out": out_max, "scratch": scratch_max}, runs))
     result = []
     for li, layer in enumerate(BENCH_LAYERS):
         runs_of = [(i, macs) for i, (lj, macs) in enumerate(layers) if lj == li]
@@ -378,7 +266,7 @@ def test_conv_fast_instruction_counts(target):
     """A loose guard of the measured speed (deterministic under -icount): the fast kernel
     needs at most a quarter of the reference's instructions, and 1.8 per MAC on the 3x3x16
     layer (about 1.6 when this was written)."""
-    _require(target)
+    require_target(target)
     counts = instructions_per_mac(target)
     (_, ic_ref, ic_fast) = counts[0]
     assert ic_fast < 1.8 and ic_fast < 0.25 * ic_ref, counts
@@ -387,14 +275,8 @@ def test_conv_fast_instruction_counts(target):
 
 def bench(targets: list[str]) -> None:
     for target in targets:
-        print(target)
-        for name, ref, fast in instructions_per_mac(target):
-            print(f"  {name:38s} ref {ref:6.3f} insn/MAC  fast {fast:6.3f} insn/MAC  ({ref / fast:4.2f}x)")
+        print_per_mac(target, instructions_per_mac(target), 38)
 
 
 if __name__ == "__main__":
-    if len(sys.argv) >= 2 and sys.argv[1] == "bench":
-        sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
-        bench(sys.argv[2:] or ["qemu-an386", "qemu-an500"])
-    else:
-        print(__doc__)
+    bench_main(sys.argv, __doc__, bench, ["qemu-an386", "qemu-an500"])

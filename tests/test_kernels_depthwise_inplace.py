@@ -22,35 +22,37 @@ tests/test_kernels_depthwise_inplace.py bench [target ...]` prints more shapes."
 
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import require_tool
-from hypothesis import Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from kernelcheck import Case, const_array, params_decl, run_cases
+from kernelcases import bias_vector, per_channel_quant
+from kernelcheck import (
+    ONE_BUILD,
+    TARGETS,
+    Case,
+    bench_main,
+    bench_source,
+    bench_ticks,
+    const_array,
+    layer_decl,
+    profile_examples,
+    require_target,
+    run_cases,
+    timed_run,
+    with_output_flipped,
+)
 
 from tinyengine.core.fold import folded_bias
-from tinyengine.core.layers import ConstArray
-from tinyengine.core.params import Activation, DepthwiseConv2DParams, Dims, PerChannelQuant, Rounding, Tile
+from tinyengine.core.params import Activation, DepthwiseConv2DParams, Dims, Rounding, Tile
 
-TARGETS = ["host", "qemu-an386", "qemu-an500", "qemu-an547"]
 CHANNELS = [1, 3, 4, 5, 8, 16, 17]
 # bytes of input per drawn case (a build holds ~90 cases; the M55 board has 512 KiB for code and data)
 BUDGET = 5000
-N_CASES = 4 * int(os.environ.get("TINYML_EXAMPLES", "10"))
-
-
-def _require(target: str) -> None:
-    if target != "host":
-        require_tool("qemu-system-arm")
-        require_tool("arm-none-eabi-gcc")
-
+N_CASES = 4 * profile_examples()
 
 @dataclass(frozen=True)
 class Spec:
@@ -109,24 +111,17 @@ def dw_case(spec: Spec, name: str, control: bool = False) -> Case:
     m[rng.random(s.c) < 0.1] = 1 << 30
     shift = rng.integers(s.shifts[0], s.shifts[1] + 1, s.c)
     taps = s.kh * s.kw
-    if s.bias == "none":
-        bias = None
-    elif s.bias == "big":
-        room = (1 << 31) - 1 - taps * 255 * 128 - taps * 128 * 128
-        bias = (rng.choice([-1, 1], s.c) * (room - rng.integers(0, 1 << 20, s.c))).astype(np.int32)
-    else:
-        bias = rng.integers(-(1 << 15), 1 << 15, s.c, dtype=np.int32)
+    room = (1 << 31) - 1 - taps * 255 * 128 - taps * 128 * 128
+    bias = bias_vector(rng, s.bias, s.c, room, small=1 << 15, jitter=1 << 20)
     fb = folded_bias(bias, f, s.input_offset, channel_axis=3)
-    quant = PerChannelQuant(ConstArray("m", "int32_t", m.astype(np.int32)),
-                            ConstArray("s", "int32_t", shift.astype(np.int32)))
+    quant = per_channel_quant(m.astype(np.int32), shift.astype(np.int32))
     params = DepthwiseConv2DParams(Dims(s.n, s.h, s.w, s.c), Dims(1, s.kh, s.kw, s.c), Dims(s.n, oh, ow, s.c), 1,
                                    Tile(s.sh, s.sw), Tile(s.dh, s.dw), Tile(ph, pw), s.input_offset, s.output_offset,
                                    Activation(*s.act), s.rounding, quant)
     in_bytes, out_bytes = x.size, s.n * oh * ow * s.c
     a = s.misalign
     work = np.concatenate([rng.integers(-128, 128, a), x.reshape(-1), rng.integers(-128, 128, 8)]).astype(np.int8)
-    decls = (params_decl("{p}", params) + const_array("{p}", "f", f) + const_array("{p}", "work", work)
-             + const_array("{p}", "fb", fb) + (const_array("{p}", "b", bias) if bias is not None else ""))
+    decls = layer_decl("{p}", params, f=f, work=work, fb=fb, b=bias)
     ref = (f"tinyml_depthwise_conv2d_inplace_s8(&{{p}}params, work + {a}, {{p}}f, "
            f"{'{p}b' if bias is not None else 'NULL'}, scratch);\n    memcpy(out_ref, work + {a}, {out_bytes});")
     var_bias = ("{p}b" if bias is not None else "{p}zero") if control else "{p}fb"
@@ -235,8 +230,6 @@ def fixed_specs() -> list[Spec]:
 
 CONTROL = Spec(1, 6, 5, 4, 3, 3, input_offset=37, output_offset=0, act=(-128, 127), shifts=(-9, -7), seed=99)
 
-QUICK = settings(max_examples=1, phases=[Phase.explicit, Phase.generate])  # one build per target and run
-
 
 def all_cases(drawn: list[Spec]) -> tuple[list[Case], Case]:
     cases = [dw_case(s, f"dw{i} fixed {s.tag()}") for i, s in enumerate(fixed_specs())]
@@ -245,11 +238,11 @@ def all_cases(drawn: list[Spec]) -> tuple[list[Case], Case]:
 
 
 @pytest.mark.parametrize("target", TARGETS)
-@QUICK
+@ONE_BUILD
 @given(drawn=st.lists(specs(), min_size=N_CASES, max_size=N_CASES))
 def test_depthwise_inplace_fast_matches_reference(target, drawn):
     """Every fixed and drawn case bit-exact, and only the control reported."""
-    _require(target)
+    require_target(target)
     cases, control = all_cases(drawn)
     assert run_cases(cases + [control], target) == [control.name]
 
@@ -260,44 +253,16 @@ def test_harness_reports_corrupted_cases():
     good = dw_case(CONTROL, "good")
     bad = dw_case(CONTROL, "unfolded bias", control=True)
     stale = dw_case(replace(CONTROL, seed=5), "last byte flipped")
-    stale = replace(stale, var=stale.var + f"\n    out_var[{stale.out_bytes - 1}] ^= 1;")
+    stale = with_output_flipped(stale, stale.out_bytes - 1)
     assert run_cases([good, bad, stale], "host") == ["unfolded bias", "last byte flipped"]
 
 
 # ---- instruction counts -----------------------------------------------------------
 
-BENCH_APP = """#include <string.h>
-#include "board.h"
-#include "tinyml/kernels.h"
-%(decls)s
-static int8_t buf[%(buf)d] __attribute__((aligned(16)));
-static int8_t scratch[%(scratch)d] __attribute__((aligned(16)));
-static void report(const char *name, uint64_t ticks)
-{
-    board_puts("ticks ");
-    board_puts(name);
-    board_puts(" ");
-    board_put_u32((uint32_t)ticks);
-    board_puts("\\n");
-}
-int main(void)
-{
-    uint64_t t;
-    board_counter_start();
-%(runs)s
-    return 0;
-}
-"""
-
-
 def count_instructions(target: str, specs_: list[Spec], reps: int = 4) -> list[tuple[float, float]]:
     """(reference, fast) instructions per MAC of each spec on `target`, from SysTick ticks
     (1e9 / clock_hz instructions each under -icount shift=0) around `reps` calls; the copy
     of the input into the buffer before each call is timed alone and subtracted."""
-    from tinyengine.driver.boards import load_board
-    from tinyengine.driver.firmware import _compile, _flags, _link, _runtime_objects
-    from tinyengine.driver.qemu import run_raw
-
     decls, runs, macs = "", "", []
     buf_max, scratch_max = 4, 4
     for i, s in enumerate(specs_):
@@ -307,39 +272,21 @@ def count_instructions(target: str, specs_: list[Spec], reps: int = 4) -> list[t
         x = rng.integers(-128, 128, (s.n, s.h, s.w, s.c), dtype=np.int8)
         f = rng.integers(-127, 128, (1, s.kh, s.kw, s.c), dtype=np.int8)
         bias = rng.integers(-(1 << 12), 1 << 12, s.c, dtype=np.int32)
-        quant = PerChannelQuant(ConstArray("m", "int32_t", rng.integers(1 << 30, 1 << 31, s.c).astype(np.int32)),
-                                ConstArray("s", "int32_t", rng.integers(*s.shifts, s.c).astype(np.int32)))
+        quant = per_channel_quant(rng.integers(1 << 30, 1 << 31, s.c).astype(np.int32),
+                                  rng.integers(*s.shifts, s.c).astype(np.int32))
         params = DepthwiseConv2DParams(Dims(s.n, s.h, s.w, s.c), Dims(1, s.kh, s.kw, s.c), Dims(s.n, oh, ow, s.c), 1,
                                        Tile(s.sh, s.sw), Tile(s.dh, s.dw), Tile(ph, pw), s.input_offset,
                                        s.output_offset, Activation(*s.act), s.rounding, quant)
         p = f"b{i}_"
-        decls += (params_decl(p, params) + const_array(p, "x", x) + const_array(p, "f", f) + const_array(p, "b", bias)
-                  + const_array(p, "fb", folded_bias(bias, f, s.input_offset, channel_axis=3)))
+        decls += layer_decl(p, params, x=x, f=f, b=bias, fb=folded_bias(bias, f, s.input_offset, channel_axis=3))
         macs.append(s.n * oh * ow * s.c * s.kh * s.kw)
         buf_max, scratch_max = max(buf_max, x.size), max(scratch_max, s.h * s.w)
         copy = f"memcpy(buf, {p}x, {x.size});"
         ref = f"tinyml_depthwise_conv2d_inplace_s8(&{p}params, buf, {p}f, {p}b, scratch);"
         fast = f"tinyml_depthwise_conv2d_inplace_s8_fast(&{p}params, buf, {p}f, {p}fb, scratch);"
         for kind, call in (("copy", ""), ("ref", ref), ("fast", fast)):
-            runs += (f"    t = board_counter_read();\n    for (int r = 0; r < {reps}; ++r) {{ {copy} {call} }}\n"
-                     f"    report(\"{i} {kind}\", board_counter_read() - t);\n")
-    source = BENCH_APP % {"decls": decls, "buf": buf_max, "scratch": scratch_max, "runs": runs}
-    board = load_board(target)
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        (work / "bench.c").write_text(source)
-        flags = _flags(board, [work]) + ["-Wno-unused-function", "-Wno-unused-variable"]
-        objects = _runtime_objects(board)
-        for src in (work / "bench.c", *board.sources):
-            objects.append(_compile(src, work / f"{src.parent.name}_{src.stem}.o", flags))
-        _link(board, objects, work / "bench.elf")
-        console, _ = run_raw(board, work / "bench.elf", b"", timeout=600.0)
-    ticks = {}
-    for line in console.splitlines():
-        if line.startswith("ticks "):
-            _, i, kind, value = line.split()
-            ticks[(int(i), kind)] = int(value)
-    per_tick = 1e9 / board.clock_hz
+            runs += timed_run(f"{i} {kind}", f"{copy} {call}", reps)
+    ticks, per_tick = bench_ticks(target, bench_source(decls, {"buf": buf_max, "scratch": scratch_max}, runs))
     result = []
     for i, n in enumerate(macs):
         base = ticks[(i, "copy")]
@@ -355,7 +302,7 @@ def test_instructions_per_mac():
     """KWS's 25x5x64 and VWW's 48x48x8 3x3 stride-1 layers on Cortex-M7 (full activation range
     and a clamped one): the fast kernel's instructions per MAC, copies into scratch and
     requantization included, under the recorded bounds and under an eighth of the reference's."""
-    _require("qemu-an500")
+    require_target("qemu-an500")
     counts = count_instructions("qemu-an500", [s for s, _ in PER_MAC_BOUNDS])
     for (s, bound), (ref, fast) in zip(PER_MAC_BOUNDS, counts):
         print(f"{s.h}x{s.w}x{s.c} act={s.act}: reference {ref:.2f}, fast {fast:.2f} instructions/MAC")
@@ -384,6 +331,4 @@ def bench(targets: list[str]) -> None:
 
 
 if __name__ == "__main__":
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    if sys.argv[1:2] == ["bench"]:
-        bench(sys.argv[2:] or ["qemu-an500"])
+    bench_main(sys.argv, __doc__, bench, ["qemu-an500"])

@@ -30,16 +30,27 @@ import sys
 
 import numpy as np
 import pytest
-from conftest import require_tool
-from hypothesis import Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
-from kernelcheck import Case, params_decl, run_cases
+from kernelcheck import (
+    ONE_BUILD,
+    TARGETS,
+    Case,
+    bench_main,
+    bench_source,
+    bench_ticks,
+    params_decl,
+    require_target,
+    run_cases,
+    timed_run,
+    variant_params,
+    with_output_flipped,
+)
 
 from tinyengine.core import quant as Q
 from tinyengine.core.layers import MAX_DIMS, contiguous_strides, right_align
 from tinyengine.core.params import Activation, AddParams, Broadcast, MulParams, Rounding
 
-TARGETS = ["host", "qemu-an386", "qemu-an500", "qemu-an547"]
 EXHAUSTIVE = 1 << 16  # every (x1, x2) pair
 MAX_N = EXHAUSTIVE
 SLACK = 8             # room for the unaligned placements in `work`
@@ -77,10 +88,6 @@ static void ew_fill(int8_t *x, int32_t n, uint32_t seed, int kind, int32_t offse
 """
 
 
-def _require(target: str) -> None:
-    if target != "host":
-        require_tool("qemu-system-arm")
-        require_tool("arm-none-eabi-gcc")
 
 
 def _f32(x: float) -> float:
@@ -220,11 +227,8 @@ def make_case(name: str, op: str, params, n: int, seed: int, kinds: tuple[int, i
     that input), 'same' (one buffer is both inputs and the output), 'unaligned' (inputs and
     output at odd, different offsets). `bad_params`: the variant gets these (negative control)."""
     ref_fn, var_fn = KERNELS[op]
-    decls = params_decl("{p}", params)
-    pv = "{p}params"
-    if bad_params is not None:
-        decls += params_decl("{p}bad_", bad_params)
-        pv = "{p}bad_params"
+    bad_decls, pv = variant_params(bad_params)
+    decls = params_decl("{p}", params) + bad_decls
     fill = (f"ew_fill(ew_x1, {n}, {seed}u, {kinds[0]}, {params.input1_offset});\n"
             f"    ew_fill(ew_x2, {n}, {seed + 7919}u, {kinds[1]}, {params.input2_offset});\n    ")
     x2 = "ew_x1" if placement == "same" else "ew_x2"
@@ -371,20 +375,17 @@ def control_cases(seed: int) -> list[Case]:
                                  int(rng.integers(0, 1 << 30)), (0, 0), bad_params=bad))
         flip = make_case(f"control: {op} with its last output byte flipped", op, make(rng, 37, False), 37,
                          int(rng.integers(0, 1 << 30)), (0, 1), "inplace2")
-        out.append(dataclasses.replace(flip, var=flip.var + "\n    out_var[36] ^= 1;"))
+        out.append(with_output_flipped(flip, 36))
     return out
 
 
 # ---- the tests ---------------------------------------------------------------------------
 
-QUICK = settings(max_examples=1, phases=[Phase.explicit, Phase.generate])  # one build per target and run
-
-
 @pytest.mark.parametrize("target", TARGETS)
-@QUICK
+@ONE_BUILD
 @given(seed=st.integers(0, 2**32 - 1))
 def test_add_mul_fast_match_reference(target, seed):
-    _require(target)
+    require_target(target)
     cases = elementwise_cases(seed, count=45, sweep=30)
     paths = [c.name.split(" path=")[1].split()[0] for c in cases]
     # the generated parameters must exercise every fast loop, mostly, and the reference path too
@@ -407,45 +408,17 @@ def test_fast_path_coverage_of_lowered_parameters():
 
 # ---- instruction counts (not part of the suite) -----------------------------------------
 
-BENCH_APP = """#include <string.h>
-#include "board.h"
-#include "tinyml/kernels.h"
-%(decls)s
-static int8_t x1[%(n)d] __attribute__((aligned(4)));
-static int8_t x2[%(n)d] __attribute__((aligned(4)));
-static int8_t out[%(n)d] __attribute__((aligned(4)));
-static void report(const char *name, uint64_t ticks)
-{
-    board_puts("ticks ");
-    board_puts(name);
-    board_puts(" ");
-    board_put_u32((uint32_t)ticks);
-    board_puts("\\n");
-}
-int main(void)
-{
-    uint64_t t;
-    for (int i = 0; i < %(n)d; ++i) {
+# the inputs of every benchmarked layer
+BENCH_INPUTS = """    for (int i = 0; i < %d; ++i) {
         x1[i] = (int8_t)(i * 37 + 11);
         x2[i] = (int8_t)(i * 101 + 5);
     }
-    board_counter_start();
-%(runs)s
-    return 0;
-}
 """
 
 
 def bench(targets: list[str], n: int = 4096, reps: int = 4) -> None:
     """Instructions per element of ADD and MUL layers of n elements, reference vs fast, from
     SysTick ticks under -icount shift=0 (the counter reads add a few instructions per run)."""
-    import tempfile
-    from pathlib import Path
-
-    from kernelcheck import _compile, _flags, _link, _runtime_objects, run_raw
-
-    from tinyengine.driver.boards import load_board
-
     rng = np.random.default_rng(5)
     layers = []
     for single in (False, True):
@@ -468,26 +441,10 @@ def bench(targets: list[str], n: int = 4096, reps: int = 4) -> None:
         assert path != "ref", (name, p)
         decls += params_decl(f"b{i}_", p)
         for kind, fn in zip(("ref", "fast"), KERNELS[op]):
-            runs += (f"    t = board_counter_read();\n    for (int r = 0; r < {reps}; ++r) {{ {fn}(&b{i}_params, "
-                     f"x1, x2, out); }}\n    report(\"{i} {kind}\", board_counter_read() - t);\n")
-    source = BENCH_APP % {"decls": decls, "n": n, "runs": runs}
+            runs += timed_run(f"{i} {kind}", f"{fn}(&b{i}_params, x1, x2, out);", reps)
+    source = bench_source(decls, {"x1": n, "x2": n, "out": n}, runs, setup=BENCH_INPUTS % n, align=4)
     for target in targets:
-        board = load_board(target)
-        with tempfile.TemporaryDirectory() as tmp:
-            work = Path(tmp)
-            (work / "bench.c").write_text(source)
-            flags = _flags(board, [work]) + ["-Wno-unused-function", "-Wno-unused-variable"]
-            objects = _runtime_objects(board)
-            for src in (work / "bench.c", *board.sources):
-                objects.append(_compile(src, work / f"{src.parent.name}_{src.stem}.o", flags))
-            _link(board, objects, work / "bench.elf")
-            console, _ = run_raw(board, work / "bench.elf", b"", timeout=600.0)
-        ticks = {}
-        for line in console.splitlines():
-            if line.startswith("ticks "):
-                _, i, kind, value = line.split()
-                ticks[(int(i), kind)] = int(value)
-        per_tick = 1e9 / board.clock_hz
+        ticks, per_tick = bench_ticks(target, source)
         print(f"{target} (1 tick = {per_tick:g} instructions, {n} elements, {reps} runs each)")
         for i, (name, _, _) in enumerate(layers):
             ref = ticks[(i, "ref")] * per_tick / reps / n
@@ -496,8 +453,4 @@ def bench(targets: list[str], n: int = 4096, reps: int = 4) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) >= 2 and sys.argv[1] == "bench":
-        sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
-        bench(sys.argv[2:] or ["qemu-an500"])
-    else:
-        print(__doc__)
+    bench_main(sys.argv, __doc__, bench, ["qemu-an500"])

@@ -20,19 +20,34 @@ qemu-an547 (SysTick ticks under -icount shift=0) for a 25x5 64->64 pointwise lay
 
 from __future__ import annotations
 
-import dataclasses
 import sys
-from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from conftest import require_tool
-from hypothesis import HealthCheck, Phase, assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
-from kernelcheck import Case, const_array, params_decl, run_cases
+from kernelcases import (
+    OutputQuant,
+    bias_vector,
+    layer_case_decls,
+    multipliers,
+    overlapping_work,
+    per_channel_quant,
+    pointwise_overlap_limit,
+)
+from kernelcheck import (
+    ONE_BUILD,
+    Case,
+    bench_source,
+    bench_ticks,
+    const_array,
+    layer_decl,
+    require_target,
+    run_cases,
+    timed_run,
+)
 
 from tinyengine.core.fold import folded_bias
-from tinyengine.core.layers import ConstArray
 from tinyengine.core.params import Activation, Conv2DParams, Dims, FullyConnectedParams, PerChannelQuant, Rounding, Tile
 
 TARGET = "qemu-an547"
@@ -42,22 +57,7 @@ CHANNELS = [1, 3, 4, 5, 8, 15, 16, 17, 31, 33]
 EDGE_SHIFTS = [-31, -22, -13, -12, -2, -1, 0, 1, 2, 30]
 
 
-def _require() -> None:
-    require_tool("qemu-system-arm")
-    require_tool("arm-none-eabi-gcc")
-
-
 # ---- the output side -----------------------------------------------------------
-
-@dataclass(frozen=True)
-class Quant:
-    input_offset: int
-    output_offset: int
-    act: tuple[int, int]
-    rounding: Rounding
-    multiplier: np.ndarray
-    shift: np.ndarray
-
 
 @st.composite
 def quant_kind(draw):
@@ -79,11 +79,9 @@ def quant_kind(draw):
     return io, oo, (lo, hi), rounding, shifts
 
 
-def make_quant(rng: np.random.Generator, channels: int, kind) -> Quant:
+def make_quant(rng: np.random.Generator, channels: int, kind) -> OutputQuant:
     io, oo, act, rounding, shifts = kind
-    m = rng.integers(1 << 30, 1 << 31, channels, dtype=np.int64)
-    ends = rng.random(channels) < 0.15
-    m[ends] = rng.choice([1 << 30, (1 << 31) - 1, (1 << 30) + 1], int(ends.sum()))
+    m = multipliers(rng, channels, 0.15, ends=(1 << 30, (1 << 31) - 1, (1 << 30) + 1))
     if shifts == "negative":
         shift = rng.integers(-12, 0, channels)
     elif shifts == "small":
@@ -94,29 +92,28 @@ def make_quant(rng: np.random.Generator, channels: int, kind) -> Quant:
         shift = rng.choice(EDGE_SHIFTS, channels)
     else:  # the negative controls: a moderate scale, so another multiplier shows
         shift = np.full(channels, -8)
-    return Quant(io, oo, act, rounding, m.astype(np.int32), shift.astype(np.int32))
+    return OutputQuant(io, oo, act, rounding, m.astype(np.int32), shift.astype(np.int32))
 
 
-def per_channel(q: Quant, multiplier: np.ndarray | None = None) -> PerChannelQuant:
-    m = q.multiplier if multiplier is None else multiplier
-    return PerChannelQuant(ConstArray("m", "int32_t", m), ConstArray("s", "int32_t", q.shift))
+def per_channel(q: OutputQuant) -> PerChannelQuant:
+    return per_channel_quant(q.multiplier, q.shift)
 
 
-def other_multiplier(q: Quant) -> np.ndarray:
+def other_multiplier(m: np.ndarray) -> np.ndarray:
     """The negative control's table: every multiplier moved, the first one far."""
-    m = np.where(q.multiplier == (1 << 31) - 1, q.multiplier - 1, q.multiplier + 1).astype(np.int64)
-    m[0] = (int(q.multiplier[0]) + (1 << 29)) % (1 << 31)
-    return m.astype(np.int32)
+    moved = np.where(m == (1 << 31) - 1, m - 1, m + 1).astype(np.int64)
+    moved[0] = (int(m[0]) + (1 << 29)) % (1 << 31)
+    return moved.astype(np.int32)
 
 
-def activations(rng: np.random.Generator, shape: tuple[int, ...], q: Quant, scale: str) -> np.ndarray:
+def activations(rng: np.random.Generator, shape: tuple[int, ...], q: OutputQuant, scale: str) -> np.ndarray:
     """int8 input; "tiny": within 3 of the zero point, so small shifts meet rounding ties in range."""
     if scale == "tiny":
         return np.clip(-q.input_offset + rng.integers(-3, 4, shape), -128, 127).astype(np.int8)
     return rng.integers(-128, 128, shape, dtype=np.int8)
 
 
-def weights_bias(rng: np.random.Generator, rows: int, shape: tuple[int, ...], q: Quant, bias_kind: str,
+def weights_bias(rng: np.random.Generator, rows: int, shape: tuple[int, ...], q: OutputQuant, bias_kind: str,
                  scale: str = "full"):
     """int8 weights [rows, *shape], the bias (or None) and the folded bias the fast kernels take."""
     w = rng.integers(-127, 128, (rows, *shape), dtype=np.int8)
@@ -125,15 +122,11 @@ def weights_bias(rng: np.random.Generator, rows: int, shape: tuple[int, ...], q:
     depth = int(np.prod(shape))
     if scale == "tiny":
         w = rng.integers(-3, 4, (rows, *shape), dtype=np.int8)
-    if bias_kind == "none":
-        bias = None
-    elif scale == "tiny":
+    if scale == "tiny" and bias_kind != "none":
         bias = rng.integers(-64, 65, rows, dtype=np.int32)
-    elif bias_kind == "big":  # accumulators near the int32 ends
+    else:  # a big one: accumulators near the int32 ends
         room = (1 << 31) - 1 - depth * 128 * 127 - abs(q.input_offset) * 127 * depth
-        bias = (rng.choice([-1, 1], rows) * (room - rng.integers(0, 1000, rows))).astype(np.int32)
-    else:
-        bias = rng.integers(-(1 << 16), 1 << 16, rows, dtype=np.int32)
+        bias = bias_vector(rng, bias_kind, rows, room)
     return w, bias, folded_bias(bias, w, q.input_offset, channel_axis=0)
 
 
@@ -162,7 +155,7 @@ def pointwise_spec(draw):
     cout = draw(st.one_of(st.sampled_from(CHANNELS), st.integers(1, 80)))
     shape = (draw(st.integers(1, 2)), draw(st.integers(1, 4)), draw(st.integers(1, 4)))
     pixels = int(np.prod(shape))
-    limit = (cin - cout) * (1 if cin >= cout else pixels)
+    limit = pointwise_overlap_limit(cin, cout, pixels)
     overlap = draw(st.one_of(st.none(), st.none(), st.sampled_from([limit, min(limit, 0)]),
                              st.integers(limit - 3 * max(cin, cout), limit)))
     return dict(cin=cin, cout=cout, shape=shape, overlap=overlap, misalign=draw(st.integers(0, 3)),
@@ -178,12 +171,7 @@ def pointwise_case(name: str, spec: dict, control: bool = False) -> Case:
     f, bias, fb = weights_bias(rng, cout, (1, 1, cin), q, spec["bias"], spec["scale"])
     params = Conv2DParams(Dims(n, h, w, cin), Dims(cout, 1, 1, cin), Dims(n, h, w, cout), Tile(1, 1), Tile(1, 1),
                           Tile(0, 0), q.input_offset, q.output_offset, Activation(*q.act), q.rounding, per_channel(q))
-    decls = (params_decl("{p}", params) + const_array("{p}", "x", x) + const_array("{p}", "f", f)
-             + const_array("{p}", "fb", fb) + (const_array("{p}", "b", bias) if bias is not None else ""))
-    var_params = "{p}params"
-    if control:
-        decls += params_decl("{p}bad_", dataclasses.replace(params, quant=per_channel(q, other_multiplier(q))))
-        var_params = "{p}bad_params"
+    decls, var_params = layer_case_decls(params, control, other_multiplier, x=x, f=f, fb=fb, b=bias)
     out_bytes = pixels * cout
     b = "{p}b" if bias is not None else "NULL"
     ref = f"tinyml_conv2d_1x1_s8(&{{p}}params, {{p}}x, {{p}}f, {b}, out_ref, scratch);"
@@ -192,18 +180,12 @@ def pointwise_case(name: str, spec: dict, control: bool = False) -> Case:
         call = f"tinyml_conv2d_1x1_s8_fast(&{var_params}, {{p}}x, {{p}}f, {{p}}fb, out_var, sc);"
         return Case(name, decls, ref, _scratch_checked(size_fn, 2 * cin, misalign, call), out_bytes,
                     scratch_bytes=2 * cin + 8)
-    limit = (cin - cout) * (1 if cin >= cout else pixels)
-    assert overlap <= limit, (overlap, limit)
-    in_off = misalign + max(0, -overlap)
-    out_off = in_off + overlap
-    size = max(in_off + pixels * cin, out_off + out_bytes) + 3
-    work = rng.integers(-128, 128, size, dtype=np.int8)
-    work[in_off:in_off + pixels * cin] = x.reshape(-1)
+    work, in_off, out_off = overlapping_work(rng, x, cout, overlap, misalign)
     decls += const_array("{p}", "work", work)
     call = (f"tinyml_conv2d_1x1_s8_fast(&{var_params}, work + {in_off}, {{p}}f, {{p}}fb, work + {out_off}, sc);\n"
             f"        memcpy(out_var, work + {out_off}, {out_bytes});")
     return Case(name, decls, ref, _scratch_checked(size_fn, 2 * cin, misalign, call), out_bytes,
-                scratch_bytes=2 * cin + 8, work_init="{p}work", work_bytes=size)
+                scratch_bytes=2 * cin + 8, work_init="{p}work", work_bytes=work.size)
 
 
 # ---- general CONV_2D ---------------------------------------------------------------
@@ -245,12 +227,7 @@ def conv_case(name: str, spec: dict, control: bool = False) -> Case:
     params = Conv2DParams(Dims(n, h, w, cin), Dims(cout, kh, kw, cin), Dims(n, oh, ow, cout), Tile(sh, sw),
                           Tile(dh, dw), Tile(ph, pw), q.input_offset, q.output_offset, Activation(*q.act), q.rounding,
                           per_channel(q))
-    decls = (params_decl("{p}", params) + const_array("{p}", "x", x) + const_array("{p}", "f", f)
-             + const_array("{p}", "fb", fb) + (const_array("{p}", "b", bias) if bias is not None else ""))
-    var_params = "{p}params"
-    if control:
-        decls += params_decl("{p}bad_", dataclasses.replace(params, quant=per_channel(q, other_multiplier(q))))
-        var_params = "{p}bad_params"
+    decls, var_params = layer_case_decls(params, control, other_multiplier, x=x, f=f, fb=fb, b=bias)
     ref = f"tinyml_conv2d_s8(&{{p}}params, {{p}}x, {{p}}f, {'{p}b' if bias is not None else 'NULL'}, out_ref);"
     scratch = 2 * kh * kw * cin
     call = f"tinyml_conv2d_s8_fast(&{var_params}, {{p}}x, {{p}}f, {{p}}fb, out_var, sc);"
@@ -275,18 +252,10 @@ def fc_case(name: str, spec: dict, control: bool = False) -> Case:
     x = activations(rng, (batches, depth), q, spec["scale"])
     w, bias, fb = weights_bias(rng, units, (depth,), q, spec["bias"], spec["scale"])
     rows = units if spec["per_channel"] else 1
-
-    def quant(m: np.ndarray) -> PerChannelQuant:
-        return PerChannelQuant(ConstArray("m", "int32_t", m[:rows]), ConstArray("s", "int32_t", q.shift[:rows]))
-
     params = FullyConnectedParams(batches, depth, units, q.input_offset, 0, q.output_offset, Activation(*q.act),
-                                  q.rounding, int(spec["per_channel"]), quant(q.multiplier))
-    decls = (params_decl("{p}", params) + const_array("{p}", "x", x) + const_array("{p}", "w", w)
-             + const_array("{p}", "fb", fb) + (const_array("{p}", "b", bias) if bias is not None else ""))
-    var_params = "{p}params"
-    if control:
-        decls += params_decl("{p}bad_", dataclasses.replace(params, quant=quant(other_multiplier(q))))
-        var_params = "{p}bad_params"
+                                  q.rounding, int(spec["per_channel"]),
+                                  per_channel_quant(q.multiplier[:rows], q.shift[:rows]))
+    decls, var_params = layer_case_decls(params, control, other_multiplier, x=x, w=w, fb=fb, b=bias)
     ref = f"tinyml_fully_connected_s8(&{{p}}params, {{p}}x, {{p}}w, {'{p}b' if bias is not None else 'NULL'}, out_ref);"
     var = f"tinyml_fully_connected_s8_fast(&{var_params}, {{p}}x, {{p}}w, {{p}}fb, out_var);"
     return Case(name, decls, ref, var, batches * units)
@@ -294,15 +263,11 @@ def fc_case(name: str, spec: dict, control: bool = False) -> Case:
 
 # ---- the tests ----------------------------------------------------------------------
 
-ONE_BUILD = settings(max_examples=1, phases=[Phase.explicit, Phase.generate],
-                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-
-
 CONTROL_QUANT = (-3, 0, (-128, 127), Rounding.DOUBLE, "control")
 
 
 def _check(make, spec_strategy, control_spec: dict, data, tag: str) -> None:
-    _require()
+    require_target(TARGET)
     specs = [data.draw(spec_strategy, label=f"{tag}{i}") for i in range(CASES)]
     # hypothesis tries the simplest example (40 equal minimal cases) first: skip it before building
     assume(len({repr(s) for s in specs}) > CASES // 2)
@@ -335,38 +300,8 @@ def test_fully_connected_mve_matches_reference(data):
 
 # ---- instructions per MAC (not part of the suite) -------------------------------------
 
-BENCH_APP = """#include "board.h"
-#include "tinyml/kernels.h"
-%(decls)s
-static int8_t out[%(out)d] __attribute__((aligned(16)));
-static int8_t scratch[%(scratch)d] __attribute__((aligned(16)));
-static void report(const char *name, uint64_t ticks)
-{
-    board_puts("ticks ");
-    board_puts(name);
-    board_puts(" ");
-    board_put_u32((uint32_t)ticks);
-    board_puts("\\n");
-}
-int main(void)
-{
-    uint64_t t;
-    board_counter_start();
-%(runs)s
-    return 0;
-}
-"""
-
-
 def bench(reps: int = 4) -> None:
     """Instructions per MAC on qemu-an547, reference vs fast (SysTick ticks under -icount shift=0)."""
-    import tempfile
-    from pathlib import Path
-
-    from kernelcheck import _compile, _flags, _link, _runtime_objects, run_raw
-
-    from tinyengine.driver.boards import load_board
-
     rng = np.random.default_rng(1)
     decls, runs, layers = "", "", []
     out_max, scratch_max = 4, 4
@@ -388,8 +323,7 @@ def bench(reps: int = 4) -> None:
                                   Tile(stride, stride), Tile(1, 1), Tile(pad, pad), q.input_offset, q.output_offset,
                                   Activation(*q.act), q.rounding, per_channel(q))
             p = f"b{i}_"
-            decls += (params_decl(p, params) + const_array(p, "x", x) + const_array(p, "f", f)
-                      + const_array(p, "fb", fb) + const_array(p, "b", bias))
+            decls += layer_decl(p, params, x=x, f=f, fb=fb, b=bias)
             layers.append((f"{name} {rounding.name}", oh * ow * cin * cout * kh * kw))
             out_max, scratch_max = max(out_max, oh * ow * cout), max(scratch_max, 2 * kh * kw * cin)
             if kh == 1:
@@ -399,8 +333,7 @@ def bench(reps: int = 4) -> None:
                 calls = (f"tinyml_conv2d_s8(&{p}params, {p}x, {p}f, {p}b, out);",
                          f"tinyml_conv2d_s8_fast(&{p}params, {p}x, {p}f, {p}fb, out, scratch);")
             for tag, call in zip(("ref", "fast"), calls):
-                runs += (f"    t = board_counter_read();\n    for (int r = 0; r < {reps}; ++r) {{ {call} }}\n"
-                         f"    report(\"{i} {tag}\", board_counter_read() - t);\n")
+                runs += timed_run(f"{i} {tag}", call, reps)
         for batches, depth, units in [(1, 400, 64), (2, 128, 32)]:
             i = len(layers)
             q = make_quant(rng, units, kind)
@@ -409,31 +342,13 @@ def bench(reps: int = 4) -> None:
             params = FullyConnectedParams(batches, depth, units, q.input_offset, 0, q.output_offset,
                                           Activation(*q.act), q.rounding, 1, per_channel(q))
             p = f"b{i}_"
-            decls += (params_decl(p, params) + const_array(p, "x", x) + const_array(p, "w", wts)
-                      + const_array(p, "fb", fb) + const_array(p, "b", bias))
+            decls += layer_decl(p, params, x=x, w=wts, fb=fb, b=bias)
             layers.append((f"fc {batches}x{depth}->{units} {rounding.name}", batches * depth * units))
             out_max = max(out_max, batches * units)
-            for tag, call in (("ref", f"tinyml_fully_connected_s8(&{p}params, {p}x, {p}w, {p}b, out);"),
-                              ("fast", f"tinyml_fully_connected_s8_fast(&{p}params, {p}x, {p}w, {p}fb, out);")):
-                runs += (f"    t = board_counter_read();\n    for (int r = 0; r < {reps}; ++r) {{ {call} }}\n"
-                         f"    report(\"{i} {tag}\", board_counter_read() - t);\n")
-    source = BENCH_APP % {"decls": decls, "out": out_max, "scratch": scratch_max, "runs": runs}
-    board = load_board(TARGET)
-    with tempfile.TemporaryDirectory() as tmp:
-        work = Path(tmp)
-        (work / "bench.c").write_text(source)
-        flags = _flags(board, [work]) + ["-Wno-unused-function", "-Wno-unused-variable"]
-        objects = _runtime_objects(board)
-        for src in (work / "bench.c", *board.sources):
-            objects.append(_compile(src, work / f"{src.parent.name}_{src.stem}.o", flags))
-        _link(board, objects, work / "bench.elf")
-        console, _ = run_raw(board, work / "bench.elf", b"", timeout=600.0)
-    ticks = {}
-    for line in console.splitlines():
-        if line.startswith("ticks "):
-            _, i, tag, value = line.split()
-            ticks[(int(i), tag)] = int(value)
-    per_tick = 1e9 / board.clock_hz
+            runs += timed_run(f"{i} ref", f"tinyml_fully_connected_s8(&{p}params, {p}x, {p}w, {p}b, out);", reps)
+            runs += timed_run(f"{i} fast", f"tinyml_fully_connected_s8_fast(&{p}params, {p}x, {p}w, {p}fb, out);",
+                              reps)
+    ticks, per_tick = bench_ticks(TARGET, bench_source(decls, {"out": out_max, "scratch": scratch_max}, runs))
     print(f"{TARGET} (1 tick = {per_tick:g} instructions, {reps} runs each)")
     for i, (name, macs) in enumerate(layers):
         ref = ticks[(i, "ref")] * per_tick / reps

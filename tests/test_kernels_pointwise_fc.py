@@ -30,22 +30,40 @@ reference vs fast (SysTick ticks under -icount shift=0)."""
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
 from dataclasses import dataclass
 
 import numpy as np
 import pytest
-from conftest import require_tool
-from hypothesis import Phase, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
-from kernelcheck import Case, const_array, params_decl, run_cases
+from kernelcases import (
+    OutputQuant,
+    bias_vector,
+    layer_case_decls,
+    multipliers,
+    overlapping_work,
+    per_channel_quant,
+    pointwise_overlap_limit,
+)
+from kernelcheck import (
+    ONE_BUILD,
+    TARGETS,
+    Case,
+    bench_main,
+    bench_source,
+    bench_ticks,
+    const_array,
+    layer_decl,
+    profile_examples,
+    require_target,
+    run_cases,
+    timed_run,
+    with_output_flipped,
+)
 
 from tinyengine.core.fold import folded_bias
-from tinyengine.core.layers import ConstArray
 from tinyengine.core.params import Activation, Conv2DParams, Dims, FullyConnectedParams, PerChannelQuant, Rounding, Tile
-
-TARGETS = ["host", "qemu-an386", "qemu-an500", "qemu-an547"]
 
 # channel counts every run covers: 1, multiples of 4 and 8, and their neighbours
 CHANNELS = [1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 20, 31, 33]
@@ -56,22 +74,16 @@ FC_CASES = 60
 CANARY = 4  # bytes after each output that no call may write
 
 
-def _require(target: str) -> None:
-    if target != "host":
-        require_tool("qemu-system-arm")
-        require_tool("arm-none-eabi-gcc")
+# the name the @given tests' bodies use: with more than one example per run (TINYML_EXAMPLES >= 20)
+# hypothesis draws the later seeds from a hash of a test's source, so renaming it there would draw
+# other cases
+_require = require_target
 
 
 @dataclass(frozen=True)
-class Quant:
+class Quant(OutputQuant):
     """The output side of a generated layer."""
 
-    input_offset: int
-    output_offset: int
-    act: tuple[int, int]
-    rounding: Rounding
-    multiplier: np.ndarray
-    shift: np.ndarray
     # "fit": replace the shifts by ones that bring the layer's outputs into the int8 range (most
     # often within the fast requantization's range), "fast": always within it
     fit: str = ""
@@ -82,9 +94,7 @@ class Quant:
 
 
 def _quant(rng: np.random.Generator, channels: int, edge: bool = False) -> Quant:
-    m = rng.integers(1 << 30, 1 << 31, channels, dtype=np.int64)
-    ends = rng.random(channels) < 0.15
-    m[ends] = rng.choice([1 << 30, (1 << 31) - 1, (1 << 30) + 1], int(ends.sum()))
+    m = multipliers(rng, channels, 0.15, ends=(1 << 30, (1 << 31) - 1, (1 << 30) + 1))
     if edge:
         shift = rng.choice(EDGE_SHIFTS, channels)
     elif rng.random() < 0.6:  # the common case: every channel in the fast range
@@ -120,17 +130,9 @@ def _fitted(rng: np.random.Generator, q: Quant, acc: np.ndarray) -> Quant:
     return dataclasses.replace(q, shift=np.clip(shift, lo, hi).astype(np.int32))
 
 
-def _tables(q: Quant, channels: int | None = None, multiplier: np.ndarray | None = None) -> PerChannelQuant:
-    """The quantization tables (the first `channels` entries; another multiplier table if given)."""
-    m = q.multiplier if multiplier is None else multiplier
-    return PerChannelQuant(ConstArray("m", "int32_t", m[:channels]), ConstArray("s", "int32_t", q.shift[:channels]))
-
-
-def _other_multipliers(m: np.ndarray) -> np.ndarray:
-    """The negative control's multipliers: the first one 2^29 away (wrapped into [0, 2^31))."""
-    m = m.copy()
-    m[0] = (int(m[0]) + (1 << 29)) % (1 << 31)
-    return m
+def _tables(q: Quant, channels: int | None = None) -> PerChannelQuant:
+    """The quantization tables (the first `channels` entries)."""
+    return per_channel_quant(q.multiplier[:channels], q.shift[:channels])
 
 
 def _inputs(rng: np.random.Generator, shape: tuple[int, ...], q: Quant, narrow: bool) -> np.ndarray:
@@ -147,17 +149,13 @@ def _weights_bias(rng: np.random.Generator, rows: int, depth: int, q: Quant, bia
                                                                                         dtype=np.int8)
     if rng.random() < 0.1:
         w[:] = rng.choice([-127, 127])
-    if bias_kind == "none":
-        bias = None
-    elif narrow:
+    if narrow and bias_kind != "none":
         bias = rng.integers(-256, 257, rows, dtype=np.int32)
-    elif bias_kind == "big":
-        # accumulators near the int32 ends (the requantization's edges), never overflowing: the
-        # reference's sum((x + io) * w) and the fast kernels' partial sums stay within int32
-        room = (1 << 31) - 1 - depth * 255 * 128 - abs(q.input_offset) * 127 * depth
-        bias = (rng.choice([-1, 1], rows) * (room - rng.integers(0, 1000, rows))).astype(np.int32)
     else:
-        bias = rng.integers(-(1 << 16), 1 << 16, rows, dtype=np.int32)
+        # a big one: accumulators near the int32 ends (the requantization's edges), never overflowing:
+        # the reference's sum((x + io) * w) and the fast kernels' partial sums stay within int32
+        room = (1 << 31) - 1 - depth * 255 * 128 - abs(q.input_offset) * 127 * depth
+        bias = bias_vector(rng, bias_kind, rows, room)
     return w, bias, folded_bias(bias, w, q.input_offset, channel_axis=0)
 
 
@@ -193,14 +191,7 @@ def pointwise_case(rng: np.random.Generator, name: str, cin: int, cout: int, sha
     q = _fitted(rng, q, _accumulators(x.reshape(pixels, cin), f, fb))
     params = Conv2DParams(Dims(n, h, w, cin), Dims(cout, 1, 1, cin), Dims(n, h, w, cout), Tile(1, 1), Tile(1, 1),
                           Tile(0, 0), q.input_offset, q.output_offset, Activation(*q.act), q.rounding, _tables(q))
-    decls = (params_decl("{p}", params) + const_array("{p}", "x", x)
-             + const_array("{p}", "f", f.reshape(cout, 1, 1, cin)) + const_array("{p}", "fb", fb)
-             + (const_array("{p}", "b", bias) if bias is not None else ""))
-    var_params = "{p}params"
-    if control:
-        decls += params_decl("{p}bad_", dataclasses.replace(params, quant=_tables(q, None,
-                                                                                  _other_multipliers(q.multiplier))))
-        var_params = "{p}bad_params"
+    decls, var_params = layer_case_decls(params, control, x=x, f=f.reshape(cout, 1, 1, cin), fb=fb, b=bias)
     out_bytes = pixels * cout
     ref = (f"tinyml_conv2d_1x1_s8(&{{p}}params, {{p}}x, {{p}}f, {'{p}b' if bias is not None else 'NULL'}, "
            f"out_ref, scratch);")
@@ -214,13 +205,8 @@ def pointwise_case(rng: np.random.Generator, name: str, cin: int, cout: int, sha
                                             "out_var, sc);")
         var = "{\n        " + scratch + "        " + var.replace("\n    ", "\n        ") + "\n" + scratch_check
         return Case(name, decls, ref + epilogue, var + "    }", out_bytes + CANARY, scratch_bytes=scratch_bytes)
-    limit = (cin - cout) * (1 if cin >= cout else pixels)
-    assert overlap <= limit, (overlap, limit)
-    in_off = misalign + max(0, -overlap)
-    out_off = in_off + overlap
-    size = max(in_off + pixels * cin, out_off + out_bytes) + 3
-    work = rng.integers(-128, 128, size, dtype=np.int8)
-    work[in_off:in_off + pixels * cin] = x.reshape(-1)
+    work, in_off, out_off = overlapping_work(rng, x, cout, overlap, misalign)
+    size = work.size
     decls += const_array("{p}", "work", work)
     # the output lands in work; every other byte of work must keep its initial value
     out_end = out_off + out_bytes
@@ -261,8 +247,7 @@ def pointwise_cases(seed: int, count: int) -> list[Case]:
     for cin, cout, shape in [(8, 8, (1, 3, 3)), (16, 8, (1, 5, 1)), (17, 5, (1, 2, 2)), (4, 12, (1, 3, 1)),
                              (5, 7, (1, 2, 3)), (32, 31, (1, 1, 3)), (3, 3, (1, 1, 1)), (24, 40, (2, 2, 1)),
                              (64, 64, (1, 3, 1))]:
-        pixels = int(np.prod(shape))
-        limit = (cin - cout) * (1 if cin >= cout else pixels)
+        limit = pointwise_overlap_limit(cin, cout, int(np.prod(shape)))
         for d in sorted({limit, min(limit, 0), limit - 5}):
             add("overlap", cin, cout, shape, _quant(rng, cout), overlap=d, misalign=int(rng.integers(0, 4)))
     # the rest random
@@ -272,7 +257,7 @@ def pointwise_cases(seed: int, count: int) -> list[Case]:
         pixels = int(np.prod(shape))
         kw = {"bias_kind": str(rng.choice(["small", "small", "none", "big"])), "misalign": int(rng.integers(0, 4))}
         if rng.random() < 0.3:
-            limit = (cin - cout) * (1 if cin >= cout else pixels)
+            limit = pointwise_overlap_limit(cin, cout, pixels)
             kw["overlap"] = int(limit - rng.integers(0, 3 * max(cin, cout)))
         add("random", cin, cout, shape, _quant(rng, cout), **kw)
     return cases
@@ -292,13 +277,7 @@ def fc_case(rng: np.random.Generator, name: str, batches: int, depth: int, units
     channels = None if per_channel else 1
     params = FullyConnectedParams(batches, depth, units, q.input_offset, 0, q.output_offset, Activation(*q.act),
                                   q.rounding, int(per_channel), _tables(q, channels))
-    decls = (params_decl("{p}", params) + const_array("{p}", "x", x) + const_array("{p}", "w", w)
-             + const_array("{p}", "fb", fb) + (const_array("{p}", "b", bias) if bias is not None else ""))
-    var_params = "{p}params"
-    if control:
-        bad = dataclasses.replace(params, quant=_tables(q, channels, _other_multipliers(q.multiplier)))
-        decls += params_decl("{p}bad_", bad)
-        var_params = "{p}bad_params"
+    decls, var_params = layer_case_decls(params, control, x=x, w=w, fb=fb, b=bias)
     out_bytes = batches * units
     ref = f"tinyml_fully_connected_s8(&{{p}}params, {{p}}x, {{p}}w, {'{p}b' if bias is not None else 'NULL'}, out_ref);"
     epilogue, var = _guarded(out_bytes, f"tinyml_fully_connected_s8_fast(&{var_params}, {{p}}x, {{p}}w, {{p}}fb, "
@@ -350,8 +329,7 @@ def control_cases(seed: int) -> tuple[Case, Case]:
 # ---- the tests ----------------------------------------------------------------
 
 # One example per run (each is one build and, in QEMU, one boot); `make test-all` (TINYML_EXAMPLES=60) runs 6.
-BUILDS = settings(max_examples=max(1, int(os.environ.get("TINYML_EXAMPLES", "10")) // 10),
-                  phases=[Phase.explicit, Phase.generate])
+BUILDS = settings(ONE_BUILD, max_examples=max(1, profile_examples() // 10))
 
 
 @pytest.mark.parametrize("target", TARGETS)
@@ -384,7 +362,7 @@ def test_harness_reports_corrupted_cases():
     good_fc = fc_case(rng, "good fc", 2, 16, 8, q, True)
     bad_fc = fc_case(rng, "bad fc", 2, 16, 8, q, True, control=True)
     flip = fc_case(rng, "fc one output byte wrong", 1, 16, 8, q, True)
-    flip = dataclasses.replace(flip, name=flip.name, var=flip.var + " out_var[7] ^= 1;")
+    flip = with_output_flipped(flip, 7)
     past = fc_case(rng, "fc one byte past its output", 1, 16, 8, q, True)
     past = dataclasses.replace(past, var=past.var + " out_var[8] = 0;")
     cases = [good_pw, bad_pw, good_fc, bad_fc, flip, past]
@@ -396,40 +374,12 @@ def test_harness_reports_corrupted_cases():
 
 PW_SHAPES = [(25, 5, 64, 64), (25, 5, 128, 64), (25, 5, 64, 128), (24, 5, 32, 32), (24, 6, 16, 16)]  # h, w, C_in, C_out
 FC_SHAPES = [(1, 400, 64, True), (1, 64, 12, False), (1, 64, 12, True), (4, 128, 32, True)]  # + per-channel
-BENCH_APP = """#include "board.h"
-#include "tinyml/kernels.h"
-%(decls)s
-static int8_t out[%(out)d] __attribute__((aligned(16)));
-static int8_t scratch[%(scratch)d] __attribute__((aligned(16)));
-static void report(const char *name, uint64_t ticks)
-{
-    board_puts("ticks ");
-    board_puts(name);
-    board_puts(" ");
-    board_put_u32((uint32_t)ticks);
-    board_puts("\\n");
-}
-int main(void)
-{
-    uint64_t t;
-    board_counter_start();
-%(runs)s
-    return 0;
-}
-"""
 
 
 def bench(targets: list[str], reps: int = 4) -> None:
     """Instructions of pointwise layers (KWS-like 25x5x64 -> 64 and variants) and fully connected
     layers, reference vs fast, from SysTick ticks under -icount shift=0 (each call `reps` times
     between two counter reads; every layer's data distinct)."""
-    import tempfile
-    from pathlib import Path
-
-    from kernelcheck import _compile, _flags, _link, _runtime_objects, run_raw
-
-    from tinyengine.driver.boards import load_board
-
     rng = np.random.default_rng(1)
     decls, runs, layers = "", "", []
     out_max, scratch_max = 4, 4
@@ -444,16 +394,14 @@ def bench(targets: list[str], reps: int = 4) -> None:
                                   Tile(1, 1), Tile(0, 0), q.input_offset, q.output_offset, Activation(*q.act),
                                   q.rounding, _tables(q))
             p = f"b{i}_"
-            decls += (params_decl(p, params) + const_array(p, "x", x) + const_array(p, "f", f)
-                      + const_array(p, "fb", fb) + const_array(p, "b", bias))
+            decls += layer_decl(p, params, x=x, f=f, fb=fb, b=bias)
             macs = h * w * cin * cout
             name = f"pw {h}x{w}x{cin}->{cout} {rounding.name}"
             layers.append((name, macs))
             out_max, scratch_max = max(out_max, h * w * cout), max(scratch_max, 2 * cin)
-            for kind, call in (("ref", f"tinyml_conv2d_1x1_s8(&{p}params, {p}x, {p}f, {p}b, out, scratch);"),
-                               ("fast", f"tinyml_conv2d_1x1_s8_fast(&{p}params, {p}x, {p}f, {p}fb, out, scratch);")):
-                runs += (f"    t = board_counter_read();\n    for (int r = 0; r < {reps}; ++r) {{ {call} }}\n"
-                         f"    report(\"{i} {kind}\", board_counter_read() - t);\n")
+            runs += timed_run(f"{i} ref", f"tinyml_conv2d_1x1_s8(&{p}params, {p}x, {p}f, {p}b, out, scratch);", reps)
+            runs += timed_run(f"{i} fast", f"tinyml_conv2d_1x1_s8_fast(&{p}params, {p}x, {p}f, {p}fb, out, scratch);",
+                              reps)
         for batches, depth, units, per_channel in FC_SHAPES:
             i = len(layers)
             q = Quant(-3, -5, (-128, 127), rounding, rng.integers(1 << 30, 1 << 31, units).astype(np.int32),
@@ -464,33 +412,16 @@ def bench(targets: list[str], reps: int = 4) -> None:
             params = FullyConnectedParams(batches, depth, units, q.input_offset, 0, q.output_offset, Activation(*q.act),
                                           q.rounding, int(per_channel), quant)
             p = f"b{i}_"
-            decls += (params_decl(p, params) + const_array(p, "x", x) + const_array(p, "w", wts)
-                      + const_array(p, "fb", fb) + const_array(p, "b", bias))
+            decls += layer_decl(p, params, x=x, w=wts, fb=fb, b=bias)
             layers.append((f"fc {batches}x{depth}->{units} {'pc' if per_channel else 'pt'} {rounding.name}",
                            batches * depth * units))
             out_max = max(out_max, batches * units)
-            for kind, call in (("ref", f"tinyml_fully_connected_s8(&{p}params, {p}x, {p}w, {p}b, out);"),
-                               ("fast", f"tinyml_fully_connected_s8_fast(&{p}params, {p}x, {p}w, {p}fb, out);")):
-                runs += (f"    t = board_counter_read();\n    for (int r = 0; r < {reps}; ++r) {{ {call} }}\n"
-                         f"    report(\"{i} {kind}\", board_counter_read() - t);\n")
-    source = BENCH_APP % {"decls": decls, "out": out_max, "scratch": scratch_max, "runs": runs}
+            runs += timed_run(f"{i} ref", f"tinyml_fully_connected_s8(&{p}params, {p}x, {p}w, {p}b, out);", reps)
+            runs += timed_run(f"{i} fast", f"tinyml_fully_connected_s8_fast(&{p}params, {p}x, {p}w, {p}fb, out);",
+                              reps)
+    source = bench_source(decls, {"out": out_max, "scratch": scratch_max}, runs)
     for target in targets:
-        board = load_board(target)
-        with tempfile.TemporaryDirectory() as tmp:
-            work = Path(tmp)
-            (work / "bench.c").write_text(source)
-            flags = _flags(board, [work]) + ["-Wno-unused-function", "-Wno-unused-variable"]
-            objects = _runtime_objects(board)
-            for src in (work / "bench.c", *board.sources):
-                objects.append(_compile(src, work / f"{src.parent.name}_{src.stem}.o", flags))
-            _link(board, objects, work / "bench.elf")
-            console, _ = run_raw(board, work / "bench.elf", b"", timeout=600.0)
-        ticks = {}
-        for line in console.splitlines():
-            if line.startswith("ticks "):
-                _, i, kind, value = line.split()
-                ticks[(int(i), kind)] = int(value)
-        per_tick = 1e9 / board.clock_hz
+        ticks, per_tick = bench_ticks(target, source)
         print(f"{target} (1 tick = {per_tick:g} instructions, {reps} runs each)")
         insns = {}
         for i, (name, macs) in enumerate(layers):
@@ -511,8 +442,4 @@ def bench(targets: list[str], reps: int = 4) -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) >= 2 and sys.argv[1] == "bench":
-        sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
-        bench(sys.argv[2:] or ["qemu-an386", "qemu-an500"])
-    else:
-        print(__doc__)
+    bench_main(sys.argv, __doc__, bench, ["qemu-an386", "qemu-an500"])
