@@ -47,6 +47,7 @@
 
 #include <stdint.h>
 
+#include "tinyml/dsp_matmul.h"
 #include "tinyml/kernels.h"
 #include "tinyml/simd.h"
 
@@ -68,10 +69,7 @@ typedef struct {
     const int8_t *scratch, *filter;
     const int32_t *bias, *multiplier, *shift;
     int32_t in_c, out_c;
-    int32_t offset, act_min, act_max;
-    int32_t oo;         /* 2 * offset + 1: tm_rq_fast_h(shift, offset) == (oo << r) >> 1 */
-    int32_t min4, max4; /* activation bounds in every byte */
-    tinyml_rounding_t rounding;
+    tm_rq_out_t out;      /* output offset, activation, rounding (dsp_matmul.h) */
     int32_t groups_bytes; /* scratch bytes of the C_in / 4 groups (then the tails) */
     int32_t odd_group;    /* (C_in / 4) odd: one single step before the 2-step loop */
     int32_t tail;         /* C_in % 4 */
@@ -82,15 +80,7 @@ typedef struct {
 /* Requantized, offset and clamped output of channel c (any path). */
 static inline int32_t pw_out_one(const pw_layer_t *L, int32_t acc, int32_t c)
 {
-    const int32_t m = L->multiplier[c], s = L->shift[c];
-    int32_t v;
-    if (L->fast) {
-        const int32_t h = tm_rq_fast_h(s, L->offset), r = tm_rq_fast_r(s);
-        v = L->rounding == TINYML_ROUND_SINGLE ? tm_rq_fast_single(acc, m, h, r) : tm_rq_fast_double(acc, m, h, r);
-    } else {
-        v = tm_mbqm(acc, m, s, L->rounding) + L->offset;
-    }
-    return tm_clamp(v, L->act_min, L->act_max);
+    return tm_rq_out_one(&L->out, acc, L->multiplier[c], L->shift[c], L->fast);
 }
 
 /* ---- the 2 pixels x 2 channels tile -------------------------------------- */
@@ -159,24 +149,13 @@ PW_INLINE void pw_acc(const pw_layer_t *L, const int8_t *w, const int32_t *bias,
             const int32_t f0 = tm_load_s8x4(f_row), f1 = tm_load_s8x4(f_row + in_c);
             s += 8;
             f_row += 4;
-            const int32_t xa_e = tm_sxtb16(xa), xa_o = tm_sxtb16_ror8(xa);
-            const int32_t xb_e = tm_sxtb16(xb), xb_o = tm_sxtb16_ror8(xb);
-            const int32_t f0_e = tm_sxtb16(f0), f0_o = tm_sxtb16_ror8(f0);
-            const int32_t f1_e = tm_sxtb16(f1), f1_o = tm_sxtb16_ror8(f1);
-            a0 = tm_smlad(xa_o, f0_o, tm_smlad(xa_e, f0_e, a0));
-            a1 = tm_smlad(xa_o, f1_o, tm_smlad(xa_e, f1_e, a1));
-            b0 = tm_smlad(xb_o, f0_o, tm_smlad(xb_e, f0_e, b0));
-            b1 = tm_smlad(xb_o, f1_o, tm_smlad(xb_e, f1_e, b1));
+            tm_dot4_2x2(xa, xb, f0, f1, &a0, &a1, &b0, &b1); /* pixels A, B against rows c, c + 1 */
         }
         if (!clean) {
             /* the C_in % 4 tails: A's at s (after the groups), B's after it; the rows' at f_row */
             const int32_t tail = L->tail;
             for (int32_t k = 0; k < tail; ++k) {
-                const int32_t xa = s[k], xb = s[tail + k], f0 = f_row[k], f1 = f_row[in_c + k];
-                a0 += xa * f0;
-                a1 += xa * f1;
-                b0 += xb * f0;
-                b1 += xb * f1;
+                tm_dot1_2x2(s[k], s[tail + k], f_row[k], f_row[in_c + k], &a0, &a1, &b0, &b1);
             }
         }
         acc[0] = a0;
@@ -243,48 +222,27 @@ PW_NOINLINE void pw_acc_any(const pw_layer_t *L, const int8_t *w, const int32_t 
 }
 
 #if TINYML_HAVE_DSP && defined(__GNUC__)
-/* The output stage of one channel pair on the DSP path (the C below is the same arithmetic):
- * per channel its multiplier m and r = ~shift, h = (oo << r) >> 1; per output the accumulator x
- * is requantized (tm_rq_fast_double: AND, ADD, ADD, SMLAL, ASR; tm_rq_fast_single: SMMLA, ASR),
- * saturated to int8 and inserted into v = A.c | A.c+1 << 8 | B.c << 16 | B.c+1 << 24, which is
- * clamped per byte and stored as two halfwords. 13 registers. */
-#define PW_RQ_CONSTS                                                         \
-    "ldr    %[m], [%[mp]], #4\n\t"                                           \
-    "ldr    %[r], [%[shp]], #4\n\t"                                           \
-    "mvn    %[r], %[r]\n\t"                                                  \
-    "lsl    %[h], %[oo], %[r]\n\t"                                           \
-    "asr    %[h], %[h], #1\n\t"
-#define PW_RQ_DOUBLE(DST)                                                    \
-    "and    %[lo], %[x], #0x80000000\n\t"                                    \
-    "add    %[lo], %[lo], #0x40000000\n\t"                                   \
-    "add    %[hi], %[h], %[x], asr #31\n\t"                                  \
-    "smlal  %[lo], %[hi], %[x], %[m]\n\t"                                    \
-    "asr    " DST ", %[hi], %[r]\n\t"                                        \
-    "ssat   " DST ", #8, " DST "\n\t"
-#define PW_RQ_SINGLE(DST)                                                    \
-    "smmla  " DST ", %[x], %[m], %[h]\n\t"                                   \
-    "asr    " DST ", " DST ", %[r]\n\t"                                      \
-    "ssat   " DST ", #8, " DST "\n\t"
+/* The output stage of one channel pair on the DSP path (the C below is the same arithmetic;
+ * the fragments and their operands are dsp_matmul.h's): per channel its multiplier m and
+ * r = ~shift, h = (oo << r) >> 1; per output the accumulator x is requantized
+ * (TM_RQ_ASM_DOUBLE / TM_RQ_ASM_SINGLE), saturated to int8 and inserted into
+ * v = A.c | A.c+1 << 8 | B.c << 16 | B.c+1 << 24, which is clamped per byte and stored as two
+ * halfwords. 13 registers. */
 #define PW_OUT_PAIR(RQ)                                                      \
-    PW_RQ_CONSTS                                                             \
+    TM_RQ_ASM_LOAD                                                           \
     "ldr    %[x], [%[p]], #16\n\t" /* A.c */                                 \
     RQ("%[v]")                                                               \
     "ldr    %[x], [%[p], #-12]\n\t" /* B.c */                                \
     RQ("%[x]")                                                               \
     "bfi    %[v], %[x], #16, #8\n\t"                                         \
-    PW_RQ_CONSTS                                                             \
+    TM_RQ_ASM_LOAD                                                           \
     "ldr    %[x], [%[p], #-8]\n\t" /* A.c+1 */                               \
     RQ("%[x]")                                                               \
     "bfi    %[v], %[x], #8, #8\n\t"                                          \
     "ldr    %[x], [%[p], #-4]\n\t" /* B.c+1 */                               \
     RQ("%[x]")                                                               \
     "bfi    %[v], %[x], #24, #8\n\t"                                         \
-    "ldr    %[x], %[max4]\n\t"                                               \
-    "ssub8  %[hi], %[v], %[x]\n\t"                                           \
-    "sel    %[v], %[x], %[v]\n\t"                                            \
-    "ldr    %[x], %[min4]\n\t"                                               \
-    "ssub8  %[hi], %[v], %[x]\n\t"                                           \
-    "sel    %[v], %[v], %[x]\n\t"                                            \
+    TM_RQ_ASM_CLAMP4                                                         \
     "strh   %[v], [%[oa]], #2\n\t"                                           \
     "lsr    %[v], %[v], #16\n\t"                                             \
     "strh   %[v], [%[ob]], #2\n\t"
@@ -312,22 +270,22 @@ PW_INLINE void pw_out(const pw_layer_t *L, const int32_t *acc, int32_t c, int32_
         return;
     }
     const int32_t *mult = L->multiplier + c, *shift = L->shift + c;
-    const int32_t oo = L->oo, min4 = L->min4, max4 = L->max4;
+    const int32_t oo = L->out.oo, min4 = L->out.min4, max4 = L->out.max4;
     out_a += c;
     out_b += c;
     for (const int32_t *const end = acc + 4 * n; acc != end;) {
 #if TINYML_HAVE_DSP && defined(__GNUC__)
         int32_t m, r, h, x, lo, hi, v;
         if (mode == 2) {
-            __asm__(PW_OUT_PAIR(PW_RQ_SINGLE) PW_OUT_OPERANDS);
+            __asm__(PW_OUT_PAIR(TM_RQ_ASM_SINGLE) PW_OUT_OPERANDS);
         } else {
-            __asm__(PW_OUT_PAIR(PW_RQ_DOUBLE) PW_OUT_OPERANDS);
+            __asm__(PW_OUT_PAIR(TM_RQ_ASM_DOUBLE) PW_OUT_OPERANDS);
         }
         (void)lo;
 #else
         const int32_t m0 = mult[0], m1 = mult[1];
         const int32_t r0 = tm_rq_fast_r(shift[0]), r1 = tm_rq_fast_r(shift[1]);
-        const int32_t h0 = (int32_t)((uint32_t)oo << r0) >> 1, h1 = (int32_t)((uint32_t)oo << r1) >> 1;
+        const int32_t h0 = tm_rq_fast_h_oo(oo, r0), h1 = tm_rq_fast_h_oo(oo, r1);
         int32_t a0, b0, a1, b1;
         if (mode == 2) {
             a0 = tm_rq_fast_single(acc[0], m0, h0, r0);
@@ -406,44 +364,6 @@ static void pw_tile_2x1(const pw_layer_t *L, const int8_t *w, int32_t acc[2])
     acc[1] = b;
 }
 
-/* 1 pixel (contiguous int8 at x) x 2 channels (rows w, w + in_c): acc c, c + 1. */
-static void pw_tile_1x2(const int8_t *x, const int8_t *w, int32_t in_c, int32_t acc[2])
-{
-    int32_t a0 = acc[0], a1 = acc[1];
-    const int8_t *w1 = w + in_c;
-    for (int32_t g = in_c >> 2; g > 0; --g) {
-        const int32_t v = tm_load_s8x4(x), f0 = tm_load_s8x4(w), f1 = tm_load_s8x4(w1);
-        x += 4;
-        w += 4;
-        w1 += 4;
-        const int32_t v_e = tm_sxtb16(v), v_o = tm_sxtb16_ror8(v);
-        a0 = tm_smlad(v_o, tm_sxtb16_ror8(f0), tm_smlad(v_e, tm_sxtb16(f0), a0));
-        a1 = tm_smlad(v_o, tm_sxtb16_ror8(f1), tm_smlad(v_e, tm_sxtb16(f1), a1));
-    }
-    for (int32_t k = in_c & 3; k > 0; --k) {
-        const int32_t v = *x++;
-        a0 += v * *w++;
-        a1 += v * *w1++;
-    }
-    acc[0] = a0;
-    acc[1] = a1;
-}
-
-/* 1 pixel x 1 channel. */
-static int32_t pw_dot(const int8_t *x, const int8_t *w, int32_t in_c, int32_t acc)
-{
-    for (int32_t g = in_c >> 2; g > 0; --g) {
-        const int32_t v = tm_load_s8x4(x), f = tm_load_s8x4(w);
-        x += 4;
-        w += 4;
-        acc = tm_smlad(tm_sxtb16_ror8(v), tm_sxtb16_ror8(f), tm_smlad(tm_sxtb16(v), tm_sxtb16(f), acc));
-    }
-    for (int32_t k = in_c & 3; k > 0; --k) {
-        acc += *x++ * *w++;
-    }
-    return acc;
-}
-
 /* Pixels a and b (in_c bytes each) into s in the scratch layout (see the top). */
 static void pw_copy_pair(int8_t *s, const int8_t *a, const int8_t *b, int32_t in_c)
 {
@@ -474,22 +394,16 @@ void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *in
     L.shift = p->quant.shift;
     L.in_c = in_c;
     L.out_c = out_c;
-    L.offset = p->output_offset;
-    L.act_min = p->activation.min;
-    L.act_max = p->activation.max;
-    L.oo = 2 * L.offset + 1;
-    L.min4 = (int32_t)((uint32_t)(uint8_t)L.act_min * 0x01010101u);
-    L.max4 = (int32_t)((uint32_t)(uint8_t)L.act_max * 0x01010101u);
-    L.rounding = p->rounding;
+    tm_rq_out_init(&L.out, p->output_offset, p->activation, p->rounding);
     L.groups_bytes = 8 * (in_c >> 2);
     L.odd_group = (in_c >> 2) & 1;
     L.tail = in_c & 3;
-    L.fast = tm_rq_fast_all(L.multiplier, L.shift, out_c, L.offset);
+    L.fast = tm_rq_fast_all(L.multiplier, L.shift, out_c, L.out.offset);
     L.aligned = ((uintptr_t)scratch & 3u) == 0;
     L.filter = filter;
     const pw_acc_fn accumulate = L.aligned && (in_c & 7) == 0 && in_c > 0 ? pw_acc_clean : pw_acc_any;
     void (*const pairs)(const pw_layer_t *, pw_acc_fn, int8_t *) =
-        !L.fast ? pw_pairs_mbqm : L.rounding == TINYML_ROUND_SINGLE ? pw_pairs_single : pw_pairs_double;
+        !L.fast ? pw_pairs_mbqm : L.out.rounding == TINYML_ROUND_SINGLE ? pw_pairs_single : pw_pairs_double;
     const size_t row_pair = 2 * (size_t)in_c;
 
     int32_t i = 0;
@@ -517,12 +431,12 @@ void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *in
         int32_t c = 0;
         for (; c + 2 <= out_c; c += 2, w += row_pair) {
             int32_t acc[2] = {folded_bias[c], folded_bias[c + 1]};
-            pw_tile_1x2(scratch, w, in_c, acc);
+            tm_dot_s8_1x2(scratch, w, w + in_c, in_c, acc); /* 1 pixel x 2 channels */
             out_a[c] = (int8_t)pw_out_one(&L, acc[0], c);
             out_a[c + 1] = (int8_t)pw_out_one(&L, acc[1], c + 1);
         }
         if (c < out_c) {
-            out_a[c] = (int8_t)pw_out_one(&L, pw_dot(scratch, w, in_c, folded_bias[c]), c);
+            out_a[c] = (int8_t)pw_out_one(&L, tm_dot_s8(scratch, w, in_c, folded_bias[c]), c);
         }
     }
 }

@@ -41,6 +41,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "tinyml/dsp_matmul.h"
 #include "tinyml/kernels.h"
 #include "tinyml/simd.h"
 
@@ -236,63 +237,17 @@ CONV_INLINE void tile_2x2(const int8_t *w, const int8_t *x, int32_t len, int32_t
     }
 #else
     for (int32_t k = len >> 2; k > 0; --k, w += 4, x += 4) {
-        const int32_t wa = tm_load_s8x4(w), wb = tm_load_s8x4(w + len);
-        const int32_t xa = tm_load_s8x4(x), xb = tm_load_s8x4(x + len);
-        const int32_t wa_e = tm_sxtb16(wa), wa_o = tm_sxtb16_ror8(wa);
-        const int32_t wb_e = tm_sxtb16(wb), wb_o = tm_sxtb16_ror8(wb);
-        const int32_t xa_e = tm_sxtb16(xa), xa_o = tm_sxtb16_ror8(xa);
-        const int32_t xb_e = tm_sxtb16(xb), xb_o = tm_sxtb16_ror8(xb);
-        a00 = tm_smlad(wa_o, xa_o, tm_smlad(wa_e, xa_e, a00));
-        a01 = tm_smlad(wa_o, xb_o, tm_smlad(wa_e, xb_e, a01));
-        a10 = tm_smlad(wb_o, xa_o, tm_smlad(wb_e, xa_e, a10));
-        a11 = tm_smlad(wb_o, xb_o, tm_smlad(wb_e, xb_e, a11));
+        tm_dot4_2x2(tm_load_s8x4(w), tm_load_s8x4(w + len), tm_load_s8x4(x), tm_load_s8x4(x + len), &a00, &a01,
+                    &a10, &a11);
     }
 #endif
     for (int32_t k = len & 3; k > 0; --k, ++w, ++x) {
-        const int32_t wa = w[0], wb = w[len], xa = x[0], xb = x[len];
-        a00 += wa * xa;
-        a01 += wa * xb;
-        a10 += wb * xa;
-        a11 += wb * xb;
+        tm_dot1_2x2(w[0], w[len], x[0], x[len], &a00, &a01, &a10, &a11);
     }
     acc[0] = a00;
     acc[1] = a01;
     acc[2] = a10;
     acc[3] = a11;
-}
-
-/* One row u against rows v0, v1: acc[j] += dot(u, v_j). Serves one filter row against two
- * columns (odd C_out) and one column against two filter rows (odd pixel count). */
-CONV_INLINE void tile_1x2(const int8_t *u, const int8_t *v0, const int8_t *v1, int32_t len, int32_t acc[2])
-{
-    int32_t a0 = acc[0], a1 = acc[1];
-    for (int32_t k = len >> 2; k > 0; --k, u += 4, v0 += 4, v1 += 4) {
-        const int32_t uw = tm_load_s8x4(u), va = tm_load_s8x4(v0), vb = tm_load_s8x4(v1);
-        const int32_t u_e = tm_sxtb16(uw), u_o = tm_sxtb16_ror8(uw);
-        a0 = tm_smlad(u_o, tm_sxtb16_ror8(va), tm_smlad(u_e, tm_sxtb16(va), a0));
-        a1 = tm_smlad(u_o, tm_sxtb16_ror8(vb), tm_smlad(u_e, tm_sxtb16(vb), a1));
-    }
-    for (int32_t k = len & 3; k > 0; --k) {
-        const int32_t uv = *u++;
-        a0 += uv * *v0++;
-        a1 += uv * *v1++;
-    }
-    acc[0] = a0;
-    acc[1] = a1;
-}
-
-/* one row against one row */
-CONV_INLINE int32_t tile_1x1(const int8_t *u, const int8_t *v, int32_t len, int32_t acc)
-{
-    for (int32_t k = len >> 2; k > 0; --k, u += 4, v += 4) {
-        const int32_t uw = tm_load_s8x4(u), vw = tm_load_s8x4(v);
-        acc = tm_smlad(tm_sxtb16(uw), tm_sxtb16(vw), acc);
-        acc = tm_smlad(tm_sxtb16_ror8(uw), tm_sxtb16_ror8(vw), acc);
-    }
-    for (int32_t k = len & 3; k > 0; --k) {
-        acc += *u++ * *v++;
-    }
-    return acc;
 }
 
 /* ---- requantization ----------------------------------------------------
@@ -339,8 +294,7 @@ CONV_INLINE int8_t clamp_s8(const conv_ctx_t *c, int32_t v, int rq)
 /* A narrow activation range over n output bytes (already in [-128, 127]). */
 static void clamp_outputs(int8_t *out, size_t n, int32_t lo, int32_t hi)
 {
-    const int32_t lo4 = (int32_t)((uint32_t)(uint8_t)(int8_t)lo * 0x01010101u);
-    const int32_t hi4 = (int32_t)((uint32_t)(uint8_t)(int8_t)hi * 0x01010101u);
+    const int32_t lo4 = tm_dup_s8x4(lo), hi4 = tm_dup_s8x4(hi);
     for (; n >= 4; n -= 4, out += 4) {
         tm_store_s8x4(out, tm_min_s8x4(tm_max_s8x4(tm_load_s8x4(out), lo4), hi4));
     }
@@ -379,7 +333,7 @@ CONV_INLINE void pixels_out(const conv_ctx_t *c, const int8_t *filter, const int
             out1[oc + 1] = clamp_s8(c, r11, rq);
         } else {
             int32_t acc[2] = {bias[oc], bias[oc + 1]};
-            tile_1x2(col, w, w + len, len, acc);
+            tm_dot_s8_1x2(col, w, w + len, len, acc);
             requant2(c, oc, acc[0], acc[0], rq, &r00, &r01);
             requant2(c, oc + 1, acc[1], acc[1], rq, &r10, &r11);
             out0[oc] = clamp_s8(c, r00, rq);
@@ -391,9 +345,9 @@ CONV_INLINE void pixels_out(const conv_ctx_t *c, const int8_t *filter, const int
         const int8_t *const w = filter + oc * len;
         int32_t acc[2] = {bias[oc], bias[oc]}, r0, r1;
         if (two) {
-            tile_1x2(w, col, col + len, len, acc);
+            tm_dot_s8_1x2(w, col, col + len, len, acc);
         } else {
-            acc[0] = acc[1] = tile_1x1(w, col, len, acc[0]);
+            acc[0] = acc[1] = tm_dot_s8(w, col, len, acc[0]);
         }
         requant2(c, oc, acc[0], acc[1], rq, &r0, &r1);
         out0[oc] = clamp_s8(c, r0, rq);
@@ -471,7 +425,7 @@ void tinyml_conv2d_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *input,
     c.span_h = (c.k_h - 1) * c.dil_h + 1;
     c.span_w = (c.k_w - 1) * c.dil_w + 1;
     c.in_row = c.in_w * c.in_c;
-    c.fill_word = (int32_t)((uint32_t)(uint8_t)(int8_t)(-p->input_offset) * 0x01010101u);
+    c.fill_word = tm_dup_s8x4(-p->input_offset);
     c.output_offset = p->output_offset;
     c.act_min = p->activation.min;
     c.act_max = p->activation.max;

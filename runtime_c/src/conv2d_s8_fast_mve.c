@@ -16,10 +16,10 @@
  * a whole patch row of KW * C_in values when the row is inside the image and
  * dilation.w is 1) piece by piece up to each chunk's end with a predicated
  * VLDRB / VSTRB pair (VCTP.8; cv_im2col). Then for every group of four
- * output channels a 2 pixels x 4 channels tile (cv_tile_2x4, in assembly, the
- * pointwise kernel's) accumulates over the patch: 6 VLDRB.8 and 8
- * VMLADAVA.S8 per 16 values (128 MACs), the t-value tail with the lanes beyond
- * t predicated off. A C_out that is not a multiple of 4 ends with the group
+ * output channels a 2 pixels x 4 channels tile (tm_mve_tile_2x4 in
+ * mve_matmul.h, in assembly, the pointwise kernel's too) accumulates over the
+ * patch: 6 VLDRB.8 and 8 VMLADAVA.S8 per 16 values (128 MACs), the t-value
+ * tail with the lanes beyond t predicated off. A C_out that is not a multiple of 4 ends with the group
  * of the last four channels (up to 3 are computed and stored twice, with the
  * same values); C_out < 4 runs each channel as a tile of four equal rows. An
  * odd last pixel's patch is copied into both halves; B's outputs are then
@@ -30,7 +30,8 @@
  * reference skips it); adding folded_bias[c] = bias[c] + input_offset *
  * sum(filter[c]) gives the reference's sum((x + input_offset) * w) + bias
  * modulo 2^32. Four channels of a pixel are requantized at once exactly as
- * tm_mbqm, with the vector sequences and proofs of conv2d_1x1_s8_fast_mve.c:
+ * tm_mbqm (tm_mve_requant_2x4; the vector sequences and their proofs are in
+ * mve_matmul.h):
  *   DOUBLE: VSHL by max(shift, 0), VQRDMULH, the ties-away fix-up (VAND,
  *           VSHR #31, VQADD), VRSHL by min(shift, 0);
  *   SINGLE with every shift <= -1: VRSHL(VQDMULH(x, m), shift);
@@ -47,191 +48,16 @@
 #include <stdint.h>
 
 #include "tinyml/kernels.h"
+#include "tinyml/mve_matmul.h"
 
 size_t tinyml_conv2d_s8_fast_scratch_size(const tinyml_conv2d_params_t *p)
 {
     return (size_t)2 * (size_t)p->filter.h * (size_t)p->filter.w * (size_t)p->input.c;
 }
 
-/* ---- the 2 pixels x 4 channels tile -------------------------------------
- * acc[0..3] = A . rows 0..3, acc[4..7] = B . rows 0..3, where x is the
- * interleaved scratch of the pair (layout above, len >= 1 values per pixel)
- * and row k starts at w + k * stride. Registers: accumulators r0 r2 r4 r6 (A),
- * r8 r10 r12 lr (B) (VMLADAV writes even registers only), x r1, rows r3 r5 r7
- * r9, the step count r11, len and acc on the stack; q0 q1 the inputs, q2 q3 the
- * filters (q4-q7 are callee-saved and not used; flags, VPR and q0-q3 are
- * caller-saved). The first full step starts the accumulators (VMLADAV), the
- * others add (VMLADAVA); a len < 16 has only the tail, which then starts them. */
-#define CV_STEP(MAC)                                                                                             \
-    "vldrb.8     q1, [r1, #16]\n\t"                                                                               \
-    "vldrb.8     q0, [r1], #32\n\t"                                                                               \
-    "vldrb.8     q2, [r3], #16\n\t"                                                                               \
-    "vldrb.8     q3, [r5], #16\n\t"                                                                               \
-    MAC "        r0, q0, q2\n\t"                                                                                  \
-    MAC "        r8, q1, q2\n\t"                                                                                  \
-    "vldrb.8     q2, [r7], #16\n\t"                                                                               \
-    MAC "        r2, q0, q3\n\t"                                                                                  \
-    MAC "        r10, q1, q3\n\t"                                                                                 \
-    "vldrb.8     q3, [r9], #16\n\t"                                                                               \
-    MAC "        r4, q0, q2\n\t"                                                                                  \
-    MAC "        r12, q1, q2\n\t"                                                                                 \
-    MAC "        r6, q0, q3\n\t"                                                                                  \
-    MAC "        lr, q1, q3\n\t"
-/* the tail: t = r11 (1 .. 15) values, A's at r1, B's right after them; other lanes predicated off */
-#define CV_TAIL(MAC)                                                                                             \
-    "vctp.8      r11\n\t"                                                                                          \
-    "vpstt\n\t"                                                                                                    \
-    "vldrbt.8    q0, [r1]\n\t"                                                                                     \
-    "vldrbt.8    q2, [r3]\n\t"                                                                                     \
-    "add         r1, r1, r11\n\t"                                                                                  \
-    "vpstt\n\t"                                                                                                    \
-    "vldrbt.8    q1, [r1]\n\t"                                                                                     \
-    "vldrbt.8    q3, [r5]\n\t"                                                                                     \
-    MAC "        r0, q0, q2\n\t"                                                                                  \
-    MAC "        r8, q1, q2\n\t"                                                                                  \
-    MAC "        r2, q0, q3\n\t"                                                                                  \
-    MAC "        r10, q1, q3\n\t"                                                                                 \
-    "vpstt\n\t"                                                                                                    \
-    "vldrbt.8    q2, [r7]\n\t"                                                                                     \
-    "vldrbt.8    q3, [r9]\n\t"                                                                                     \
-    MAC "        r4, q0, q2\n\t"                                                                                  \
-    MAC "        r12, q1, q2\n\t"                                                                                 \
-    MAC "        r6, q0, q3\n\t"                                                                                  \
-    MAC "        lr, q1, q3\n\t"
-#define CV_START "vmladav.s8"
-#define CV_ADD "vmladava.s8"
-
-__attribute__((naked, noinline)) static void cv_tile_2x4(const int8_t *x, const int8_t *w, int32_t stride,
-                                                         int32_t len, int32_t *acc)
-{
-    (void)x;
-    (void)w;
-    (void)stride;
-    (void)len;
-    (void)acc;
-    __asm__ volatile(
-        "push        {r3-r11, lr}\n\t"   /* len at [sp], acc at [sp, #40] */
-        "lsrs        r11, r3, #4\n\t"     /* full steps; Z: none */
-        "add         r5, r1, r2\n\t"
-        "add         r7, r5, r2\n\t"
-        "add         r9, r7, r2\n\t"
-        "mov         r3, r1\n\t"
-        "mov         r1, r0\n\t"
-        "beq         5f\n\t"
-        CV_STEP(CV_START)
-        "subs        r11, r11, #1\n\t"
-        "lsrs        r11, r11, #1\n\t"    /* pairs of steps; C: one more, Z: no pair */
-        "bcc         2f\n\t"
-        CV_STEP(CV_ADD)
-        "2:\n\t"
-        "beq         3f\n\t"
-        "1:\n\t"
-        CV_STEP(CV_ADD)
-        CV_STEP(CV_ADD)
-        "subs        r11, r11, #1\n\t"
-        "bne         1b\n\t"
-        "3:\n\t"
-        "ldr         r11, [sp]\n\t"
-        "ands        r11, r11, #15\n\t"
-        "beq         4f\n\t"
-        CV_TAIL(CV_ADD)
-        "4:\n\t"
-        "ldr         r1, [sp, #40]\n\t"
-        "stm         r1, {r0, r2, r4, r6, r8, r10, r12, lr}\n\t"
-        "pop         {r3-r11, pc}\n\t"
-        "5:\n\t"
-        "ldr         r11, [sp]\n\t"       /* len < 16 */
-        CV_TAIL(CV_START)
-        "b           4b\n\t");
-}
-
-/* ---- requantization ------------------------------------------------------ */
-
-/* The largest of shift[0 .. n-1] (n >= 1), four at a time. */
-static int32_t cv_max_shift(const int32_t *shift, int32_t n)
-{
-    int32_t k = 0, m = shift[0];
-    for (; k + 4 <= n; k += 4) {
-        m = vmaxvq_s32(m, vldrwq_s32(shift + k));
-    }
-    for (; k < n; ++k) {
-        m = shift[k] > m ? shift[k] : m;
-    }
-    return m;
-}
-
-typedef enum { CV_RQ_DOUBLE, CV_RQ_SINGLE, CV_RQ_SCALAR, CV_RQ_ONE } cv_rq_mode_t;
-
-typedef struct {
-    const int32_t *bias, *multiplier, *shift;
-    int32_t offset, act_min, act_max;
-    tinyml_rounding_t rounding;
-    cv_rq_mode_t mode;
-} cv_out_t;
-
-static cv_out_t cv_out(const tinyml_conv2d_params_t *p, const int32_t *folded_bias)
-{
-    cv_out_t o;
-    o.bias = folded_bias;
-    o.multiplier = p->quant.multiplier;
-    o.shift = p->quant.shift;
-    o.offset = p->output_offset;
-    o.act_min = p->activation.min;
-    o.act_max = p->activation.max;
-    o.rounding = p->rounding;
-    o.mode = CV_RQ_DOUBLE;
-    if (p->rounding == TINYML_ROUND_SINGLE) {
-        o.mode = cv_max_shift(o.shift, p->output.c) < 0 ? CV_RQ_SINGLE : CV_RQ_SCALAR;
-    }
-    return o;
-}
-
-/* The outputs of channels c .. c+3 of both pixels for the tile's accumulators (bias not yet
- * added): A's to out_a + c, B's to out_b + c. `mode` is a constant in every instantiation. */
-__attribute__((always_inline)) static inline void cv_requant_2x4(const cv_out_t *o, cv_rq_mode_t mode, int32_t c,
-                                                                 const int32_t *acc, int8_t *out_a, int8_t *out_b)
-{
-    const int32x4_t bias = vldrwq_s32(o->bias + c);
-    int32x4_t va = vaddq_s32(vldrwq_s32(acc), bias), vb = vaddq_s32(vldrwq_s32(acc + 4), bias);
-    if (mode == CV_RQ_SCALAR) {
-        int32_t r[8] __attribute__((aligned(16)));
-        vstrwq_s32(r, va);
-        vstrwq_s32(r + 4, vb);
-        for (int k = 0; k < 8; ++k) {
-            const int32_t ch = c + (k & 3);
-            r[k] = (int32_t)((uint32_t)tm_mbqm(r[k], o->multiplier[ch], o->shift[ch], o->rounding) +
-                             (uint32_t)o->offset);
-        }
-        va = vldrwq_s32(r);
-        vb = vldrwq_s32(r + 4);
-    } else {
-        const int32x4_t m = vldrwq_s32(o->multiplier + c), sh = vldrwq_s32(o->shift + c);
-        if (mode == CV_RQ_DOUBLE) {
-            const int32x4_t zero = vdupq_n_s32(0);
-            const int32x4_t left = vmaxq_s32(sh, zero), right = vminq_s32(sh, zero);
-            va = vqrdmulhq_s32(vshlq_s32(va, left), m);
-            vb = vqrdmulhq_s32(vshlq_s32(vb, left), m);
-            va = vrshlq_s32(vqaddq_s32(va, vshrq_n_s32(vandq_s32(va, right), 31)), right);
-            vb = vrshlq_s32(vqaddq_s32(vb, vshrq_n_s32(vandq_s32(vb, right), 31)), right);
-        } else {
-            va = vrshlq_s32(vqdmulhq_s32(va, m), sh);
-            vb = vrshlq_s32(vqdmulhq_s32(vb, m), sh);
-        }
-        va = vaddq_n_s32(va, o->offset);
-        vb = vaddq_n_s32(vb, o->offset);
-    }
-    const int32x4_t lo = vdupq_n_s32(o->act_min), hi = vdupq_n_s32(o->act_max);
-    vstrbq_s32(out_a + c, vminq_s32(vmaxq_s32(va, lo), hi));
-    vstrbq_s32(out_b + c, vminq_s32(vmaxq_s32(vb, lo), hi));
-}
-
-/* One output of channel c (the C_out < 4 path). */
-static inline int8_t cv_requant1(const cv_out_t *o, int32_t c, int32_t acc)
-{
-    const int32_t x = (int32_t)((uint32_t)acc + (uint32_t)o->bias[c]);
-    const int32_t v = (int32_t)((uint32_t)tm_mbqm(x, o->multiplier[c], o->shift[c], o->rounding) + (uint32_t)o->offset);
-    return (int8_t)tm_clamp(v, o->act_min, o->act_max);
-}
+/* cv_run's mode for C_out < 4, besides the three of tm_mve_rq_mode_t: each channel as a tile of four
+ * equal rows */
+enum { CV_RQ_ONE = TM_MVE_RQ_SCALAR + 1 };
 
 /* ---- im2col into the interleaved layout -------------------------------- */
 
@@ -404,7 +230,7 @@ static void cv_im2col_aligned(const cv_geom_t *g, const int8_t *image, int32_t y
 
 /* Every output pixel pair, for one requantization mode (a constant; CV_RQ_ONE: C_out < 4). */
 __attribute__((always_inline)) static inline void cv_run(const tinyml_conv2d_params_t *p, const cv_geom_t *g,
-                                                         const cv_out_t *o, int mode, const int8_t *input,
+                                                         const tm_mve_out_t *o, int mode, const int8_t *input,
                                                          const int8_t *filter, int8_t *output, int8_t *scratch)
 {
     const int32_t out_h = p->output.h, out_w = p->output.w, out_c = p->output.c, len = g->len;
@@ -442,20 +268,20 @@ __attribute__((always_inline)) static inline void cv_run(const tinyml_conv2d_par
         }
         if (mode == CV_RQ_ONE) { /* C_out < 4: each channel as a tile of four equal rows */
             for (int32_t c = 0; c < out_c; ++c) {
-                cv_tile_2x4(scratch, filter + (size_t)c * len, 0, len, acc);
-                out_a[c] = cv_requant1(o, c, acc[0]);
-                out_b[c] = cv_requant1(o, c, acc[4]);
+                tm_mve_tile_2x4(scratch, filter + (size_t)c * len, 0, len, acc);
+                out_a[c] = tm_mve_requant1(o, c, acc[0]);
+                out_b[c] = tm_mve_requant1(o, c, acc[4]);
             }
             continue;
         }
         const int8_t *w = filter;
         for (int32_t c = 0; c < last; c += 4, w += 4 * (size_t)len) {
-            cv_tile_2x4(scratch, w, len, len, acc);
-            cv_requant_2x4(o, (cv_rq_mode_t)mode, c, acc, out_a, out_b);
+            tm_mve_tile_2x4(scratch, w, len, len, acc);
+            tm_mve_requant_2x4(o, (tm_mve_rq_mode_t)mode, c, acc, out_a, out_b);
         }
         /* the last four channels (recomputes up to 3 with C_out % 4 != 0) */
-        cv_tile_2x4(scratch, filter + (size_t)last * len, len, len, acc);
-        cv_requant_2x4(o, (cv_rq_mode_t)mode, last, acc, out_a, out_b);
+        tm_mve_tile_2x4(scratch, filter + (size_t)last * len, len, len, acc);
+        tm_mve_requant_2x4(o, (tm_mve_rq_mode_t)mode, last, acc, out_a, out_b);
     }
 }
 
@@ -482,15 +308,16 @@ void tinyml_conv2d_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *input,
     g.span_w = (g.k_w - 1) * g.dil_w + 1;
     g.in_row = (size_t)g.in_w * (size_t)g.in_c;
     g.fill = vdupq_n_s8((int8_t)(-p->input_offset));
-    const cv_out_t o = cv_out(p, folded_bias);
+    const tm_mve_out_t o = tm_mve_out(folded_bias, p->quant, 1, p->output.c, p->output_offset, p->activation,
+                                      p->rounding);
     if (p->output.c < 4) {
         cv_run(p, &g, &o, CV_RQ_ONE, input, filter, output, scratch);
-    } else if (o.mode == CV_RQ_DOUBLE) {
-        cv_run(p, &g, &o, CV_RQ_DOUBLE, input, filter, output, scratch);
-    } else if (o.mode == CV_RQ_SINGLE) {
-        cv_run(p, &g, &o, CV_RQ_SINGLE, input, filter, output, scratch);
+    } else if (o.mode == TM_MVE_RQ_DOUBLE) {
+        cv_run(p, &g, &o, TM_MVE_RQ_DOUBLE, input, filter, output, scratch);
+    } else if (o.mode == TM_MVE_RQ_SINGLE) {
+        cv_run(p, &g, &o, TM_MVE_RQ_SINGLE, input, filter, output, scratch);
     } else {
-        cv_run(p, &g, &o, CV_RQ_SCALAR, input, filter, output, scratch);
+        cv_run(p, &g, &o, TM_MVE_RQ_SCALAR, input, filter, output, scratch);
     }
 }
 

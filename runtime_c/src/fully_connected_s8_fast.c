@@ -40,6 +40,7 @@
 
 #include <stdint.h>
 
+#include "tinyml/dsp_matmul.h"
 #include "tinyml/kernels.h"
 #include "tinyml/simd.h"
 
@@ -52,26 +53,6 @@
 #endif
 
 #define FC_BLOCK 8 /* unit quads accumulated before one requantization pass */
-
-typedef struct {
-    int32_t offset, act_min, act_max;
-    int32_t oo;         /* 2 * offset + 1: tm_rq_fast_h(shift, offset) == (oo << r) >> 1 */
-    int32_t min4, max4; /* activation bounds in every byte */
-    tinyml_rounding_t rounding;
-} fc_layer_t;
-
-/* Requantized, offset and clamped output (any path). */
-static inline int32_t fc_out_one(const fc_layer_t *L, int32_t acc, int32_t m, int32_t s, int fast)
-{
-    int32_t v;
-    if (fast) {
-        const int32_t h = tm_rq_fast_h(s, L->offset), r = tm_rq_fast_r(s);
-        v = L->rounding == TINYML_ROUND_SINGLE ? tm_rq_fast_single(acc, m, h, r) : tm_rq_fast_double(acc, m, h, r);
-    } else {
-        v = tm_mbqm(acc, m, s, L->rounding) + L->offset;
-    }
-    return tm_clamp(v, L->act_min, L->act_max);
-}
 
 /* ---- the 1 x 4 tile -------------------------------------------------------- */
 
@@ -194,36 +175,16 @@ FC_NOINLINE void fc_acc_block(const int8_t *x, const int8_t *w, int32_t depth, c
 /* ---- the output stage -------------------------------------------------------- */
 
 #if TINYML_HAVE_DSP && defined(__GNUC__)
-/* One unit: its multiplier m and r = ~shift, h = (oo << r) >> 1, the accumulator x from p;
- * requantized (tm_rq_fast_double: AND, ADD, ADD, SMLAL, ASR; tm_rq_fast_single: SMMLA, ASR)
- * and saturated to int8 into DST. */
+/* One unit (the fragments and their operands are dsp_matmul.h's): its multiplier m and
+ * r = ~shift, h = (oo << r) >> 1, the accumulator x from p; requantized (TM_RQ_ASM_DOUBLE /
+ * TM_RQ_ASM_SINGLE) and saturated to int8 into DST. */
 #define FC_RQ_UNIT(RQ, DST)                                                  \
-    "ldr    %[m], [%[mp]], #4\n\t"                                           \
-    "ldr    %[r], [%[shp]], #4\n\t"                                          \
-    "mvn    %[r], %[r]\n\t"                                                  \
-    "lsl    %[h], %[oo], %[r]\n\t"                                           \
-    "asr    %[h], %[h], #1\n\t"                                              \
+    TM_RQ_ASM_LOAD                                                           \
     "ldr    %[x], [%[p]], #4\n\t"                                            \
     RQ(DST)
-#define FC_RQ_DOUBLE(DST)                                                    \
-    "and    %[lo], %[x], #0x80000000\n\t"                                    \
-    "add    %[lo], %[lo], #0x40000000\n\t"                                   \
-    "add    %[hi], %[h], %[x], asr #31\n\t"                                  \
-    "smlal  %[lo], %[hi], %[x], %[m]\n\t"                                    \
-    "asr    " DST ", %[hi], %[r]\n\t"                                        \
-    "ssat   " DST ", #8, " DST "\n\t"
-#define FC_RQ_SINGLE(DST)                                                    \
-    "smmla  " DST ", %[x], %[m], %[h]\n\t"                                   \
-    "asr    " DST ", " DST ", %[r]\n\t"                                      \
-    "ssat   " DST ", #8, " DST "\n\t"
 /* Four units into v (one byte each), clamped per byte and stored as one word. 12 registers. */
 #define FC_CLAMP_STORE                                                       \
-    "ldr    %[x], %[max4]\n\t"                                               \
-    "ssub8  %[hi], %[v], %[x]\n\t"                                           \
-    "sel    %[v], %[x], %[v]\n\t"                                            \
-    "ldr    %[x], %[min4]\n\t"                                               \
-    "ssub8  %[hi], %[v], %[x]\n\t"                                           \
-    "sel    %[v], %[v], %[x]\n\t"                                            \
+    TM_RQ_ASM_CLAMP4                                                         \
     "str    %[v], [%[out]], #4\n\t"
 #define FC_OUT_QUAD(RQ)                                                      \
     FC_RQ_UNIT(RQ, "%[v]")                                                   \
@@ -262,7 +223,7 @@ FC_NOINLINE void fc_acc_block(const int8_t *x, const int8_t *w, int32_t depth, c
 /* Requantize (single: the rounding), clamp and store n quads of acc (4 units each) to out, the
  * multipliers and shifts from mult, shift: 4 per quad, or (per_tensor) the same mult[0..3],
  * shift[0..3] (all equal) for every quad. Fast path only. */
-FC_INLINE void fc_out_fast(const fc_layer_t *L, const int32_t *acc, const int32_t *mult, const int32_t *shift,
+FC_INLINE void fc_out_fast(const tm_rq_out_t *L, const int32_t *acc, const int32_t *mult, const int32_t *shift,
                            int32_t n, int8_t *out, int per_tensor, int single)
 {
     const int32_t oo = L->oo, min4 = L->min4, max4 = L->max4;
@@ -272,9 +233,9 @@ FC_INLINE void fc_out_fast(const fc_layer_t *L, const int32_t *acc, const int32_
         for (const int32_t *const end = acc + 4 * n; acc != end;) {
             int32_t x, lo, hi, v;
             if (single) {
-                __asm__(FC_OUT_QUAD_TENSOR(FC_RQ_SINGLE) FC_OUT_TENSOR_OPERANDS);
+                __asm__(FC_OUT_QUAD_TENSOR(TM_RQ_ASM_SINGLE) FC_OUT_TENSOR_OPERANDS);
             } else {
-                __asm__(FC_OUT_QUAD_TENSOR(FC_RQ_DOUBLE) FC_OUT_TENSOR_OPERANDS);
+                __asm__(FC_OUT_QUAD_TENSOR(TM_RQ_ASM_DOUBLE) FC_OUT_TENSOR_OPERANDS);
             }
             (void)lo;
         }
@@ -286,15 +247,15 @@ FC_INLINE void fc_out_fast(const fc_layer_t *L, const int32_t *acc, const int32_
 #if TINYML_HAVE_DSP && defined(__GNUC__)
         int32_t m, r, h, x, lo, hi, v;
         if (single) {
-            __asm__(FC_OUT_QUAD(FC_RQ_SINGLE) FC_OUT_OPERANDS);
+            __asm__(FC_OUT_QUAD(TM_RQ_ASM_SINGLE) FC_OUT_OPERANDS);
         } else {
-            __asm__(FC_OUT_QUAD(FC_RQ_DOUBLE) FC_OUT_OPERANDS);
+            __asm__(FC_OUT_QUAD(TM_RQ_ASM_DOUBLE) FC_OUT_OPERANDS);
         }
         (void)lo;
 #else
         int32_t q[4];
         for (int i = 0; i < 4; ++i) {
-            const int32_t r = tm_rq_fast_r(shift[i]), h = (int32_t)((uint32_t)oo << r) >> 1;
+            const int32_t r = tm_rq_fast_r(shift[i]), h = tm_rq_fast_h_oo(oo, r);
             q[i] = tm_ssat8(single ? tm_rq_fast_single(acc[i], mult[i], h, r) : tm_rq_fast_double(acc[i], mult[i], h, r));
         }
         const int32_t v = tm_pack_s8x4(q[0], q[1], q[2], q[3]);
@@ -306,48 +267,27 @@ FC_INLINE void fc_out_fast(const fc_layer_t *L, const int32_t *acc, const int32_
 #endif
     }
 }
-FC_NOINLINE void fc_out_double(const fc_layer_t *L, const int32_t *acc, const int32_t *mult, const int32_t *shift,
+FC_NOINLINE void fc_out_double(const tm_rq_out_t *L, const int32_t *acc, const int32_t *mult, const int32_t *shift,
                                int32_t n, int8_t *out, int per_tensor)
 {
     fc_out_fast(L, acc, mult, shift, n, out, per_tensor, 0);
 }
-FC_NOINLINE void fc_out_single(const fc_layer_t *L, const int32_t *acc, const int32_t *mult, const int32_t *shift,
+FC_NOINLINE void fc_out_single(const tm_rq_out_t *L, const int32_t *acc, const int32_t *mult, const int32_t *shift,
                                int32_t n, int8_t *out, int per_tensor)
 {
     fc_out_fast(L, acc, mult, shift, n, out, per_tensor, 1);
-}
-
-/* One row: acc + dot(w, x). */
-static int32_t fc_dot(const int8_t *x, const int8_t *w, int32_t depth, int32_t acc)
-{
-    for (int32_t g = depth >> 2; g > 0; --g) {
-        const int32_t v = tm_load_s8x4(x), f = tm_load_s8x4(w);
-        x += 4;
-        w += 4;
-        acc = tm_smlad(tm_sxtb16_ror8(v), tm_sxtb16_ror8(f), tm_smlad(tm_sxtb16(v), tm_sxtb16(f), acc));
-    }
-    for (int32_t k = depth & 3; k > 0; --k) {
-        acc += *x++ * *w++;
-    }
-    return acc;
 }
 
 void tinyml_fully_connected_s8_fast(const tinyml_fully_connected_params_t *p, const int8_t *input,
                                     const int8_t *weights, const int32_t *folded_bias, int8_t *output)
 {
     const int32_t depth = p->input_depth, units = p->units;
-    fc_layer_t L;
-    L.offset = p->output_offset;
-    L.act_min = p->activation.min;
-    L.act_max = p->activation.max;
-    L.oo = 2 * L.offset + 1;
-    L.min4 = (int32_t)((uint32_t)(uint8_t)L.act_min * 0x01010101u);
-    L.max4 = (int32_t)((uint32_t)(uint8_t)L.act_max * 0x01010101u);
-    L.rounding = p->rounding;
+    tm_rq_out_t L;
+    tm_rq_out_init(&L, p->output_offset, p->activation, p->rounding);
     const int per_channel = p->per_channel != 0;
     const int32_t *const mult = p->quant.multiplier, *const shift = p->quant.shift;
     const int fast = tm_rq_fast_all(mult, shift, per_channel ? units : 1, L.offset);
-    void (*const out_fast)(const fc_layer_t *, const int32_t *, const int32_t *, const int32_t *, int32_t, int8_t *,
+    void (*const out_fast)(const tm_rq_out_t *, const int32_t *, const int32_t *, const int32_t *, int32_t, int8_t *,
                            int) = L.rounding == TINYML_ROUND_SINGLE ? fc_out_single : fc_out_double;
     /* per-tensor: the one pair four times (walked again for every quad by the portable loop) */
     const int32_t tensor_m[4] = {mult[0], mult[0], mult[0], mult[0]};
@@ -372,14 +312,14 @@ void tinyml_fully_connected_s8_fast(const tinyml_fully_connected_params_t *p, co
             } else {
                 for (int32_t i = 0; i < 4 * n; ++i) {
                     const int32_t q = per_channel ? u0 + i : 0;
-                    out[u0 + i] = (int8_t)fc_out_one(&L, acc[i], mult[q], shift[q], 0);
+                    out[u0 + i] = (int8_t)tm_rq_out_one(&L, acc[i], mult[q], shift[q], 0);
                 }
             }
         }
         w = weights + (size_t)(4 * quads) * depth;
         for (int32_t u = 4 * quads; u < units; ++u, w += depth) {
             const int32_t q = per_channel ? u : 0;
-            out[u] = (int8_t)fc_out_one(&L, fc_dot(x, w, depth, folded_bias[u]), mult[q], shift[q], fast);
+            out[u] = (int8_t)tm_rq_out_one(&L, tm_dot_s8(x, w, depth, folded_bias[u]), mult[q], shift[q], fast);
         }
     }
 }

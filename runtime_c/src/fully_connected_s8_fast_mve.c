@@ -23,8 +23,8 @@
  * Arithmetic. The accumulators hold sum(x * w) over raw int8 values; adding
  * folded_bias[u] = bias[u] + input_offset * sum(weights[u]) gives the
  * reference's sum((x + input_offset) * w) + bias modulo 2^32. Four units are
- * requantized at once exactly as tm_mbqm, with the same vector sequences and
- * proofs as conv2d_1x1_s8_fast_mve.c:
+ * requantized at once exactly as tm_mbqm (tm_mve_requant_1x4; the vector
+ * sequences and their proofs are in mve_matmul.h, shared with the convolutions):
  *   DOUBLE: VSHL by max(shift, 0), VQRDMULH, the ties-away fix-up (VAND,
  *           VSHR #31, VQADD), VRSHL by min(shift, 0);
  *   SINGLE with every used shift <= -1: VRSHL(VQDMULH(x, m), shift);
@@ -39,6 +39,7 @@
 #include <stdint.h>
 
 #include "tinyml/kernels.h"
+#include "tinyml/mve_matmul.h"
 
 /* acc[k] = x . row k over len values (len >= 1), row k at w + k * stride.
  * Registers: accumulators r0 r2 r4 r6 (VMLADAV needs even registers), x r12,
@@ -79,95 +80,10 @@ __attribute__((naked, noinline)) static void fc_tile_1x4(const int8_t *x, const 
         "pop         {r4-r8, pc}\n\t");
 }
 
-/* The largest of shift[0 .. n-1] (n >= 1), four at a time. */
-static int32_t fc_max_shift(const int32_t *shift, int32_t n)
-{
-    int32_t k = 0, m = shift[0];
-    for (; k + 4 <= n; k += 4) {
-        m = vmaxvq_s32(m, vldrwq_s32(shift + k));
-    }
-    for (; k < n; ++k) {
-        m = shift[k] > m ? shift[k] : m;
-    }
-    return m;
-}
-
-typedef enum { FC_RQ_DOUBLE, FC_RQ_SINGLE, FC_RQ_SCALAR } fc_rq_mode_t;
-
-typedef struct {
-    const int32_t *bias, *multiplier, *shift;
-    int32_t per_channel; /* 0: entry 0 for every unit */
-    int32_t offset, act_min, act_max;
-    tinyml_rounding_t rounding;
-    fc_rq_mode_t mode;
-} fc_out_t;
-
-static fc_out_t fc_out(const tinyml_fully_connected_params_t *p, const int32_t *folded_bias)
-{
-    fc_out_t o;
-    o.bias = folded_bias;
-    o.multiplier = p->quant.multiplier;
-    o.shift = p->quant.shift;
-    o.per_channel = p->per_channel != 0;
-    o.offset = p->output_offset;
-    o.act_min = p->activation.min;
-    o.act_max = p->activation.max;
-    o.rounding = p->rounding;
-    o.mode = FC_RQ_DOUBLE;
-    if (p->rounding == TINYML_ROUND_SINGLE) {
-        o.mode = fc_max_shift(o.shift, o.per_channel ? p->units : 1) < 0 ? FC_RQ_SINGLE : FC_RQ_SCALAR;
-    }
-    return o;
-}
-
-/* The outputs of units u .. u+3 for the accumulators acc[0..3] (bias not yet added); m and sh
- * are the per-tensor multiplier and shift in every lane, used when !per_channel. `mode` is a
- * constant in every instantiation. */
-__attribute__((always_inline)) static inline void fc_requant4(const fc_out_t *o, fc_rq_mode_t mode, int32_t u,
-                                                              const int32_t *acc, int32x4_t m, int32x4_t sh,
-                                                              int8_t *out)
-{
-    int32x4_t v = vaddq_s32(vldrwq_s32(acc), vldrwq_s32(o->bias + u));
-    if (mode == FC_RQ_SCALAR) {
-        int32_t r[4] __attribute__((aligned(16)));
-        vstrwq_s32(r, v);
-        for (int k = 0; k < 4; ++k) {
-            const int32_t q = o->per_channel ? u + k : 0;
-            r[k] = (int32_t)((uint32_t)tm_mbqm(r[k], o->multiplier[q], o->shift[q], o->rounding) +
-                             (uint32_t)o->offset);
-        }
-        v = vldrwq_s32(r);
-    } else {
-        if (o->per_channel) {
-            m = vldrwq_s32(o->multiplier + u);
-            sh = vldrwq_s32(o->shift + u);
-        }
-        if (mode == FC_RQ_DOUBLE) {
-            const int32x4_t zero = vdupq_n_s32(0);
-            const int32x4_t right = vminq_s32(sh, zero);
-            v = vqrdmulhq_s32(vshlq_s32(v, vmaxq_s32(sh, zero)), m);
-            v = vrshlq_s32(vqaddq_s32(v, vshrq_n_s32(vandq_s32(v, right), 31)), right);
-        } else {
-            v = vrshlq_s32(vqdmulhq_s32(v, m), sh);
-        }
-        v = vaddq_n_s32(v, o->offset);
-    }
-    v = vminq_s32(vmaxq_s32(v, vdupq_n_s32(o->act_min)), vdupq_n_s32(o->act_max));
-    vstrbq_s32(out, v);
-}
-
-static inline int8_t fc_requant1(const fc_out_t *o, int32_t u, int32_t acc)
-{
-    const int32_t q = o->per_channel ? u : 0;
-    const int32_t x = (int32_t)((uint32_t)acc + (uint32_t)o->bias[u]);
-    const int32_t v = (int32_t)((uint32_t)tm_mbqm(x, o->multiplier[q], o->shift[q], o->rounding) + (uint32_t)o->offset);
-    return (int8_t)tm_clamp(v, o->act_min, o->act_max);
-}
-
 /* Every batch with units >= 4, for one requantization mode (a constant). */
-__attribute__((always_inline)) static inline void fc_run(const tinyml_fully_connected_params_t *p, const fc_out_t *o,
-                                                         fc_rq_mode_t mode, const int8_t *input,
-                                                         const int8_t *weights, int8_t *output)
+__attribute__((always_inline)) static inline void fc_run(const tinyml_fully_connected_params_t *p,
+                                                         const tm_mve_out_t *o, tm_mve_rq_mode_t mode,
+                                                         const int8_t *input, const int8_t *weights, int8_t *output)
 {
     const int32_t depth = p->input_depth, units = p->units, last = units - 4;
     const int32x4_t m = vdupq_n_s32(o->multiplier[0]), sh = vdupq_n_s32(o->shift[0]);
@@ -178,11 +94,11 @@ __attribute__((always_inline)) static inline void fc_run(const tinyml_fully_conn
         const int8_t *w = weights;
         for (int32_t u = 0; u < last; u += 4, w += 4 * (size_t)depth) {
             fc_tile_1x4(x, w, depth, depth, acc);
-            fc_requant4(o, mode, u, acc, m, sh, out + u);
+            tm_mve_requant_1x4(o, mode, u, acc, m, sh, out + u);
         }
         /* the last four units (recomputes up to 3 with units % 4 != 0) */
         fc_tile_1x4(x, weights + (size_t)last * depth, depth, depth, acc);
-        fc_requant4(o, mode, last, acc, m, sh, out + last);
+        tm_mve_requant_1x4(o, mode, last, acc, m, sh, out + last);
     }
 }
 
@@ -190,14 +106,15 @@ void tinyml_fully_connected_s8_fast(const tinyml_fully_connected_params_t *p, co
                                     const int8_t *weights, const int32_t *folded_bias, int8_t *output)
 {
     const int32_t depth = p->input_depth, units = p->units;
-    const fc_out_t o = fc_out(p, folded_bias);
+    const tm_mve_out_t o = tm_mve_out(folded_bias, p->quant, p->per_channel, units, p->output_offset, p->activation,
+                                      p->rounding);
     if (units >= 4) {
-        if (o.mode == FC_RQ_DOUBLE) {
-            fc_run(p, &o, FC_RQ_DOUBLE, input, weights, output);
-        } else if (o.mode == FC_RQ_SINGLE) {
-            fc_run(p, &o, FC_RQ_SINGLE, input, weights, output);
+        if (o.mode == TM_MVE_RQ_DOUBLE) {
+            fc_run(p, &o, TM_MVE_RQ_DOUBLE, input, weights, output);
+        } else if (o.mode == TM_MVE_RQ_SINGLE) {
+            fc_run(p, &o, TM_MVE_RQ_SINGLE, input, weights, output);
         } else {
-            fc_run(p, &o, FC_RQ_SCALAR, input, weights, output);
+            fc_run(p, &o, TM_MVE_RQ_SCALAR, input, weights, output);
         }
         return;
     }
@@ -207,7 +124,7 @@ void tinyml_fully_connected_s8_fast(const tinyml_fully_connected_params_t *p, co
         const int8_t *x = input + (size_t)b * depth;
         for (int32_t u = 0; u < units; ++u) {
             fc_tile_1x4(x, weights + (size_t)u * depth, 0, depth, acc);
-            output[(size_t)b * units + u] = fc_requant1(&o, u, acc[0]);
+            output[(size_t)b * units + u] = tm_mve_requant1(&o, u, acc[0]);
         }
     }
 }

@@ -80,6 +80,7 @@ static inline int32_t tm_smlad(int32_t a, int32_t b, int32_t acc)
  *   tm_max_s8x4(a, b)         per byte signed max of two words           SSUB8 + SEL
  *   tm_min_s8x4(a, b)         per byte signed min of two words           SSUB8 + SEL
  *   tm_store_s8x2(p, w)       the low two bytes of w to any address      STRH
+ *   tm_dup_s8x4(b)            the low byte of b in all four bytes        (once per call)
  */
 #if TINYML_HAVE_DSP && defined(__GNUC__)
 static inline int32_t tm_smmla(int32_t a, int32_t b, int32_t acc)
@@ -146,6 +147,11 @@ static inline void tm_store_s8x2(int8_t *p, int32_t w)
 {
     const uint16_t h = (uint16_t)w;
     memcpy(p, &h, 2);
+}
+
+static inline int32_t tm_dup_s8x4(int32_t b)
+{
+    return (int32_t)((uint32_t)(uint8_t)b * 0x01010101u);
 }
 
 /*
