@@ -40,11 +40,9 @@ def _with_fast(layer: Layer, patch_params: list[Any]) -> Layer:
     v = select(layer.op, layer.params, _memory(layer), fast=True)
     if v is None or not all(v.applies(p) for p in patch_params):
         return layer
-    if not v.folded_bias:
-        return dataclasses.replace(layer, kernel=v.kernel, variant=v.name)
-    args = [a for a in layer.args if not isinstance(a, ScratchArg)]   # (input, weights, bias, output) or
-    w, b = args[1], args[2]                                              # (buffer, weights, bias) in place
-    if v.folded_bias:
+    args = [a for a in layer.args if not isinstance(a, ScratchArg)]
+    if v.folded_bias:   # args: (input, weights, bias, output), or (buffer, weights, bias) in place
+        w, b = args[1], args[2]
         if not isinstance(w, ConstArray) or not isinstance(b, ConstArray | NullArg):
             return layer
         bias = b.data if isinstance(b, ConstArray) else None

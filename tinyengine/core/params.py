@@ -275,11 +275,7 @@ class CopyRectParams:
     dst_stride: int
 
 
-KernelParams = (Conv2DParams | DepthwiseConv2DParams | FullyConnectedParams | AddParams | MulParams | Pool2DParams
-                | MeanParams | SoftmaxParams | LogisticParams | HardSwishParams | RequantizeParams | AffineParams
-                | PadParams | ConcatParams | TransposeParams | ResizeNearestParams | CopyRectParams)
-
-# Every parameter struct and building block, for the header check and for codegen.
+# Every parameter struct and building block (tests/test_kernel_params.py checks each against kernels.h).
 ALL_PARAM_TYPES: tuple[type, ...] = (
     Dims, Tile, Activation, PerChannelQuant, Broadcast, Conv2DParams, DepthwiseConv2DParams, FullyConnectedParams,
     AddParams, MulParams, Pool2DParams, MeanParams, SoftmaxParams, LogisticParams, HardSwishParams, RequantizeParams,

@@ -148,10 +148,6 @@ VARIANTS: dict[str, tuple[KernelVariant, ...]] = {
 }
 
 
-def variants_of(op: str) -> tuple[KernelVariant, ...]:
-    return VARIANTS[op]
-
-
 KERNEL_SETS = ("fast", "reference")   # --kernels: the fast variants where one applies, or the reference everywhere
 DEFAULT_KERNELS = "fast"
 
