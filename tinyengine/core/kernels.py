@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 
 from .errors import TinyMLError
-from .fold import folded_bias
+from .fold import ConstantChannels, fold_constant_channels, folded_bias
 from .ir import Graph
 from .layers import ConstArray, Layer, NullArg, ScratchArg
+from .params import PerChannelQuant, Rounding
 from .patch import PatchStage, patch_params
 from .variants import KERNEL_SETS, Memory, select
 
@@ -50,10 +51,31 @@ def _with_fast(layer: Layer, patch_params: list[Any]) -> Layer:
             folded = folded_bias(bias, w.data, layer.params.input_offset, _CHANNEL_AXIS[layer.op])
         except OverflowError:
             return layer   # the reference kernel accumulates the offset term itself
+        params = layer.params
+        rewritten = _constant_channels(layer, w, folded)
+        if rewritten is not None:
+            w = dataclasses.replace(w, data=rewritten.weights)
+            args[1] = w
+            folded = rewritten.folded_bias
+            q = params.quant
+            params = dataclasses.replace(params, quant=dataclasses.replace(
+                q, multiplier=dataclasses.replace(q.multiplier, data=rewritten.multiplier),
+                shift=dataclasses.replace(q.shift, data=rewritten.shift)))
         args[2] = ConstArray(f"L{layer.index}_folded_bias", "int32_t", np.ascontiguousarray(folded))
+        layer = dataclasses.replace(layer, params=params)
     scratch = max(v.scratch_bytes(p) for p in [layer.params, *patch_params])
     return dataclasses.replace(layer, kernel=v.kernel, variant=v.name,
                                args=tuple(args) + ((ScratchArg(),) if scratch else ()), scratch_bytes=scratch)
+
+
+def _constant_channels(layer: Layer, w: ConstArray, folded: np.ndarray) -> ConstantChannels | None:
+    """The layer's constant channels folded (tinyengine.core.fold) when its quantization is
+    per channel: then every pair is in the fast requantization's range."""
+    q = getattr(layer.params, "quant", None)
+    if not isinstance(q, PerChannelQuant) or getattr(layer.params, "per_channel", 1) == 0:
+        return None
+    return fold_constant_channels(w.data, folded, q.multiplier.data, q.shift.data, _CHANNEL_AXIS[layer.op],
+                                  layer.params.rounding is Rounding.SINGLE)
 
 
 def _stage_params(graph: Graph, layers: list[Layer], stage: PatchStage | None) -> dict[int, list[Any]]:
