@@ -178,14 +178,14 @@ def pointwise_case(name: str, spec: dict, control: bool = False) -> Case:
     size_fn, misalign, overlap = "tinyml_conv2d_1x1_s8_fast_scratch_size", spec["misalign"], spec["overlap"]
     if overlap is None:
         call = f"tinyml_conv2d_1x1_s8_fast(&{var_params}, {{p}}x, {{p}}f, {{p}}fb, out_var, sc);"
-        return Case(name, decls, ref, _scratch_checked(size_fn, 2 * cin, misalign, call), out_bytes,
-                    scratch_bytes=2 * cin + 8)
+        return Case(name, decls, ref, _scratch_checked(size_fn, 4 * cin, misalign, call), out_bytes,
+                    scratch_bytes=4 * cin + 8)
     work, in_off, out_off = overlapping_work(rng, x, cout, overlap, misalign)
     decls += const_array("{p}", "work", work)
     call = (f"tinyml_conv2d_1x1_s8_fast(&{var_params}, work + {in_off}, {{p}}f, {{p}}fb, work + {out_off}, sc);\n"
             f"        memcpy(out_var, work + {out_off}, {out_bytes});")
-    return Case(name, decls, ref, _scratch_checked(size_fn, 2 * cin, misalign, call), out_bytes,
-                scratch_bytes=2 * cin + 8, work_init="{p}work", work_bytes=work.size)
+    return Case(name, decls, ref, _scratch_checked(size_fn, 4 * cin, misalign, call), out_bytes,
+                scratch_bytes=4 * cin + 8, work_init="{p}work", work_bytes=work.size)
 
 
 # ---- general CONV_2D ---------------------------------------------------------------

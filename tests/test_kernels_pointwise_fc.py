@@ -64,6 +64,10 @@ from kernelcheck import (
 
 from tinyengine.core.fold import folded_bias
 from tinyengine.core.params import Activation, Conv2DParams, Dims, FullyConnectedParams, PerChannelQuant, Rounding, Tile
+from tinyengine.core.variants import VARIANTS
+
+# the fast pointwise variant, whose scratch rule sizes the cases' scratch
+_PW_FAST = next(v for v in VARIANTS["CONV_2D"] if v.kernel == "tinyml_conv2d_1x1_s8_fast")
 
 # channel counts every run covers: 1, multiples of 4 and 8, and their neighbours
 CHANNELS = [1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 20, 31, 33]
@@ -199,7 +203,7 @@ def pointwise_case(rng: np.random.Generator, name: str, cin: int, cout: int, sha
                "        const size_t n = tinyml_conv2d_1x1_s8_fast_scratch_size(&{p}params);\n"
                f"        memset(sc + n, 0x77, {CANARY});\n")
     scratch_check = f"        for (size_t k = n; k < n + {CANARY}; ++k) if (sc[k] != 0x77) out_var[0] ^= 0x55;\n"
-    scratch_bytes = 2 * cin + 3 + CANARY
+    scratch_bytes = _PW_FAST.scratch_bytes(params) + 3 + CANARY
     if overlap is None:
         epilogue, var = _guarded(out_bytes, f"tinyml_conv2d_1x1_s8_fast(&{var_params}, {{p}}x, {{p}}f, {{p}}fb, "
                                             "out_var, sc);")
@@ -398,7 +402,7 @@ def bench(targets: list[str], reps: int = 4) -> None:
             macs = h * w * cin * cout
             name = f"pw {h}x{w}x{cin}->{cout} {rounding.name}"
             layers.append((name, macs))
-            out_max, scratch_max = max(out_max, h * w * cout), max(scratch_max, 2 * cin)
+            out_max, scratch_max = max(out_max, h * w * cout), max(scratch_max, _PW_FAST.scratch_bytes(params))
             runs += timed_run(f"{i} ref", f"tinyml_conv2d_1x1_s8(&{p}params, {p}x, {p}f, {p}b, out, scratch);", reps)
             runs += timed_run(f"{i} fast", f"tinyml_conv2d_1x1_s8_fast(&{p}params, {p}x, {p}f, {p}fb, out, scratch);",
                               reps)

@@ -6,14 +6,15 @@
  * and any core without integer MVE); conv2d_1x1_s8_fast_mve.c is the Helium one.
  *
  * Blocking. Pixels (all batches, row-major) go two at a time, A and B. Both
- * pixels' C_in bytes are first copied into `scratch`, interleaved four channels
- * at a time (A0..A3 B0..B3 A4..A7 B4..B7 ..., then the C_in % 4 last bytes of A,
- * then those of B), so one LDRD fetches a step's input words of both pixels.
- * Output channels go in pairs: a 2 pixels x 2 channels tile accumulates over
- * C_in, 4 channels per step: each word is split into its even and odd int16
- * pairs (SXTB16, SXTB16 ROR #8; input and filter alike, so the dot product is
- * unchanged) and 8 SMLADs add the step's 16 products. A step is 1 LDRD, 2 LDR,
- * 8 SXTB16 and 8 SMLAD: 19 instructions for 16 MACs. The tiles of up to
+ * pixels' C_in values are first widened to int16 into `scratch`, four channels
+ * at a time, as the even and odd pairs the filter words split into (SXTB16 and
+ * SXTB16 ROR #8): A0 A2 | A1 A3 | B0 B2 | B1 B3 | A4 A6 | ... (16 bytes a group;
+ * then the C_in % 4 last bytes of A, then those of B, as int8). The widening is
+ * done once per pixel pair and read by every output channel. Output channels go
+ * in pairs: a 2 pixels x 2 channels tile accumulates over C_in, 4 channels per
+ * step: the two filter words are split (SXTB16, SXTB16 ROR #8) and 8 SMLADs add
+ * the step's 16 products. A step is 2 LDRD, 2 LDR, 4 SXTB16 and 8 SMLAD: 16
+ * instructions for 16 MACs. The tiles of up to
  * PW_BLOCK channel pairs are accumulated into a stack block, then requantized
  * together. When C_in is a multiple of 8 and the scratch 4-byte aligned (the
  * usual case) the whole channel loop is assembly: four steps an iteration, 16
@@ -38,8 +39,8 @@
  * written, and the rule keeps the outputs of pixels 0 .. i+1 below the start
  * of input pixel i+2.
  *
- * Scratch: tinyml_conv2d_1x1_s8_fast_scratch_size() = 2 * C_in bytes (the two
- * pixels), any alignment; the DSP loops need it 4-byte aligned (the memory
+ * Scratch: tinyml_conv2d_1x1_s8_fast_scratch_size() = 4 * C_in bytes (the two
+ * pixels widened), any alignment; the DSP loops need it 4-byte aligned (the memory
  * planner's buffers are) and fall back to portable C otherwise. Besides it, the
  * kernel uses 4 * 4 * PW_BLOCK bytes of stack. Kernels never allocate.
  */
@@ -53,7 +54,7 @@
 
 size_t tinyml_conv2d_1x1_s8_fast_scratch_size(const tinyml_conv2d_params_t *p)
 {
-    return (size_t)2 * (size_t)p->input.c;
+    return (size_t)4 * (size_t)p->input.c;
 }
 
 #if defined(__GNUC__)
@@ -86,17 +87,13 @@ static inline int32_t pw_out_one(const pw_layer_t *L, int32_t acc, int32_t c)
 /* ---- the 2 pixels x 2 channels tile -------------------------------------- */
 
 #if TINYML_HAVE_DSP && defined(__GNUC__)
-/* One step of the tile: s walks the interleaved scratch (8 bytes a step, 4-byte aligned for
- * the LDRD), w filter row c (row c + 1 at w + len). xa, xb: the input words of A and B, then
- * their odd halves; xa2, xb2: their even halves; f, f2: the same for a filter word. With the
- * accumulators a0 (A.c), a1 (A.c+1), b0 (B.c), b1 (B.c+1), s, w, len and a loop bound: all 14
- * registers. */
+/* One step of the tile: s walks the widened scratch (16 bytes a step, 4-byte aligned for the
+ * LDRDs), w filter row c (row c + 1 at w + len). xa2, xa: the even and odd int16 pairs of A;
+ * xb2, xb: those of B; f2, f: the same split of a filter word. With the accumulators a0 (A.c),
+ * a1 (A.c+1), b0 (B.c), b1 (B.c+1), s, w, len and a loop bound: all 14 registers. */
 #define PW_STEP_2X2                                                          \
-    "ldrd   %[xa], %[xb], [%[s]], #8\n\t"                                    \
-    "sxtb16 %[xa2], %[xa]\n\t"                                               \
-    "sxtb16 %[xa], %[xa], ror #8\n\t"                                        \
-    "sxtb16 %[xb2], %[xb]\n\t"                                               \
-    "sxtb16 %[xb], %[xb], ror #8\n\t"                                        \
+    "ldrd   %[xb2], %[xb], [%[s], #8]\n\t"                                   \
+    "ldrd   %[xa2], %[xa], [%[s]], #16\n\t"                                  \
     "ldr    %[f], [%[w], %[len]]\n\t" /* filter row c + 1 */                 \
     "sxtb16 %[f2], %[f]\n\t"                                                 \
     "sxtb16 %[f], %[f], ror #8\n\t"                                          \
@@ -115,6 +112,21 @@ static inline int32_t pw_out_one(const pw_layer_t *L, int32_t acc, int32_t c)
     : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [s] "+r"(s), [w] "+r"(f_row),  \
       [xa] "=&r"(xa), [xb] "=&r"(xb), [xa2] "=&r"(xa2), [xb2] "=&r"(xb2), [f] "=&r"(f), [f2] "=&r"(f2)
 #endif
+
+/* One 4-channel step of the 2 x 2 tile in C: the widened group at s (A even, A odd, B even,
+ * B odd pairs) against the filter words f0 (row c) and f1 (row c + 1). */
+PW_INLINE void pw_dot4_2x2(const int8_t *s, int32_t f0, int32_t f1, int32_t *a0, int32_t *a1, int32_t *b0,
+                           int32_t *b1)
+{
+    const int32_t xa_e = tm_load_s8x4(s), xa_o = tm_load_s8x4(s + 4);
+    const int32_t xb_e = tm_load_s8x4(s + 8), xb_o = tm_load_s8x4(s + 12);
+    const int32_t f0_e = tm_sxtb16(f0), f0_o = tm_sxtb16_ror8(f0);
+    const int32_t f1_e = tm_sxtb16(f1), f1_o = tm_sxtb16_ror8(f1);
+    *a0 = tm_smlad(xa_o, f0_o, tm_smlad(xa_e, f0_e, *a0));
+    *a1 = tm_smlad(xa_o, f1_o, tm_smlad(xa_e, f1_e, *a1));
+    *b0 = tm_smlad(xb_o, f0_o, tm_smlad(xb_e, f0_e, *b0));
+    *b1 = tm_smlad(xb_o, f1_o, tm_smlad(xb_e, f1_e, *b1));
+}
 
 /* Accumulators of `n` channel pairs from the one at w (filter rows w, w + C_in; then the next
  * two rows ...; biases at bias) over the pixel pair in scratch: acc[4j .. 4j+3] = A.c, B.c,
@@ -145,11 +157,10 @@ PW_INLINE void pw_acc(const pw_layer_t *L, const int8_t *w, const int32_t *bias,
         } else /* an unaligned scratch (the memory planner's are aligned): the portable loop */
 #endif
         for (int32_t g = in_c >> 2; g > 0; --g) {
-            const int32_t xa = tm_load_s8x4(s), xb = tm_load_s8x4(s + 4);
             const int32_t f0 = tm_load_s8x4(f_row), f1 = tm_load_s8x4(f_row + in_c);
-            s += 8;
+            s += 16;
             f_row += 4;
-            tm_dot4_2x2(xa, xb, f0, f1, &a0, &a1, &b0, &b1); /* pixels A, B against rows c, c + 1 */
+            pw_dot4_2x2(s - 16, f0, f1, &a0, &a1, &b0, &b1); /* pixels A, B against rows c, c + 1 */
         }
         if (!clean) {
             /* the C_in % 4 tails: A's at s (after the groups), B's after it; the rows' at f_row */
@@ -345,11 +356,10 @@ static void pw_tile_2x1(const pw_layer_t *L, const int8_t *w, int32_t acc[2])
     const int8_t *s = L->scratch;
     int32_t a = acc[0], b = acc[1];
     for (int32_t g = L->in_c >> 2; g > 0; --g) {
-        const int32_t xa = tm_load_s8x4(s), xb = tm_load_s8x4(s + 4);
-        const int32_t xa_e = tm_sxtb16(xa), xa_o = tm_sxtb16_ror8(xa);
-        const int32_t xb_e = tm_sxtb16(xb), xb_o = tm_sxtb16_ror8(xb);
+        const int32_t xa_e = tm_load_s8x4(s), xa_o = tm_load_s8x4(s + 4);
+        const int32_t xb_e = tm_load_s8x4(s + 8), xb_o = tm_load_s8x4(s + 12);
         const int32_t f = tm_load_s8x4(w);
-        s += 8;
+        s += 16;
         w += 4;
         const int32_t f_e = tm_sxtb16(f), f_o = tm_sxtb16_ror8(f);
         a = tm_smlad(xa_o, f_o, tm_smlad(xa_e, f_e, a));
@@ -364,16 +374,18 @@ static void pw_tile_2x1(const pw_layer_t *L, const int8_t *w, int32_t acc[2])
     acc[1] = b;
 }
 
-/* Pixels a and b (in_c bytes each) into s in the scratch layout (see the top). */
+/* Pixels a and b (in_c bytes each) into s in the widened scratch layout (see the top). */
 static void pw_copy_pair(int8_t *s, const int8_t *a, const int8_t *b, int32_t in_c)
 {
     for (int32_t g = in_c >> 2; g > 0; --g) {
         const int32_t wa = tm_load_s8x4(a), wb = tm_load_s8x4(b);
         a += 4;
         b += 4;
-        tm_store_s8x4(s, wa);
-        tm_store_s8x4(s + 4, wb);
-        s += 8;
+        tm_store_s8x4(s, tm_sxtb16(wa));
+        tm_store_s8x4(s + 4, tm_sxtb16_ror8(wa));
+        tm_store_s8x4(s + 8, tm_sxtb16(wb));
+        tm_store_s8x4(s + 12, tm_sxtb16_ror8(wb));
+        s += 16;
     }
     const int32_t tail = in_c & 3;
     for (int32_t k = 0; k < tail; ++k) {
@@ -395,7 +407,7 @@ void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *in
     L.in_c = in_c;
     L.out_c = out_c;
     tm_rq_out_init(&L.out, p->output_offset, p->activation, p->rounding);
-    L.groups_bytes = 8 * (in_c >> 2);
+    L.groups_bytes = 16 * (in_c >> 2);
     L.odd_group = (in_c >> 2) & 1;
     L.tail = in_c & 3;
     L.fast = tm_rq_fast_all(L.multiplier, L.shift, out_c, L.out.offset);

@@ -97,7 +97,7 @@ VARIANTS: dict[str, tuple[KernelVariant, ...]] = {
                       scratch=lambda p: p.input.c, scratch_function="tinyml_conv2d_1x1_s8_scratch_size"),
         # two pixels at a time through a 2 x C_in scratch; the same overlap rule as the reference pointwise
         KernelVariant("pointwise-fast", "tinyml_conv2d_1x1_s8_fast", P.Conv2DParams, POINTWISE, Memory.OVERLAP,
-                      scratch=lambda p: 2 * p.input.c, scratch_function="tinyml_conv2d_1x1_s8_fast_scratch_size",
+                      scratch=lambda p: 4 * p.input.c, scratch_function="tinyml_conv2d_1x1_s8_fast_scratch_size",
                       fast=True, folded_bias=True),
         # im2col of two output pixels, then a 2 x 2 (pixels x channels) tile per pass
         KernelVariant("fast", "tinyml_conv2d_s8_fast", P.Conv2DParams, ANY,
