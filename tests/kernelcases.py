@@ -101,7 +101,8 @@ def draw_padding(draw, kh: int, kw: int, stride: tuple[int, int], dilation: tupl
             before, after = same_padding(size, k, s, d)
         else:  # any padding that keeps an output: taps may start and end anywhere in the padding
             before, after = draw(st.integers(0, span[axis] - 1)), draw(st.integers(0, span[axis] - 1))
-            size = draw(st.integers(max(1, span[axis] - before - after), size_max))
+            least = max(1, span[axis] - before - after)   # a window wider than size_max needs more
+            size = draw(st.integers(least, max(least, size_max)))
         sizes.append(size)
         pads.append(before)
         outs.append(out_size(size, k, s, d, before, after))

@@ -46,8 +46,9 @@ def c(tmp_path_factory):
     cdef = "\n".join(_strip_comments(t) for t in TYPEDEFS).replace("TINYML_MAX_DIMS", str(C_MAX_DIMS))
     cdef += "\n" + "\n".join(p for p in PROTOTYPES if "_scratch_size(" in p)
     ffi.cdef(cdef)
-    sources = sorted({str(RUNTIME / "src" / f"{fn[len('tinyml_'):-len('_scratch_size')]}.c")
-                      for fn in SCRATCH_FUNCTIONS})
+    # the files that define a scratch function (a variant may share its kernel's file)
+    sources = sorted({str(f) for f in (RUNTIME / "src").glob("*.c") for fn in SCRATCH_FUNCTIONS
+                      if re.search(rf"^size_t {fn}\(", f.read_text(), re.M)})
     ffi.set_source("_tinyml_params_check", '#include "tinyml/kernels.h"', sources=sources,
                    include_dirs=[str(RUNTIME / "include")], extra_compile_args=["-std=c99", "-Wall", "-Werror"])
     out = tmp_path_factory.mktemp("params_check")

@@ -11,7 +11,7 @@ fast requantization's range, narrow activations, both roundings, with and withou
 a seed for the tensors; one test call builds 40 such layers (4 x TINYML_EXAMPLES) plus a few
 fixed ones (the KWS and VWW first layers, an IC-like 3x3x16 layer). Each variant call runs
 with its input, output and scratch at odd addresses, a canary after the scratch it declared
-(tinyml_conv2d_s8_fast_scratch_size() must be 2 * KH * KW * C_in) and after its output, and
+(the variant's *_scratch_size() must equal the planner's mirror) and after its output, and
 the harness compares every output byte. A deliberately corrupted case rides along in every
 build and must be the only one reported.
 
@@ -63,6 +63,7 @@ from kernelcheck import (
 
 from tinyengine.core.fold import folded_bias
 from tinyengine.core.params import Activation, Conv2DParams, Dims, Rounding, Tile
+from tinyengine.core.variants import VARIANTS
 
 CHANNELS = [1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 31]
 # the fast requantization covers shifts [-21, -2]: its ends, their neighbours, the contract's ends
@@ -134,8 +135,13 @@ def _params(spec: ConvSpec, m: np.ndarray, shift: np.ndarray) -> Conv2DParams:
         spec.input_offset, spec.output_offset, Activation(*spec.act), spec.rounding, per_channel_quant(m, shift))
 
 
-def conv_case(spec: ConvSpec, name: str, corrupt: bool = False) -> Case:
-    """The reference and the fast kernel on one layer. The fast call gets the folded bias,
+# the fast variants (tinyengine.core.variants): their C functions and scratch rules
+FAST = {v.kernel: v for v in VARIANTS["CONV_2D"] if v.fast and v.kernel.startswith("tinyml_conv2d_s8_fast")}
+NARROW, WIDE = "tinyml_conv2d_s8_fast", "tinyml_conv2d_s8_fast_wide"
+
+
+def conv_case(spec: ConvSpec, name: str, corrupt: bool = False, kernel: str = NARROW) -> Case:
+    """The reference and the fast `kernel` on one layer. The fast call gets the folded bias,
     its input copied to `work` + misalign[0], its output at out_var + misalign[1] and its
     scratch at scratch + misalign[2]; the bytes before the output and CANARY bytes after the
     output and after the declared scratch must keep their values. `corrupt`: the fast call
@@ -146,7 +152,7 @@ def conv_case(spec: ConvSpec, name: str, corrupt: bool = False) -> Case:
     decls, var_params = layer_case_decls(params, corrupt, x=x, f=f, fb=fb, b=bias)
     io, oo, so = spec.misalign
     in_bytes, out_n = x.size, spec.n * spec.out_h * spec.out_w * spec.cout
-    scratch = 2 * spec.kh * spec.kw * spec.cin
+    scratch = FAST[kernel].scratch_bytes(params)
     out_bytes = oo + out_n + CANARY
     bias_arg = "{p}b" if bias is not None else "NULL"
     before = f"memset(out_ref, 0x11, {oo});" if oo else ""
@@ -161,9 +167,9 @@ def conv_case(spec: ConvSpec, name: str, corrupt: bool = False) -> Case:
            f"        memset(out_var + {oo + out_n}, 0x3C, {CANARY});\n"
            f"        memset(sc, 0x77, {scratch});\n"
            f"        memset(sc + {scratch}, 0x3C, {CANARY});\n"
-           f"        tinyml_conv2d_s8_fast(&{var_params}, work + {io}, {{p}}f, {{p}}fb, out_var + {oo}, sc);\n"
+           f"        {kernel}(&{var_params}, work + {io}, {{p}}f, {{p}}fb, out_var + {oo}, sc);\n"
            f"        for (int k = 0; k < {CANARY}; ++k) if (sc[{scratch} + k] != 0x3C) out_var[{oo}] ^= 0x55;\n"
-           f"        if (tinyml_conv2d_s8_fast_scratch_size(&{{p}}params) != {scratch}) out_var[{oo}] ^= 0x66;\n"
+           f"        if ({kernel}_scratch_size(&{{p}}params) != {scratch}) out_var[{oo}] ^= 0x66;\n"
            "    }")
     return Case(name, decls, ref, var, out_bytes, scratch_bytes=so + scratch + CANARY, work_bytes=io + in_bytes)
 
@@ -179,18 +185,25 @@ FIXED = {
 
 
 def conv_cases(data, count: int) -> list[Case]:
+    """The fixed layers and `count` drawn ones, each run by both fast variants (int8 and
+    widened columns)."""
     cases = []
     for i, (tag, geometry) in enumerate(FIXED.items()):
         base = data.draw(conv_specs(kernel=(geometry["kh"], geometry["kw"]), channels=(1, 1)))
         spec = with_padding(base, **{"dilation": (1, 1), "act": (-128, 127) if i % 2 else base.act, **geometry})
-        cases.append(conv_case(spec, f"conv{len(cases)} {tag}: {spec.tag()}"))
-    return cases + drawn_cases(data, conv_specs(), conv_case, "conv", len(cases), count)
+        for kernel in (NARROW, WIDE):
+            cases.append(conv_case(spec, f"conv{len(cases)} {tag} {kernel}: {spec.tag()}", kernel=kernel))
+
+    def both(spec: ConvSpec, name: str) -> list[Case]:
+        return [conv_case(spec, f"{name} {kernel}", kernel=kernel) for kernel in (NARROW, WIDE)]
+    drawn = drawn_cases(data, conv_specs(), both, "conv", len(cases), count)
+    return cases + [case for pair in drawn for case in pair]
 
 
 # ---- the tests ----------------------------------------------------------------
 
-# generated layers per build: 4 x the profile's examples
-COUNT = 4 * profile_examples()
+# generated layers per build: 2 x the profile's examples, each run by both variants
+COUNT = 2 * profile_examples()
 # the negative control's layer: outputs spread over the int8 range, so another multiplier shows
 CONTROL = with_padding(ConvSpec(
     n=1, in_h=6, in_w=5, cin=3, cout=4, kh=3, kw=3, stride=(1, 1), dilation=(1, 1), pad=(0, 0), out_h=0, out_w=0,
@@ -206,7 +219,8 @@ def test_conv_fast_matches_reference(target, data):
     require_target(target)
     cases = conv_cases(data, COUNT)
     control = conv_case(CONTROL, "control: another multiplier", corrupt=True)
-    assert run_cases(cases + [control], target) == [control.name]
+    wide_control = conv_case(CONTROL, "control (wide): another multiplier", corrupt=True, kernel=WIDE)
+    assert run_cases(cases + [control, wide_control], target) == [control.name, wide_control.name]
 
 
 def test_harness_reports_corrupted_conv_cases():
@@ -227,8 +241,8 @@ BENCH_LAYERS = [("IC-like 32x32x16 -> 16, 3x3 s1", 1, 32, 32, 16, 16, (3, 3), 1)
                 ("KWS 49x10x1 -> 25x5x64, 10x4 s2", 1, 49, 10, 1, 64, (10, 4), 2)]
 
 
-def instructions_per_mac(target: str) -> list[tuple[str, float, float]]:
-    """(layer, reference, fast) instructions per MAC of BENCH_LAYERS on `target`, from the
+def instructions_per_mac(target: str) -> list[tuple[str, float, float, float]]:
+    """(layer, reference, fast, fast wide) instructions per MAC of BENCH_LAYERS on `target`, from the
     SysTick ticks around each call (under -icount shift=0 a tick is 1e9 / clock_hz
     instructions); the mean over both roundings."""
     rng = np.random.default_rng(3)
@@ -248,34 +262,38 @@ def instructions_per_mac(target: str) -> list[tuple[str, float, float]]:
             p = f"b{i}_"
             decls += layer_decl(p, params, x=x, f=f, b=bias, fb=folded_bias(bias, f, -7, channel_axis=0))
             layers.append((li, n * oh * ow * cout * kh * kw * cin))
-            out_max, scratch_max = max(out_max, n * oh * ow * cout), max(scratch_max, 2 * kh * kw * cin)
+            out_max = max(out_max, n * oh * ow * cout)
+            scratch_max = max(scratch_max, *(v.scratch_bytes(params) for v in FAST.values()))
             runs += timed_run(f"{i} ref", f"tinyml_conv2d_s8(&{p}params, {p}x, {p}f, {p}b, out);")
             runs += timed_run(f"{i} fast", f"tinyml_conv2d_s8_fast(&{p}params, {p}x, {p}f, {p}fb, out, scratch);")
+            runs += timed_run(f"{i} wide", f"{WIDE}(&{p}params, {p}x, {p}f, {p}fb, out, scratch);")
     ticks, per_tick = bench_ticks(target, bench_source(decls, {"out": out_max, "scratch": scratch_max}, runs))
     result = []
     for li, layer in enumerate(BENCH_LAYERS):
         runs_of = [(i, macs) for i, (lj, macs) in enumerate(layers) if lj == li]
-        ref, fast = (sum(ticks[(i, kind)] * per_tick / macs for i, macs in runs_of) / len(runs_of)
-                     for kind in ("ref", "fast"))
-        result.append((layer[0], ref, fast))
+        ref, fast, wide = (sum(ticks[(i, kind)] * per_tick / macs for i, macs in runs_of) / len(runs_of)
+                           for kind in ("ref", "fast", "wide"))
+        result.append((layer[0], ref, fast, wide))
     return result
 
 
 @pytest.mark.parametrize("target", ["qemu-an386", "qemu-an500"])
 def test_conv_fast_instruction_counts(target):
-    """A loose guard of the measured speed (deterministic under -icount): the fast kernel
-    needs at most a quarter of the reference's instructions, and 1.8 per MAC on the 3x3x16
-    layer (about 1.6 when this was written)."""
+    """A loose guard of the measured speed (deterministic under -icount): both fast variants
+    need at most a quarter of the reference's instructions, 1.8 per MAC on the 3x3x16 layer
+    (about 1.6 when this was written), and the wide one fewer than the int8 one there."""
     require_target(target)
     counts = instructions_per_mac(target)
-    (_, ic_ref, ic_fast) = counts[0]
-    assert ic_fast < 1.8 and ic_fast < 0.25 * ic_ref, counts
-    assert all(fast < 0.25 * ref for _, ref, fast in counts), counts
+    (_, ic_ref, ic_fast, ic_wide) = counts[0]
+    assert ic_fast < 1.8 and ic_fast < 0.25 * ic_ref and ic_wide < ic_fast, counts
+    assert all(fast < 0.25 * ref and wide < 0.25 * ref for _, ref, fast, wide in counts), counts
 
 
 def bench(targets: list[str]) -> None:
     for target in targets:
-        print_per_mac(target, instructions_per_mac(target), 38)
+        counts = instructions_per_mac(target)
+        print_per_mac(target, [(name, ref, fast) for name, ref, fast, _ in counts], 38)
+        print_per_mac(f"{target}, wide columns", [(name, ref, wide) for name, ref, _, wide in counts], 38)
 
 
 if __name__ == "__main__":

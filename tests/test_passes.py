@@ -285,3 +285,39 @@ def test_stage_with_column_patches_gets_gather_and_scatter_buffers():
     assert check_no_overlap(plan) == []
     assert {f"gather{x}", f"scatter{c}"} <= {b.key for b in plan.buffers}
     assert plan.arena_bytes >= plan.lower_bound_bytes
+
+
+# --- kernels that trade scratch for speed ------------------------------------------------------
+
+def _scheduled(graph: Graph):
+    from tinyengine.core.passes import plan_model
+    return plan_model(graph, "tflm", True, "off", kernels="fast")
+
+
+def test_wide_conv_kept_where_its_scratch_is_not_at_the_peak():
+    """x 16x16x4 (1,024 B) -> conv 3x3 -> a 16x16x16 (4,096 B) -> conv 3x3 -> c 16x16x16.
+    The second conv's step holds a and c (8,192 B); its wide scratch (2 x 2 x 144 = 576 B)
+    would raise the arena above the lean plan's, so it takes the int8-column variant. The first
+    conv's step holds x and a (5,120 B): its wide scratch (2 x 2 x 36 = 144 B) fits under the
+    peak, and it keeps the wide variant."""
+    bld = Builder()
+    x = bld.act((1, 16, 16, 4), "x")
+    a = bld.conv(x, 16, 3, 1, "conv1")
+    c = bld.conv(a, 16, 3, 1, "conv2")
+    sched = _scheduled(bld.graph((x,), (c,)))
+    assert [(layer.variant, layer.scratch_bytes) for layer in sched.layers] == [("fast-wide", 144), ("fast", 288)]
+    assert sched.plan.arena_bytes == 4096 + 4096 + 288
+
+
+def test_wide_conv_everywhere_when_no_scratch_is_at_the_peak():
+    """x 16x16x32 (8,192 B) -> pointwise 1x1 -> a 16x16x8 (2,048 B, over x's dying bytes) ->
+    conv 3x3 stride 2 -> c 8x8x16 (1,024 B). The peak is the pointwise step (x, plus 128 B of
+    scratch); the strided conv's step holds a, c and its 2 x 2 x 72 = 288 B of wide scratch,
+    3,360 B: the wide variant costs no memory."""
+    bld = Builder()
+    x = bld.act((1, 16, 16, 32), "x")
+    a = bld.conv(x, 8, 1, 1, "pw")
+    c = bld.conv(a, 16, 3, 2, "conv")
+    sched = _scheduled(bld.graph((x,), (c,)))
+    assert [layer.variant for layer in sched.layers] == ["pointwise-fast", "fast-wide"]
+    assert sched.plan.arena_bytes == 8192 + 128

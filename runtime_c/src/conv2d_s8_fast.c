@@ -35,6 +35,20 @@
  *
  * Scratch: tinyml_conv2d_s8_fast_scratch_size() = 2 * KH * KW * C_in bytes,
  * any alignment. The output must not overlap the input or the scratch.
+ *
+ * The wide build, tinyml_conv2d_s8_fast_wide, is the same kernel with the pair's
+ * columns widened to int16 once per pixel pair, as the even and odd pairs the
+ * filter words split into (x0 x2 | x1 x3 | x4 x6 | ...; then the len % 4 last
+ * values as int16): every output channel reads them, so a step no longer splits
+ * the column words. A step is 2 LDR + 2 LDRD, 4 SXTB16 and 8 SMLAD: 16
+ * instructions for 16 MACs instead of 20. The columns are gathered as int8 into
+ * the upper half of the scratch, then widened forwards into place (column 0 to
+ * [0, 2 len), column 1 to [S, S + 2 len), S = 2 len rounded up to a multiple of
+ * 4; a value is always read before the bytes it lands on are written).
+ * Scratch: tinyml_conv2d_s8_fast_wide_scratch_size() = 2 S bytes, any alignment
+ * (the assembly needs it 4-byte aligned, as the memory planner's buffers are, and
+ * falls back to C otherwise). The memory planner takes this variant for a layer
+ * only where its larger scratch does not raise the arena.
  */
 #if !(defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)) /* Helium: conv2d_s8_fast_mve.c */
 
@@ -59,6 +73,17 @@ size_t tinyml_conv2d_s8_fast_scratch_size(const tinyml_conv2d_params_t *p)
     return (size_t)2 * (size_t)p->filter.h * (size_t)p->filter.w * (size_t)p->input.c;
 }
 
+/* Bytes from the start of widened column 0 to column 1 (a multiple of 4, for LDRD). */
+static inline size_t wide_stride(int32_t len)
+{
+    return ((size_t)2 * (size_t)len + 3u) & ~(size_t)3u;
+}
+
+size_t tinyml_conv2d_s8_fast_wide_scratch_size(const tinyml_conv2d_params_t *p)
+{
+    return 2 * wide_stride(p->filter.h * p->filter.w * p->input.c);
+}
+
 /* Everything the loops need, read once from the params. */
 typedef struct {
     int32_t in_h, in_w, in_c, k_h, k_w;
@@ -69,6 +94,8 @@ typedef struct {
     int32_t span_h;    /* input rows a patch spans: (KH - 1) * dilation.h + 1 */
     int32_t span_w;    /* input columns it spans: (KW - 1) * dilation.w + 1 */
     int32_t in_row;    /* bytes of one input row: W * C_in */
+    int32_t wide_step; /* wide build: bytes from widened column 0 to column 1 */
+    int aligned;       /* wide build: scratch 4-byte aligned (the assembly tile) */
     int32_t fill_word; /* the input zero point in all four bytes */
     int32_t output_offset, act_min, act_max;
     tinyml_rounding_t rounding;
@@ -250,6 +277,161 @@ CONV_INLINE void tile_2x2(const int8_t *w, const int8_t *x, int32_t len, int32_t
     acc[3] = a11;
 }
 
+/* ---- the wide build: int16 columns -------------------------------------- */
+
+/* Whether a patch of len values ends with a masked step: the word of its last four values,
+ * the first (counted already) cleared in the column; one step instead of three scalar ones. */
+static inline int masked_tail(int32_t len)
+{
+    return (len & 3) == 3 && len > 4;
+}
+
+/* The len int8 values at src into the widened layout at dst: per 4 values their even pair,
+ * then their odd pair (SXTB16, SXTB16 ROR #8), then the len % 4 last values as int16 (or,
+ * with masked_tail, one more group: the last four values, the first cleared: 2 len + 2
+ * bytes in all, within the column stride).
+ * Forwards, each group read before it is written: dst may start below src as long as
+ * dst + 2 k + 8 <= src + k + 4 for every group start k (see the top). */
+static void widen(int8_t *dst, const int8_t *src, int32_t len)
+{
+    for (int32_t g = len >> 2; g > 0; --g, src += 4, dst += 8) {
+        const int32_t v = tm_load_s8x4(src);
+        tm_store_s8x4(dst, tm_sxtb16(v));
+        tm_store_s8x4(dst + 4, tm_sxtb16_ror8(v));
+    }
+    if (masked_tail(len)) {
+        const int32_t v = (int32_t)((uint32_t)tm_load_s8x4(src - 1) & 0xFFFFFF00u);
+        tm_store_s8x4(dst, tm_sxtb16(v));
+        tm_store_s8x4(dst + 4, tm_sxtb16_ror8(v));
+        return;
+    }
+    for (int32_t k = len & 3; k > 0; --k, ++src, dst += 2) {
+        const int16_t v = *src;
+        memcpy(dst, &v, 2);
+    }
+}
+
+static inline int32_t load_s16(const int8_t *p)
+{
+    int16_t v;
+    memcpy(&v, p, 2);
+    return v;
+}
+
+#if TINYML_HAVE_DSP && defined(__GNUC__)
+/* One 4-value step of the wide 2x2 tile: w walks filter row 0 (row 1 at w + len), x0 and x1
+ * the widened columns (8 bytes a step, 4-byte aligned). With the accumulators, w, x0, x1 and
+ * len: 14 registers; the loop bound is a memory operand. */
+#define CONV_WIDE_STEP                                                                           \
+    "ldr    %[t1], [%[w], %[len]]\n\t"                                                           \
+    "ldr    %[t0], [%[w]], #4\n\t"                                                               \
+    "sxtb16 %[t2], %[t0]\n\t"                                                                    \
+    "sxtb16 %[t0], %[t0], ror #8\n\t"                                                            \
+    "sxtb16 %[t3], %[t1]\n\t"                                                                    \
+    "sxtb16 %[t1], %[t1], ror #8\n\t"                                                            \
+    "ldrd   %[t4], %[t5], [%[x1]], #8\n\t"                                                       \
+    "smlad  %[a01], %[t2], %[t4], %[a01]\n\t"                                                    \
+    "smlad  %[a11], %[t3], %[t4], %[a11]\n\t"                                                    \
+    "smlad  %[a01], %[t0], %[t5], %[a01]\n\t"                                                    \
+    "smlad  %[a11], %[t1], %[t5], %[a11]\n\t"                                                    \
+    "ldrd   %[t4], %[t5], [%[x0]], #8\n\t"                                                       \
+    "smlad  %[a00], %[t2], %[t4], %[a00]\n\t"                                                    \
+    "smlad  %[a10], %[t3], %[t4], %[a10]\n\t"                                                    \
+    "smlad  %[a00], %[t0], %[t5], %[a00]\n\t"                                                    \
+    "smlad  %[a10], %[t1], %[t5], %[a10]\n\t"
+#define CONV_WIDE_OUTPUTS                                                                        \
+    [a00] "+r"(a00), [a01] "+r"(a01), [a10] "+r"(a10), [a11] "+r"(a11), [w] "+r"(w), [x0] "+r"(x0), \
+        [x1] "+r"(x1), [t0] "=&r"(t0), [t1] "=&r"(t1), [t2] "=&r"(t2), [t3] "=&r"(t3), [t4] "=&r"(t4),  \
+        [t5] "=&r"(t5)
+#define CONV_WIDE_MEMORY "m"(*(const int8_t(*)[])w), "m"(*(const int8_t(*)[])x0), "m"(*(const int8_t(*)[])x1)
+#endif
+
+/* One 4-value step of the wide 2x2 tile in C: the row words at w and w + len against the
+ * widened groups at x0 and x1. */
+CONV_INLINE void wide_step(const int8_t *w, const int8_t *x0, const int8_t *x1, int32_t len, int32_t *a00,
+                           int32_t *a01, int32_t *a10, int32_t *a11)
+{
+    const int32_t f0 = tm_load_s8x4(w), f1 = tm_load_s8x4(w + len);
+    const int32_t f0_e = tm_sxtb16(f0), f0_o = tm_sxtb16_ror8(f0);
+    const int32_t f1_e = tm_sxtb16(f1), f1_o = tm_sxtb16_ror8(f1);
+    const int32_t c0_e = tm_load_s8x4(x0), c0_o = tm_load_s8x4(x0 + 4);
+    const int32_t c1_e = tm_load_s8x4(x1), c1_o = tm_load_s8x4(x1 + 4);
+    *a00 = tm_smlad(f0_o, c0_o, tm_smlad(f0_e, c0_e, *a00));
+    *a01 = tm_smlad(f0_o, c1_o, tm_smlad(f0_e, c1_e, *a01));
+    *a10 = tm_smlad(f1_o, c0_o, tm_smlad(f1_e, c0_e, *a10));
+    *a11 = tm_smlad(f1_o, c1_o, tm_smlad(f1_e, c1_e, *a11));
+}
+
+/* Filter rows w, w + len against the widened columns x0, x1 (`aligned`: both 4-byte
+ * aligned): acc[i * 2 + j] += dot(row i, column j). */
+CONV_INLINE void tile_2x2_wide(const int8_t *w, const int8_t *x0, const int8_t *x1, int32_t len, int aligned,
+                               int32_t acc[4])
+{
+    int32_t a00 = acc[0], a01 = acc[1], a10 = acc[2], a11 = acc[3];
+    int32_t groups = len >> 2;
+#if TINYML_HAVE_DSP && defined(__GNUC__)
+    if (aligned) {
+        int32_t t0, t1, t2, t3, t4, t5;
+        const int8_t *const end = x0 + 8 * (groups & ~3);
+        if (x0 != end) {
+            __asm__("1:\n\t" CONV_WIDE_STEP CONV_WIDE_STEP CONV_WIDE_STEP CONV_WIDE_STEP
+                    "ldr    %[t0], %[end]\n\t"
+                    "cmp    %[x0], %[t0]\n\t"
+                    "bne    1b\n\t"
+                    : CONV_WIDE_OUTPUTS
+                    : [len] "r"(len), [end] "m"(end), CONV_WIDE_MEMORY
+                    : "cc");
+        }
+        if (groups & 2) {
+            __asm__(CONV_WIDE_STEP CONV_WIDE_STEP : CONV_WIDE_OUTPUTS : [len] "r"(len), CONV_WIDE_MEMORY);
+        }
+        if (groups & 1) {
+            __asm__(CONV_WIDE_STEP : CONV_WIDE_OUTPUTS : [len] "r"(len), CONV_WIDE_MEMORY);
+        }
+        if (masked_tail(len)) {
+            --w; /* the row word ending at the row's end, against the masked group */
+            __asm__(CONV_WIDE_STEP : CONV_WIDE_OUTPUTS : [len] "r"(len), CONV_WIDE_MEMORY);
+            len = 0;
+        }
+        groups = 0;
+    }
+#else
+    (void)aligned;
+#endif
+    for (; groups > 0; --groups, w += 4, x0 += 8, x1 += 8) {
+        wide_step(w, x0, x1, len, &a00, &a01, &a10, &a11);
+    }
+    if (masked_tail(len)) {
+        wide_step(w - 1, x0, x1, len, &a00, &a01, &a10, &a11); /* the row word ending at the end */
+        len = 0;
+    }
+    for (int32_t k = len & 3; k > 0; --k, ++w, x0 += 2, x1 += 2) {
+        tm_dot1_2x2(w[0], w[len], load_s16(x0), load_s16(x1), &a00, &a01, &a10, &a11);
+    }
+    acc[0] = a00;
+    acc[1] = a01;
+    acc[2] = a10;
+    acc[3] = a11;
+}
+
+/* One filter row w against the widened columns x0, x1: acc[j] += dot(w, column j). */
+static void dot_1x2_wide(const int8_t *w, const int8_t *x0, const int8_t *x1, int32_t len, int32_t acc[2])
+{
+    int32_t a0 = acc[0], a1 = acc[1];
+    for (int32_t g = (len >> 2) + masked_tail(len); g > 0; --g, w += 4, x0 += 8, x1 += 8) {
+        const int32_t f = tm_load_s8x4(g == 1 && masked_tail(len) ? w - 1 : w);
+        const int32_t f_e = tm_sxtb16(f), f_o = tm_sxtb16_ror8(f);
+        a0 = tm_smlad(f_o, tm_load_s8x4(x0 + 4), tm_smlad(f_e, tm_load_s8x4(x0), a0));
+        a1 = tm_smlad(f_o, tm_load_s8x4(x1 + 4), tm_smlad(f_e, tm_load_s8x4(x1), a1));
+    }
+    for (int32_t k = masked_tail(len) ? 0 : len & 3; k > 0; --k, ++w, x0 += 2, x1 += 2) {
+        a0 += w[0] * load_s16(x0);
+        a1 += w[0] * load_s16(x1);
+    }
+    acc[0] = a0;
+    acc[1] = a1;
+}
+
 /* ---- requantization ----------------------------------------------------
  * An output is clamp(tm_mbqm(acc, m[c], shift[c], rounding) + output_offset). When every
  * channel's (m, shift) is in the range of simd.h's fast requantization (tm_rq_fast_all:
@@ -306,11 +488,13 @@ static void clamp_outputs(int8_t *out, size_t n, int32_t lo, int32_t hi)
 /* ---- the output loop ---------------------------------------------------- */
 
 /* All C_out outputs of the pixels whose patches are col and col + len (two = 1) or only
- * col (two = 0), to out0 and out1. `two` and `rq` are constants wherever this is inlined. */
+ * col (two = 0), to out0 and out1; `wide` (with two): the widened columns col and
+ * col + wide_step. `two`, `rq` and `wide` are constants wherever this is inlined. */
 CONV_INLINE void pixels_out(const conv_ctx_t *c, const int8_t *filter, const int32_t *bias, const int8_t *col,
-                            int8_t *out0, int8_t *out1, int two, int rq)
+                            int8_t *out0, int8_t *out1, int two, int rq, int wide)
 {
     const int32_t len = c->len, out_c = c->out_c;
+    const int8_t *const col1 = wide ? col + c->wide_step : col + len;
     for (int32_t k = 0; k < out_c >> 1; ++k) {
         int32_t oc = 2 * k;
 #if TINYML_HAVE_DSP && defined(__GNUC__)
@@ -323,7 +507,11 @@ CONV_INLINE void pixels_out(const conv_ctx_t *c, const int8_t *filter, const int
         int32_t r00, r01, r10, r11;
         if (two) {
             int32_t acc[4] = {bias[oc], bias[oc], bias[oc + 1], bias[oc + 1]};
-            tile_2x2(w, col, len, acc);
+            if (wide) {
+                tile_2x2_wide(w, col, col1, len, c->aligned, acc);
+            } else {
+                tile_2x2(w, col, len, acc);
+            }
             requant2(c, oc, acc[0], acc[1], rq, &r00, &r01);
             requant2(c, oc + 1, acc[2], acc[3], rq, &r10, &r11);
             /* stored last: a byte store could alias the parameters */
@@ -344,8 +532,10 @@ CONV_INLINE void pixels_out(const conv_ctx_t *c, const int8_t *filter, const int
         const int32_t oc = out_c - 1;
         const int8_t *const w = filter + oc * len;
         int32_t acc[2] = {bias[oc], bias[oc]}, r0, r1;
-        if (two) {
-            tm_dot_s8_1x2(w, col, col + len, len, acc);
+        if (two && wide) {
+            dot_1x2_wide(w, col, col1, len, acc);
+        } else if (two) {
+            tm_dot_s8_1x2(w, col, col1, len, acc);
         } else {
             acc[0] = acc[1] = tm_dot_s8(w, col, len, acc[0]);
         }
@@ -360,24 +550,24 @@ CONV_INLINE void pixels_out(const conv_ctx_t *c, const int8_t *filter, const int
 typedef void (*pixels_fn)(const conv_ctx_t *c, const int8_t *filter, const int32_t *bias, const int8_t *col,
                           int8_t *out0, int8_t *out1);
 
-/* pixels_out for two pixels in each requantization mode, and for a last odd pixel */
-static void two_double(const conv_ctx_t *c, const int8_t *f, const int32_t *b, const int8_t *col, int8_t *o0,
-                       int8_t *o1)
-{
-    pixels_out(c, f, b, col, o0, o1, 1, RQ_DOUBLE);
-}
-static void two_single(const conv_ctx_t *c, const int8_t *f, const int32_t *b, const int8_t *col, int8_t *o0,
-                       int8_t *o1)
-{
-    pixels_out(c, f, b, col, o0, o1, 1, RQ_SINGLE);
-}
-static void two_any(const conv_ctx_t *c, const int8_t *f, const int32_t *b, const int8_t *col, int8_t *o0, int8_t *o1)
-{
-    pixels_out(c, f, b, col, o0, o1, 1, RQ_ANY);
-}
+/* pixels_out for two pixels in each requantization mode (int8 and widened columns), and
+ * for a last odd pixel */
+#define CONV_TWO(NAME, RQ, WIDE)                                                                             \
+    static void NAME(const conv_ctx_t *c, const int8_t *f, const int32_t *b, const int8_t *col, int8_t *o0, \
+                     int8_t *o1)                                                                           \
+    {                                                                                                      \
+        pixels_out(c, f, b, col, o0, o1, 1, RQ, WIDE);                                                     \
+    }
+CONV_TWO(two_double, RQ_DOUBLE, 0)
+CONV_TWO(two_single, RQ_SINGLE, 0)
+CONV_TWO(two_any, RQ_ANY, 0)
+CONV_TWO(two_double_wide, RQ_DOUBLE, 1)
+CONV_TWO(two_single_wide, RQ_SINGLE, 1)
+CONV_TWO(two_any_wide, RQ_ANY, 1)
+#undef CONV_TWO
 static void one_any(const conv_ctx_t *c, const int8_t *f, const int32_t *b, const int8_t *col, int8_t *o0)
 {
-    pixels_out(c, f, b, col, o0, o0, 0, RQ_ANY);
+    pixels_out(c, f, b, col, o0, o0, 0, RQ_ANY, 0);
 }
 
 /* The position of the next pixel to gather: its image, output row and column, and the
@@ -402,8 +592,9 @@ CONV_INLINE void advance(const conv_ctx_t *c, cursor_t *at, size_t image_bytes)
     }
 }
 
-void tinyml_conv2d_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
-                           const int32_t *folded_bias, int8_t *output, int8_t *scratch)
+/* Both builds; `wide` is a constant in each entry point. */
+CONV_INLINE void conv_run(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
+                          const int32_t *folded_bias, int8_t *output, int8_t *scratch, int wide)
 {
     conv_ctx_t c;
     c.in_h = p->input.h;
@@ -432,9 +623,15 @@ void tinyml_conv2d_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *input,
     c.rounding = p->rounding;
     c.multiplier = p->quant.multiplier;
     c.shift = p->quant.shift;
+    c.wide_step = (int32_t)wide_stride(c.len);
+    c.aligned = ((uintptr_t)scratch & 3u) == 0;
 
     const int fast = c.act_min <= c.act_max && tm_rq_fast_all(c.multiplier, c.shift, c.out_c, c.output_offset);
-    const pixels_fn two = !fast ? two_any : c.rounding == TINYML_ROUND_DOUBLE ? two_double : two_single;
+    const pixels_fn two = wide ? (!fast ? two_any_wide : c.rounding == TINYML_ROUND_DOUBLE ? two_double_wide
+                                                                                              : two_single_wide)
+                               : (!fast ? two_any : c.rounding == TINYML_ROUND_DOUBLE ? two_double : two_single);
+    /* the wide build gathers the int8 columns above the widened ones (see the top) */
+    int8_t *const gather = wide ? scratch + c.wide_step : scratch;
 
     const size_t image_bytes = (size_t)c.in_h * c.in_row;
     const int32_t pixels = p->output.n * c.out_h * c.out_w;
@@ -456,16 +653,32 @@ void tinyml_conv2d_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *input,
             b.y0 <= y_last && b.x0 >= 0 && b.x0 <= x_last) {
             const int8_t *const src_a = a.image + (size_t)a.y0 * c.in_row + (size_t)a.x0 * c.in_c;
             const int8_t *const src_b = b.image + (size_t)b.y0 * c.in_row + (size_t)b.x0 * c.in_c;
-            copy_rows2(scratch, src_a, src_b - src_a, c.k_h, c.dil_h * c.in_row, c.row_bytes, c.len);
+            copy_rows2(gather, src_a, src_b - src_a, c.k_h, c.dil_h * c.in_row, c.row_bytes, c.len);
         } else {
-            im2col_pixel(&c, a.image, a.y0, a.x0, scratch);
-            im2col_pixel(&c, b.image, b.y0, b.x0, scratch + c.len);
+            im2col_pixel(&c, a.image, a.y0, a.x0, gather);
+            im2col_pixel(&c, b.image, b.y0, b.x0, gather + c.len);
+        }
+        if (wide) {
+            widen(scratch, gather, c.len);
+            widen(scratch + c.wide_step, gather + c.len, c.len);
         }
         two(&c, filter, folded_bias, scratch, out, out + c.out_c);
     }
     if (fast && (c.act_min > -128 || c.act_max < 127)) {
         clamp_outputs(output, (size_t)pixels * c.out_c, c.act_min, c.act_max);
     }
+}
+
+void tinyml_conv2d_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
+                           const int32_t *folded_bias, int8_t *output, int8_t *scratch)
+{
+    conv_run(p, input, filter, folded_bias, output, scratch, 0);
+}
+
+void tinyml_conv2d_s8_fast_wide(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
+                                const int32_t *folded_bias, int8_t *output, int8_t *scratch)
+{
+    conv_run(p, input, filter, folded_bias, output, scratch, 1);
 }
 
 #endif /* !__ARM_FEATURE_MVE */

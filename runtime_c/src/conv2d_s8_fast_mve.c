@@ -55,6 +55,15 @@ size_t tinyml_conv2d_s8_fast_scratch_size(const tinyml_conv2d_params_t *p)
     return (size_t)2 * (size_t)p->filter.h * (size_t)p->filter.w * (size_t)p->input.c;
 }
 
+/* The wide variant's scratch, as in the other builds (the plan is the same for every target):
+ * 2 S bytes, S = 2 * KH * KW * C_in rounded up to a multiple of 4. This build needs no
+ * widening; its wide entry point (at the end) is this kernel. */
+size_t tinyml_conv2d_s8_fast_wide_scratch_size(const tinyml_conv2d_params_t *p)
+{
+    const size_t len = (size_t)p->filter.h * (size_t)p->filter.w * (size_t)p->input.c;
+    return 2 * ((2 * len + 3u) & ~(size_t)3u);
+}
+
 /* cv_run's mode for C_out < 4, besides the three of tm_mve_rq_mode_t: each channel as a tile of four
  * equal rows */
 enum { CV_RQ_ONE = TM_MVE_RQ_SCALAR + 1 };
@@ -319,6 +328,12 @@ void tinyml_conv2d_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *input,
     } else {
         cv_run(p, &g, &o, TM_MVE_RQ_SCALAR, input, filter, output, scratch);
     }
+}
+
+void tinyml_conv2d_s8_fast_wide(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
+                                const int32_t *folded_bias, int8_t *output, int8_t *scratch)
+{
+    tinyml_conv2d_s8_fast(p, input, filter, folded_bias, output, scratch);
 }
 
 #endif /* __ARM_FEATURE_MVE & 1 */

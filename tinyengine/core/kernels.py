@@ -35,10 +35,11 @@ def _memory(layer: Layer) -> Memory:
     return Memory.OUT_OF_PLACE
 
 
-def _with_fast(layer: Layer, patch_params: list[Any]) -> Layer:
+def _with_fast(layer: Layer, patch_params: list[Any], lean: bool = False) -> Layer:
     """`patch_params`: the layer's parameters for every patch when it runs in a patched stage
-    (the variant must apply to each, and its scratch must hold the largest)."""
-    v = select(layer.op, layer.params, _memory(layer), fast=True)
+    (the variant must apply to each, and its scratch must hold the largest). `lean`: pass over
+    the variants that trade more scratch for speed."""
+    v = select(layer.op, layer.params, _memory(layer), fast=True, more_scratch=not lean)
     if v is None or not all(v.applies(p) for p in patch_params):
         return layer
     args = [a for a in layer.args if not isinstance(a, ScratchArg)]
@@ -86,12 +87,13 @@ def _stage_params(graph: Graph, layers: list[Layer], stage: PatchStage | None) -
 
 
 def select_kernels(graph: Graph, layers: list[Layer], kernels: str = "fast",
-                   stage: PatchStage | None = None) -> list[Layer]:
-    """`stage`: the patched stage, whose layers run once per patch with patch-shaped parameters."""
+                   stage: PatchStage | None = None, lean: frozenset[int] = frozenset()) -> list[Layer]:
+    """`stage`: the patched stage, whose layers run once per patch with patch-shaped parameters.
+    `lean`: the layers (by index) that may not take a variant marked more_scratch."""
     if kernels not in KERNEL_SETS:
         raise TinyMLError(f"unknown kernel set '{kernels}' (choose from {', '.join(KERNEL_SETS)})")
     if kernels == "reference":
         return layers
     per_patch = _stage_params(graph, layers, stage)
-    return [_with_fast(layer, per_patch.get(layer.index, [])) if layer.kernel is not None else layer
-            for layer in layers]
+    return [_with_fast(layer, per_patch.get(layer.index, []), layer.index in lean) if layer.kernel is not None
+            else layer for layer in layers]

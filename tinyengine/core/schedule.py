@@ -20,6 +20,7 @@ from .layers import Layer, struct_bytes_estimate
 from .lifetimes import buffer_requests
 from .patch import PatchSpec, PatchStage, build_stage, candidate_specs, patch_params
 from .planner import ORDERINGS, QUICK_ORDERINGS, Plan, live_bytes, place
+from .variants import variant_named
 
 DEFAULT_MAX_OVERHEAD = 0.20
 
@@ -71,10 +72,35 @@ def plan_memory(graph: Graph, layers: list[Layer], param_bytes: int = 0, stage: 
 
 def _plan(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool,
           stage: PatchStage | None, quick: bool = False, kernels: str = "reference") -> tuple[list[Layer], Plan]:
+    """Kernels chosen and memory planned. A variant that is faster for more scratch
+    (KernelVariant.more_scratch) is kept only where it does not raise the arena: the plan
+    with every such layer on its leaner variant sets the arena; the layers whose step is
+    then over it (live bytes, their scratch included) go lean until the arena is no larger.
+    `quick` (comparing --patch auto candidates) plans the lean choice only: its arena is the
+    one the full plan matches."""
     skip = set(stage.layers) if stage else set()
-    scheduled = select_kernels(graph, apply_inplace(graph, layers, skip) if inplace else layers, kernels, stage)
-    extra = stage_param_bytes(graph, layers, stage) if stage else 0
-    return scheduled, plan_memory(graph, scheduled, param_bytes + extra, stage, quick)
+    placed = apply_inplace(graph, layers, skip) if inplace else layers
+    flash = param_bytes + (stage_param_bytes(graph, layers, stage) if stage else 0)
+    if quick:
+        scheduled = select_kernels(graph, placed, kernels, stage, frozenset(layer.index for layer in placed))
+        return scheduled, plan_memory(graph, scheduled, flash, stage, quick)
+    scheduled = select_kernels(graph, placed, kernels, stage)
+    plan = plan_memory(graph, scheduled, flash, stage, quick)
+    hungry = frozenset(layer.index for layer in scheduled
+                       if layer.variant is not None and variant_named(layer.op, layer.variant).more_scratch)
+    if not hungry:
+        return scheduled, plan
+    lean_layers = select_kernels(graph, placed, kernels, stage, hungry)
+    lean_plan = plan_memory(graph, lean_layers, flash, stage, quick)
+    lean: frozenset[int] = frozenset()
+    while plan.arena_bytes > lean_plan.arena_bytes:
+        over = {i for i in hungry - lean if live_bytes(plan.buffers, plan.shared, i) > lean_plan.arena_bytes}
+        if not over:
+            return lean_layers, lean_plan
+        lean |= over
+        scheduled = select_kernels(graph, placed, kernels, stage, lean)
+        plan = plan_memory(graph, scheduled, flash, stage, quick)
+    return scheduled, plan
 
 
 def _best_variant(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool,

@@ -52,6 +52,8 @@ class KernelVariant:
                                               # (Helium, DSP SMLAD or blocked C), bit-exact with the reference
     folded_bias: bool = False                 # takes bias + input_offset * sum(weights) (core/fold.py)
     elementwise: bool = False                 # reads element i before writing element i: runs with output == input
+    more_scratch: bool = False                # faster than the next variant but with more scratch: the schedule
+                                              # takes it only where the arena does not grow (core/schedule.py)
 
     def applies(self, params: Any) -> bool:
         return isinstance(params, self.params_type) and self.when.holds(params)
@@ -72,11 +74,19 @@ POINTWISE = Predicate("1x1 kernel, stride 1, no padding, same height and width",
                       lambda p: (p.filter.h == 1 and p.filter.w == 1 and p.stride.h == 1 and p.stride.w == 1
                                  and p.pad.h == 0 and p.pad.w == 0 and p.input.h == p.output.h
                                  and p.input.w == p.output.w))
+# widening a pixel pair's columns costs about as much as 8 output channels save (measured:
+# the VWW stem, 8 channels, is 6% slower widened; the KWS stem, 64 channels, 7% faster)
+WIDE_PAYS = Predicate("at least 16 output channels", lambda p: p.output.c >= 16)
 DEPTH_MULTIPLIER_1 = Predicate("depth multiplier 1", lambda p: p.depth_multiplier == 1)
 NO_BROADCAST = Predicate("no broadcasting: both inputs have the output's shape",
                          lambda p: p.geometry.in1_strides == p.geometry.in2_strides == contiguous_strides(
                              p.geometry.out_shape))
 NO_FILTER_OFFSET = Predicate("symmetric weights (filter_offset 0)", lambda p: p.filter_offset == 0)
+
+
+def _wide_stride(values: int) -> int:
+    """Bytes of one widened int16 column of `values` values, rounded up to a multiple of 4."""
+    return (2 * values + 3) // 4 * 4
 
 
 def _ref(kernel: str, params_type: type, scratch: Callable[[Any], int] | None = None,
@@ -99,7 +109,12 @@ VARIANTS: dict[str, tuple[KernelVariant, ...]] = {
         KernelVariant("pointwise-fast", "tinyml_conv2d_1x1_s8_fast", P.Conv2DParams, POINTWISE, Memory.OVERLAP,
                       scratch=lambda p: 4 * p.input.c, scratch_function="tinyml_conv2d_1x1_s8_fast_scratch_size",
                       fast=True, folded_bias=True),
-        # im2col of two output pixels, then a 2 x 2 (pixels x channels) tile per pass
+        # im2col of two output pixels widened to int16, then a 2 x 2 (pixels x channels) tile per pass
+        KernelVariant("fast-wide", "tinyml_conv2d_s8_fast_wide", P.Conv2DParams, WIDE_PAYS,
+                      scratch=lambda p: 2 * _wide_stride(p.filter.h * p.filter.w * p.input.c),
+                      scratch_function="tinyml_conv2d_s8_fast_wide_scratch_size", fast=True, folded_bias=True,
+                      more_scratch=True),
+        # the same with int8 columns: half the scratch
         KernelVariant("fast", "tinyml_conv2d_s8_fast", P.Conv2DParams, ANY,
                       scratch=lambda p: 2 * p.filter.h * p.filter.w * p.input.c,
                       scratch_function="tinyml_conv2d_s8_fast_scratch_size", fast=True, folded_bias=True),
@@ -152,13 +167,20 @@ KERNEL_SETS = ("fast", "reference")   # --kernels: the fast variants where one a
 DEFAULT_KERNELS = "fast"
 
 
-def select(op: str, params: Any, memory: Memory = Memory.OUT_OF_PLACE, fast: bool = False) -> KernelVariant | None:
+def select(op: str, params: Any, memory: Memory = Memory.OUT_OF_PLACE, fast: bool = False,
+           more_scratch: bool = True) -> KernelVariant | None:
     """The first variant of `op` that can run `params` planned with that memory arrangement
-    (`fast`: the first fast one, else the first reference-speed one), or None."""
+    (`fast`: the first fast one, else the first reference-speed one), or None.
+    `more_scratch=False` passes over the variants marked more_scratch."""
     for v in VARIANTS[op]:
-        if v.fast == fast and v.serves(memory) and v.applies(params):
+        if v.fast == fast and v.serves(memory) and v.applies(params) and (more_scratch or not v.more_scratch):
             return v
     return None
+
+
+def variant_named(op: str, name: str) -> KernelVariant:
+    """The variant of `op` called `name`."""
+    return next(v for v in VARIANTS[op] if v.name == name)
 
 
 def reference_variant(op: str, params: Any) -> KernelVariant:

@@ -96,6 +96,12 @@ void tinyml_conv2d_1x1_s8(const tinyml_conv2d_params_t *p, const int8_t *input, 
 size_t tinyml_conv2d_s8_fast_scratch_size(const tinyml_conv2d_params_t *p);
 void tinyml_conv2d_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
                            const int32_t *folded_bias, int8_t *output, int8_t *scratch);
+/* The same, the pair's im2col columns widened to int16 once per pixel pair: fewer
+ * instructions per MAC, twice the scratch (tinyml_conv2d_s8_fast_wide_scratch_size()
+ * bytes). Output must not overlap the input. */
+size_t tinyml_conv2d_s8_fast_wide_scratch_size(const tinyml_conv2d_params_t *p);
+void tinyml_conv2d_s8_fast_wide(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
+                                const int32_t *folded_bias, int8_t *output, int8_t *scratch);
 
 /* Fast pointwise CONV_2D (the shapes of tinyml_conv2d_1x1_s8), blocked over a few
  * pixels at a time through `scratch` (tinyml_conv2d_1x1_s8_fast_scratch_size()
