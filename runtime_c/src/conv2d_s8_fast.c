@@ -47,8 +47,10 @@
  * 4; a value is always read before the bytes it lands on are written).
  * Scratch: tinyml_conv2d_s8_fast_wide_scratch_size() = 2 S bytes, any alignment
  * (the assembly needs it 4-byte aligned, as the memory planner's buffers are, and
- * falls back to C otherwise). The memory planner takes this variant for a layer
- * only where its larger scratch does not raise the arena.
+ * falls back to C otherwise). A layer with a (multiplier, shift) pair outside
+ * the fast requantization's range runs the int8 columns (one copy of the rare
+ * general path). The memory planner takes this variant for a layer only where
+ * its larger scratch does not raise the arena.
  */
 #if !(defined(__ARM_FEATURE_MVE) && (__ARM_FEATURE_MVE & 1)) /* Helium: conv2d_s8_fast_mve.c */
 
@@ -563,7 +565,6 @@ CONV_TWO(two_single, RQ_SINGLE, 0)
 CONV_TWO(two_any, RQ_ANY, 0)
 CONV_TWO(two_double_wide, RQ_DOUBLE, 1)
 CONV_TWO(two_single_wide, RQ_SINGLE, 1)
-CONV_TWO(two_any_wide, RQ_ANY, 1)
 #undef CONV_TWO
 static void one_any(const conv_ctx_t *c, const int8_t *f, const int32_t *b, const int8_t *col, int8_t *o0)
 {
@@ -592,8 +593,9 @@ CONV_INLINE void advance(const conv_ctx_t *c, cursor_t *at, size_t image_bytes)
     }
 }
 
-/* Both builds; `wide` is a constant in each entry point. */
-CONV_INLINE void conv_run(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
+/* Both builds, one copy of the loop: `wide` picks the widened columns, which only the fast
+ * requantization modes use (a layer with a pair outside their range takes the int8 path). */
+static CONV_NOINLINE void conv_run(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
                           const int32_t *folded_bias, int8_t *output, int8_t *scratch, int wide)
 {
     conv_ctx_t c;
@@ -627,8 +629,8 @@ CONV_INLINE void conv_run(const tinyml_conv2d_params_t *p, const int8_t *input, 
     c.aligned = ((uintptr_t)scratch & 3u) == 0;
 
     const int fast = c.act_min <= c.act_max && tm_rq_fast_all(c.multiplier, c.shift, c.out_c, c.output_offset);
-    const pixels_fn two = wide ? (!fast ? two_any_wide : c.rounding == TINYML_ROUND_DOUBLE ? two_double_wide
-                                                                                              : two_single_wide)
+    wide = wide && fast;
+    const pixels_fn two = wide ? (c.rounding == TINYML_ROUND_DOUBLE ? two_double_wide : two_single_wide)
                                : (!fast ? two_any : c.rounding == TINYML_ROUND_DOUBLE ? two_double : two_single);
     /* the wide build gathers the int8 columns above the widened ones (see the top) */
     int8_t *const gather = wide ? scratch + c.wide_step : scratch;

@@ -11,6 +11,7 @@ everywhere, for comparison."""
 from __future__ import annotations
 
 import dataclasses
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -35,7 +36,50 @@ def _memory(layer: Layer) -> Memory:
     return Memory.OUT_OF_PLACE
 
 
-def _with_fast(layer: Layer, patch_params: list[Any], lean: bool = False) -> Layer:
+@dataclass(frozen=True)
+class Folding:
+    """What a fast variant that takes a folded bias gets for one layer: the weights (with its
+    constant channels rewritten, tinyengine.core.fold), the folded bias and the parameters
+    (their requantization tables rewritten alike)."""
+
+    weights: ConstArray
+    bias: ConstArray
+    params: Any
+
+
+def fold_layers(layers: list[Layer]) -> dict[int, Folding | None]:
+    """The folding of every layer with constant weights that a fast variant could take, by
+    layer index; None where the folded bias does not fit int32 (the reference kernel
+    accumulates the offset term itself). Computed once per network: it depends only on the
+    layer's constants, not on the schedule."""
+    folds: dict[int, Folding | None] = {}
+    for layer in layers:
+        if layer.op not in _CHANNEL_AXIS or len(layer.args) < 3:
+            continue
+        w, b = layer.args[1], layer.args[2]
+        if not isinstance(w, ConstArray) or not isinstance(b, ConstArray | NullArg):
+            continue
+        bias = b.data if isinstance(b, ConstArray) else None
+        try:
+            folded = folded_bias(bias, w.data, layer.params.input_offset, _CHANNEL_AXIS[layer.op])
+        except OverflowError:
+            folds[layer.index] = None
+            continue
+        params = layer.params
+        rewritten = _constant_channels(layer, w, folded)
+        if rewritten is not None:
+            w = dataclasses.replace(w, data=rewritten.weights)
+            folded = rewritten.folded_bias
+            q = params.quant
+            params = dataclasses.replace(params, quant=dataclasses.replace(
+                q, multiplier=dataclasses.replace(q.multiplier, data=rewritten.multiplier),
+                shift=dataclasses.replace(q.shift, data=rewritten.shift)))
+        folds[layer.index] = Folding(w, ConstArray(f"L{layer.index}_folded_bias", "int32_t",
+                                                   np.ascontiguousarray(folded)), params)
+    return folds
+
+
+def _with_fast(layer: Layer, patch_params: list[Any], folds: dict[int, Folding | None], lean: bool = False) -> Layer:
     """`patch_params`: the layer's parameters for every patch when it runs in a patched stage
     (the variant must apply to each, and its scratch must hold the largest). `lean`: pass over
     the variants that trade more scratch for speed."""
@@ -44,26 +88,11 @@ def _with_fast(layer: Layer, patch_params: list[Any], lean: bool = False) -> Lay
         return layer
     args = [a for a in layer.args if not isinstance(a, ScratchArg)]
     if v.folded_bias:   # args: (input, weights, bias, output), or (buffer, weights, bias) in place
-        w, b = args[1], args[2]
-        if not isinstance(w, ConstArray) or not isinstance(b, ConstArray | NullArg):
+        folding = folds.get(layer.index)
+        if folding is None:
             return layer
-        bias = b.data if isinstance(b, ConstArray) else None
-        try:
-            folded = folded_bias(bias, w.data, layer.params.input_offset, _CHANNEL_AXIS[layer.op])
-        except OverflowError:
-            return layer   # the reference kernel accumulates the offset term itself
-        params = layer.params
-        rewritten = _constant_channels(layer, w, folded)
-        if rewritten is not None:
-            w = dataclasses.replace(w, data=rewritten.weights)
-            args[1] = w
-            folded = rewritten.folded_bias
-            q = params.quant
-            params = dataclasses.replace(params, quant=dataclasses.replace(
-                q, multiplier=dataclasses.replace(q.multiplier, data=rewritten.multiplier),
-                shift=dataclasses.replace(q.shift, data=rewritten.shift)))
-        args[2] = ConstArray(f"L{layer.index}_folded_bias", "int32_t", np.ascontiguousarray(folded))
-        layer = dataclasses.replace(layer, params=params)
+        args[1], args[2] = folding.weights, folding.bias
+        layer = dataclasses.replace(layer, params=folding.params)
     scratch = max(v.scratch_bytes(p) for p in [layer.params, *patch_params])
     return dataclasses.replace(layer, kernel=v.kernel, variant=v.name,
                                args=tuple(args) + ((ScratchArg(),) if scratch else ()), scratch_bytes=scratch)
@@ -87,13 +116,16 @@ def _stage_params(graph: Graph, layers: list[Layer], stage: PatchStage | None) -
 
 
 def select_kernels(graph: Graph, layers: list[Layer], kernels: str = "fast",
-                   stage: PatchStage | None = None, lean: frozenset[int] = frozenset()) -> list[Layer]:
+                   stage: PatchStage | None = None, lean: frozenset[int] = frozenset(),
+                   folds: dict[int, Folding | None] | None = None) -> list[Layer]:
     """`stage`: the patched stage, whose layers run once per patch with patch-shaped parameters.
-    `lean`: the layers (by index) that may not take a variant marked more_scratch."""
+    `lean`: the layers (by index) that may not take a variant marked more_scratch. `folds`:
+    fold_layers(layers), when the caller selects many times over the same layers."""
     if kernels not in KERNEL_SETS:
         raise TinyMLError(f"unknown kernel set '{kernels}' (choose from {', '.join(KERNEL_SETS)})")
     if kernels == "reference":
         return layers
     per_patch = _stage_params(graph, layers, stage)
-    return [_with_fast(layer, per_patch.get(layer.index, []), layer.index in lean) if layer.kernel is not None
-            else layer for layer in layers]
+    folds = fold_layers(layers) if folds is None else folds
+    return [_with_fast(layer, per_patch.get(layer.index, []), folds, layer.index in lean)
+            if layer.kernel is not None else layer for layer in layers]

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from .errors import TinyMLError
 from .inplace import apply_inplace
 from .ir import Graph
-from .kernels import select_kernels
+from .kernels import Folding, fold_layers, select_kernels
 from .layers import Layer, struct_bytes_estimate
 from .lifetimes import buffer_requests
 from .patch import PatchSpec, PatchStage, build_stage, candidate_specs, patch_params
@@ -71,7 +71,8 @@ def plan_memory(graph: Graph, layers: list[Layer], param_bytes: int = 0, stage: 
 
 
 def _plan(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool,
-          stage: PatchStage | None, quick: bool = False, kernels: str = "reference") -> tuple[list[Layer], Plan]:
+          stage: PatchStage | None, quick: bool = False, kernels: str = "reference",
+          folds: dict[int, Folding | None] | None = None) -> tuple[list[Layer], Plan]:
     """Kernels chosen and memory planned. A variant that is faster for more scratch
     (KernelVariant.more_scratch) is kept only where it does not raise the arena: the plan
     with every such layer on its leaner variant sets the arena; the layers whose step is
@@ -80,17 +81,18 @@ def _plan(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool,
     one the full plan matches."""
     skip = set(stage.layers) if stage else set()
     placed = apply_inplace(graph, layers, skip) if inplace else layers
+    folds = fold_layers(layers) if folds is None else folds
     flash = param_bytes + (stage_param_bytes(graph, layers, stage) if stage else 0)
     if quick:
-        scheduled = select_kernels(graph, placed, kernels, stage, frozenset(layer.index for layer in placed))
+        scheduled = select_kernels(graph, placed, kernels, stage, frozenset(layer.index for layer in placed), folds)
         return scheduled, plan_memory(graph, scheduled, flash, stage, quick)
-    scheduled = select_kernels(graph, placed, kernels, stage)
+    scheduled = select_kernels(graph, placed, kernels, stage, folds=folds)
     plan = plan_memory(graph, scheduled, flash, stage, quick)
     hungry = frozenset(layer.index for layer in scheduled
                        if layer.variant is not None and variant_named(layer.op, layer.variant).more_scratch)
     if not hungry:
         return scheduled, plan
-    lean_layers = select_kernels(graph, placed, kernels, stage, hungry)
+    lean_layers = select_kernels(graph, placed, kernels, stage, hungry, folds)
     lean_plan = plan_memory(graph, lean_layers, flash, stage, quick)
     lean: frozenset[int] = frozenset()
     while plan.arena_bytes > lean_plan.arena_bytes:
@@ -98,14 +100,14 @@ def _plan(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool,
         if not over:
             return lean_layers, lean_plan
         lean |= over
-        scheduled = select_kernels(graph, placed, kernels, stage, lean)
+        scheduled = select_kernels(graph, placed, kernels, stage, lean, folds)
         plan = plan_memory(graph, scheduled, flash, stage, quick)
     return scheduled, plan
 
 
 def _best_variant(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool,
-                  stage: PatchStage, quick: bool = False,
-                  kernels: str = "reference") -> tuple[PatchStage, list[Layer], Plan]:
+                  stage: PatchStage, quick: bool = False, kernels: str = "reference",
+                  folds: dict[int, Folding | None] | None = None) -> tuple[PatchStage, list[Layer], Plan]:
     """The stage output in its own buffer, or sharing the stage input's: whichever plans smaller
     (sharing keeps the input's buffer alive as long as the output)."""
     variants = [stage]
@@ -113,7 +115,7 @@ def _best_variant(graph: Graph, layers: list[Layer], param_bytes: int, inplace: 
         variants.append(dataclasses.replace(stage, output_over_input=None))
     best = None
     for v in variants:
-        scheduled, plan = _plan(graph, layers, param_bytes, inplace, v, quick, kernels)
+        scheduled, plan = _plan(graph, layers, param_bytes, inplace, v, quick, kernels, folds)
         if best is None or plan.arena_bytes < best[2].arena_bytes:
             best = (v, scheduled, plan)
     return best
@@ -124,12 +126,13 @@ def schedule(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool 
              kernels: str = "reference") -> Schedule:
     """`kernels`: "fast" moves every layer to its fastest exact variant (tinyengine.core.kernels),
     "reference" keeps the reference kernels."""
-    base_layers, base_plan = _plan(graph, layers, param_bytes, inplace, None, kernels=kernels)
+    folds = fold_layers(layers) if kernels != "reference" else {}   # once: the same for every plan
+    base_layers, base_plan = _plan(graph, layers, param_bytes, inplace, None, kernels=kernels, folds=folds)
     if patch == "off":
         return Schedule(base_layers, base_plan, None, base_plan.arena_bytes)
     if isinstance(patch, PatchSpec):
         stage, scheduled, plan = _best_variant(graph, layers, param_bytes, inplace, build_stage(graph, layers, patch),
-                                               kernels=kernels)
+                                               kernels=kernels, folds=folds)
         return Schedule(scheduled, plan, stage, base_plan.arena_bytes, max_overhead=max_overhead)
     if patch != "auto":
         raise TinyMLError(f"unknown patch mode '{patch}'")
@@ -152,14 +155,15 @@ def schedule(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool 
         if not allowed:
             tried.append(Candidate(str(spec), -1, stage.overhead, False))
             continue
-        stage, _, plan = _best_variant(graph, layers, param_bytes, inplace, stage, quick=True, kernels=kernels)
+        stage, _, plan = _best_variant(graph, layers, param_bytes, inplace, stage, quick=True, kernels=kernels,
+                                       folds=folds)
         tried.append(Candidate(str(spec), plan.arena_bytes, stage.overhead, True))
         key = (plan.arena_bytes, stage.overhead)
         if best is None or key < best[:2]:
             best = (plan.arena_bytes, stage.overhead, stage)
     if best is not None:
         stage, scheduled, plan = _best_variant(graph, layers, param_bytes, inplace,
-                                               build_stage(graph, layers, best[2].spec), kernels=kernels)
+                                               build_stage(graph, layers, best[2].spec), kernels=kernels, folds=folds)
         if plan.arena_bytes < base_plan.arena_bytes:
             return Schedule(scheduled, plan, stage, base_plan.arena_bytes, tuple(tried), max_overhead)
     return Schedule(base_layers, base_plan, None, base_plan.arena_bytes, tuple(tried), max_overhead)
