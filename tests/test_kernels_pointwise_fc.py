@@ -180,29 +180,25 @@ def _guarded(out_bytes: int, call: str) -> tuple[str, str]:
 
 def pointwise_case(rng: np.random.Generator, name: str, cin: int, cout: int, shape: tuple[int, int, int],
                    q: Quant, bias_kind: str = "small", overlap: int | None = None, misalign: int = 0,
-                   control: bool = False, narrow: bool | None = None, stride: tuple[int, int] = (1, 1)) -> Case:
-    """One pointwise layer, input NHWC `shape` + (cin,); `stride`: a strided 1x1 conv, whose
-    reference is the general tinyml_conv2d_s8 (out of place). `overlap`: run the variant inside the
+                   control: bool = False, narrow: bool | None = None) -> Case:
+    """One pointwise layer, input NHWC `shape` + (cin,). `overlap`: run the variant inside the
     `work` buffer with output - input == overlap bytes (within the kernel's rule); the reference
     runs out of place. `misalign` offsets the variant's scratch (and both buffers in `work`).
     `control`: call the variant with another multiplier table. `narrow`: see _inputs (default:
     sometimes, when q.fit)."""
     n, h, w = shape
-    oh, ow = (h - 1) // stride[0] + 1, (w - 1) // stride[1] + 1
-    pixels = n * oh * ow
+    pixels = n * h * w
     if narrow is None:
         narrow = bool(q.fit) and bias_kind != "big" and rng.random() < 0.4
     x = _inputs(rng, (n, h, w, cin), q, narrow)
     f, bias, fb = _weights_bias(rng, cout, cin, q, bias_kind, narrow)
-    q = _fitted(rng, q, _accumulators(x[:, ::stride[0], ::stride[1]].reshape(pixels, cin), f, fb))
-    params = Conv2DParams(Dims(n, h, w, cin), Dims(cout, 1, 1, cin), Dims(n, oh, ow, cout), Tile(*stride),
-                          Tile(1, 1), Tile(0, 0), q.input_offset, q.output_offset, Activation(*q.act), q.rounding,
-                          _tables(q))
+    q = _fitted(rng, q, _accumulators(x.reshape(pixels, cin), f, fb))
+    params = Conv2DParams(Dims(n, h, w, cin), Dims(cout, 1, 1, cin), Dims(n, h, w, cout), Tile(1, 1), Tile(1, 1),
+                          Tile(0, 0), q.input_offset, q.output_offset, Activation(*q.act), q.rounding, _tables(q))
     decls, var_params = layer_case_decls(params, control, x=x, f=f.reshape(cout, 1, 1, cin), fb=fb, b=bias)
     out_bytes = pixels * cout
-    b_arg = "{p}b" if bias is not None else "NULL"
-    ref = (f"tinyml_conv2d_1x1_s8(&{{p}}params, {{p}}x, {{p}}f, {b_arg}, out_ref, scratch);" if stride == (1, 1)
-           else f"tinyml_conv2d_s8(&{{p}}params, {{p}}x, {{p}}f, {b_arg}, out_ref);")
+    ref = (f"tinyml_conv2d_1x1_s8(&{{p}}params, {{p}}x, {{p}}f, {'{p}b' if bias is not None else 'NULL'}, "
+           f"out_ref, scratch);")
     scratch = (f"int8_t *sc = scratch + {misalign};\n"
                "        const size_t n = tinyml_conv2d_1x1_s8_fast_scratch_size(&{p}params);\n"
                f"        memset(sc + n, 0x77, {CANARY});\n")
@@ -258,13 +254,6 @@ def pointwise_cases(seed: int, count: int) -> list[Case]:
         limit = pointwise_overlap_limit(cin, cout, int(np.prod(shape)))
         for d in sorted({limit, min(limit, 0), limit - 5}):
             add("overlap", cin, cout, shape, _quant(rng, cout), overlap=d, misalign=int(rng.integers(0, 4)))
-    # strided (a ResNet shortcut): out of place, odd sizes, strides 2 and 3, batches
-    strided = [(16, 32, (1, 8, 8), (2, 2)), (32, 64, (1, 5, 7), (2, 2)), (3, 5, (2, 4, 5), (2, 3)),
-               (8, 9, (1, 7, 3), (3, 1)), (17, 4, (1, 1, 6), (1, 2)), (64, 16, (1, 3, 3), (2, 2))]
-    for cin, cout, shape, stride in strided:
-        for rounding in Rounding:
-            add("strided", cin, cout, shape, _rounding_quant(rng, cout, rounding), stride=stride,
-                misalign=int(rng.integers(0, 4)))
     # the rest random
     while len(cases) < count:
         cin, cout = int(rng.integers(1, 70)), int(rng.integers(1, 70))

@@ -1,9 +1,8 @@
 /*
- * CONV_2D with a 1x1 kernel and no padding (pointwise), int8, per-channel
- * requantization: the fast variant of tinyml_conv2d_1x1_s8, bit-identical to
- * it (and so to tinyml_conv2d_s8) for any pixel and channel count; with a
- * stride above 1 (out of place only) bit-identical to tinyml_conv2d_s8, each
- * output pixel reading its input pixel (tinyml/pointwise.h). This file is the portable and the ARMv7E-M DSP build (Cortex-M4/M7;
+ * CONV_2D with a 1x1 kernel, stride 1, no padding (pointwise), int8,
+ * per-channel requantization: the fast variant of tinyml_conv2d_1x1_s8,
+ * bit-identical to it (and so to tinyml_conv2d_s8) for any pixel and channel
+ * count. This file is the portable and the ARMv7E-M DSP build (Cortex-M4/M7;
  * and any core without integer MVE); conv2d_1x1_s8_fast_mve.c is the Helium one.
  *
  * Blocking. Pixels (all batches, row-major) go two at a time, A and B. Both
@@ -34,7 +33,7 @@
  * two halfwords: with the requantization 12.5 (double) or 9.5 (single)
  * instructions an output on the DSP path. activation.min <= activation.max.
  *
- * Overlap (stride 1). As for tinyml_conv2d_1x1_s8, the output may overlap the input if
+ * Overlap. As for tinyml_conv2d_1x1_s8, the output may overlap the input if
  *     output - input <= (C_in - C_out) * (C_in >= C_out ? 1 : pixels)
  * bytes: a pixel pair is copied into scratch before any of its outputs is
  * written, and the rule keeps the outputs of pixels 0 .. i+1 below the start
@@ -51,7 +50,6 @@
 
 #include "tinyml/dsp_matmul.h"
 #include "tinyml/kernels.h"
-#include "tinyml/pointwise.h"
 #include "tinyml/simd.h"
 
 size_t tinyml_conv2d_1x1_s8_fast_scratch_size(const tinyml_conv2d_params_t *p)
@@ -422,9 +420,9 @@ void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *in
 
     int32_t i = 0;
     for (; i + 2 <= pixels; i += 2) {
-        const int8_t *in_a = tm_pointwise_input(p, input, i);
+        const int8_t *in_a = input + (size_t)i * in_c;
         int8_t *out_a = output + (size_t)i * out_c;
-        pw_copy_pair(scratch, in_a, tm_pointwise_input(p, input, i + 1), in_c);
+        pw_copy_pair(scratch, in_a, in_a + in_c, in_c);
         pairs(&L, accumulate, out_a);
         if (out_c & 1) {
             const int32_t c = out_c - 1;
@@ -436,7 +434,7 @@ void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *in
         }
     }
     if (i < pixels) {
-        const int8_t *in_a = tm_pointwise_input(p, input, i);
+        const int8_t *in_a = input + (size_t)i * in_c;
         int8_t *out_a = output + (size_t)i * out_c;
         for (int32_t k = 0; k < in_c; ++k) {
             scratch[k] = in_a[k];

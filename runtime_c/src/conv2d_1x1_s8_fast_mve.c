@@ -53,7 +53,6 @@
 
 #include "tinyml/kernels.h"
 #include "tinyml/mve_matmul.h"
-#include "tinyml/pointwise.h"
 
 size_t tinyml_conv2d_1x1_s8_fast_scratch_size(const tinyml_conv2d_params_t *p)
 {
@@ -93,9 +92,9 @@ __attribute__((always_inline)) static inline void pw_run(const tinyml_conv2d_par
     int32_t acc[8] __attribute__((aligned(16)));
     for (int32_t i = 0; i < pixels; i += 2) {
         const int two = i + 1 < pixels;
-        const int8_t *in_a = tm_pointwise_input(p, input, i);
+        const int8_t *in_a = input + (size_t)i * in_c;
         int8_t *out_a = output + (size_t)i * out_c, *out_b = two ? out_a + out_c : out_a;
-        pw_copy_pair(scratch, in_a, two ? tm_pointwise_input(p, input, i + 1) : in_a, in_c);
+        pw_copy_pair(scratch, in_a, two ? in_a + in_c : in_a, in_c);
         const int8_t *w = filter;
         for (int32_t c = 0; c < last; c += 4, w += 4 * (size_t)in_c) {
             tm_mve_tile_2x4(scratch, w, in_c, in_c, acc);
@@ -127,9 +126,9 @@ void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *in
     int32_t acc[8] __attribute__((aligned(16)));
     for (int32_t i = 0; i < pixels; i += 2) {
         const int two = i + 1 < pixels;
-        const int8_t *in_a = tm_pointwise_input(p, input, i);
+        const int8_t *in_a = input + (size_t)i * in_c;
         int8_t *out_a = output + (size_t)i * out_c;
-        pw_copy_pair(scratch, in_a, two ? tm_pointwise_input(p, input, i + 1) : in_a, in_c);
+        pw_copy_pair(scratch, in_a, two ? in_a + in_c : in_a, in_c);
         for (int32_t c = 0; c < out_c; ++c) {
             tm_mve_tile_2x4(scratch, filter + (size_t)c * in_c, 0, in_c, acc);
             out_a[c] = tm_mve_requant1(&o, c, acc[0]);

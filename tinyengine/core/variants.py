@@ -77,10 +77,6 @@ POINTWISE = Predicate("1x1 kernel, stride 1, no padding, same height and width",
 # widening a pixel pair's columns costs about as much as 8 output channels save (measured:
 # the VWW stem, 8 channels, is 6% slower widened; the KWS stem, 64 channels, 7% faster)
 WIDE_PAYS = Predicate("at least 16 output channels", lambda p: p.output.c >= 16)
-POINTWISE_STRIDED = Predicate("1x1 kernel, no padding, any stride",
-                              lambda p: (p.filter.h == 1 and p.filter.w == 1 and p.pad.h == 0 and p.pad.w == 0
-                                         and p.output.h == (p.input.h - 1) // p.stride.h + 1
-                                         and p.output.w == (p.input.w - 1) // p.stride.w + 1))
 DEPTH_MULTIPLIER_1 = Predicate("depth multiplier 1", lambda p: p.depth_multiplier == 1)
 NO_BROADCAST = Predicate("no broadcasting: both inputs have the output's shape",
                          lambda p: p.geometry.in1_strides == p.geometry.in2_strides == contiguous_strides(
@@ -111,10 +107,6 @@ VARIANTS: dict[str, tuple[KernelVariant, ...]] = {
                       scratch=lambda p: p.input.c, scratch_function="tinyml_conv2d_1x1_s8_scratch_size"),
         # two pixels at a time through a 2 x C_in scratch; the same overlap rule as the reference pointwise
         KernelVariant("pointwise-fast", "tinyml_conv2d_1x1_s8_fast", P.Conv2DParams, POINTWISE, Memory.OVERLAP,
-                      scratch=lambda p: 4 * p.input.c, scratch_function="tinyml_conv2d_1x1_s8_fast_scratch_size",
-                      fast=True, folded_bias=True),
-        # the same kernel for a strided 1x1 conv (a ResNet shortcut), out of place
-        KernelVariant("pointwise-strided-fast", "tinyml_conv2d_1x1_s8_fast", P.Conv2DParams, POINTWISE_STRIDED,
                       scratch=lambda p: 4 * p.input.c, scratch_function="tinyml_conv2d_1x1_s8_fast_scratch_size",
                       fast=True, folded_bias=True),
         # im2col of two output pixels widened to int16, then a 2 x 2 (pixels x channels) tile per pass

@@ -103,12 +103,10 @@ size_t tinyml_conv2d_s8_fast_wide_scratch_size(const tinyml_conv2d_params_t *p);
 void tinyml_conv2d_s8_fast_wide(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
                                 const int32_t *folded_bias, int8_t *output, int8_t *scratch);
 
-/* Fast pointwise CONV_2D: a 1x1 kernel without padding, blocked over a few pixels
- * at a time through `scratch` (tinyml_conv2d_1x1_s8_fast_scratch_size() bytes).
- * With stride 1 (the shapes of tinyml_conv2d_1x1_s8) the same overlap rule holds:
- *     output - input <= (C_in - C_out) * (C_in >= C_out ? 1 : pixels);
- * with a larger stride (output pixel (oy, ox) reads input pixel (oy * stride.h,
- * ox * stride.w)) the output must not overlap the input. */
+/* Fast pointwise CONV_2D (the shapes of tinyml_conv2d_1x1_s8), blocked over a few
+ * pixels at a time through `scratch` (tinyml_conv2d_1x1_s8_fast_scratch_size()
+ * bytes). The same overlap rule as tinyml_conv2d_1x1_s8 holds:
+ *     output - input <= (C_in - C_out) * (C_in >= C_out ? 1 : pixels). */
 size_t tinyml_conv2d_1x1_s8_fast_scratch_size(const tinyml_conv2d_params_t *p);
 void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
                                const int32_t *folded_bias, int8_t *output, int8_t *scratch);
