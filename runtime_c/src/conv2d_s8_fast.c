@@ -596,7 +596,8 @@ CONV_INLINE void advance(const conv_ctx_t *c, cursor_t *at, size_t image_bytes)
 /* Both builds, one copy of the loop: `wide` picks the widened columns, which only the fast
  * requantization modes use (a layer with a pair outside their range takes the int8 path). */
 static CONV_NOINLINE void conv_run(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
-                          const int32_t *folded_bias, int8_t *output, int8_t *scratch, int wide)
+                          const int32_t *folded_bias, int8_t *output, int8_t *scratch,
+                          const pixels_fn wide_fns[2])
 {
     conv_ctx_t c;
     c.in_h = p->input.h;
@@ -629,9 +630,11 @@ static CONV_NOINLINE void conv_run(const tinyml_conv2d_params_t *p, const int8_t
     c.aligned = ((uintptr_t)scratch & 3u) == 0;
 
     const int fast = c.act_min <= c.act_max && tm_rq_fast_all(c.multiplier, c.shift, c.out_c, c.output_offset);
-    wide = wide && fast;
-    const pixels_fn two = wide ? (c.rounding == TINYML_ROUND_DOUBLE ? two_double_wide : two_single_wide)
-                               : (!fast ? two_any : c.rounding == TINYML_ROUND_DOUBLE ? two_double : two_single);
+    /* wide_fns (double, single rounding): the wide entry point's; the int8 one passes none, so a
+     * model without a wide layer links no wide code */
+    const int wide = wide_fns != NULL && fast;
+    const int single = c.rounding == TINYML_ROUND_SINGLE;
+    const pixels_fn two = wide ? wide_fns[single] : (!fast ? two_any : single ? two_single : two_double);
     /* the wide build gathers the int8 columns above the widened ones (see the top) */
     int8_t *const gather = wide ? scratch + c.wide_step : scratch;
 
@@ -674,13 +677,14 @@ static CONV_NOINLINE void conv_run(const tinyml_conv2d_params_t *p, const int8_t
 void tinyml_conv2d_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
                            const int32_t *folded_bias, int8_t *output, int8_t *scratch)
 {
-    conv_run(p, input, filter, folded_bias, output, scratch, 0);
+    conv_run(p, input, filter, folded_bias, output, scratch, NULL);
 }
 
 void tinyml_conv2d_s8_fast_wide(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
                                 const int32_t *folded_bias, int8_t *output, int8_t *scratch)
 {
-    conv_run(p, input, filter, folded_bias, output, scratch, 1);
+    static const pixels_fn wide_fns[2] = {two_double_wide, two_single_wide};
+    conv_run(p, input, filter, folded_bias, output, scratch, wide_fns);
 }
 
 #endif /* !__ARM_FEATURE_MVE */
