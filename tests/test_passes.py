@@ -321,3 +321,27 @@ def test_wide_conv_everywhere_when_no_scratch_is_at_the_peak():
     sched = _scheduled(bld.graph((x,), (c,)))
     assert [layer.variant for layer in sched.layers] == ["pointwise-fast", "fast-wide"]
     assert sched.plan.arena_bytes == 8192 + 128
+
+
+def test_depthwise_runs_out_of_place_where_that_costs_no_memory():
+    """x 16x16x32 (8,192 B) -> pointwise -> a 16x16x8 (2,048 B) -> depthwise 3x3 -> b
+    16x16x8 -> pointwise -> c 16x16x8. The peak is the first pointwise step (x plus its
+    scratch); the depthwise step holds a and, out of place, b: 4,096 B, so it takes the
+    faster out-of-place kernel. With the depthwise on a large tensor at the peak (the same
+    chain from a 16x16x8 input, nothing larger live) it stays in place."""
+    bld = Builder()
+    x = bld.act((1, 16, 16, 32), "x")
+    a = bld.conv(x, 8, 1, 1, "pw1")
+    b = bld.conv(a, 0, 3, 1, "dw", depthwise=True)
+    c = bld.conv(b, 8, 1, 1, "pw2")
+    sched = _scheduled(bld.graph((x,), (c,)))
+    assert [(layer.variant, layer.inplace_of) for layer in sched.layers] == [
+        ("pointwise-fast", None), ("fast", None), ("pointwise-fast", None)]
+    assert sched.plan.arena_bytes == 8192 + 128
+
+    bld = Builder()
+    x = bld.act((1, 16, 16, 8), "x")
+    b = bld.conv(x, 0, 3, 1, "dw", depthwise=True)
+    c = bld.conv(b, 8, 1, 1, "pw")
+    sched = _scheduled(bld.graph((x,), (c,)))
+    assert sched.layers[0].variant == "in-place-fast" and sched.layers[0].inplace_of == x

@@ -73,12 +73,16 @@ def plan_memory(graph: Graph, layers: list[Layer], param_bytes: int = 0, stage: 
 def _plan(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool,
           stage: PatchStage | None, quick: bool = False, kernels: str = "reference",
           folds: dict[int, Folding | None] | None = None) -> tuple[list[Layer], Plan]:
-    """Kernels chosen and memory planned. A variant that is faster for more scratch
-    (KernelVariant.more_scratch) is kept only where it does not raise the arena: the plan
-    with every such layer on its leaner variant sets the arena; the layers whose step is
-    then over it (live bytes, their scratch included) go lean until the arena is no larger.
-    `quick` (comparing --patch auto candidates) plans the lean choice only: its arena is the
-    one the full plan matches."""
+    """Layers placed in place, kernels chosen and memory planned, trading memory for speed only
+    where the arena does not grow:
+    - a variant that is faster for more scratch (KernelVariant.more_scratch) is kept only
+      where it does not raise the arena (_kernels_and_plan);
+    - an in-place depthwise layer runs out of place (the faster kernel, with its output in a
+      buffer of its own) where the bytes live at its step, plus that output, stay within the
+      in-place plan's arena; the plan with those layers out of place is kept when its arena
+      is no larger.
+    `quick` (comparing --patch auto candidates) plans the lean, in-place choice only: its
+    arena is the one the full plan matches."""
     skip = set(stage.layers) if stage else set()
     placed = apply_inplace(graph, layers, skip) if inplace else layers
     folds = fold_layers(layers) if folds is None else folds
@@ -86,14 +90,35 @@ def _plan(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool,
     if quick:
         scheduled = select_kernels(graph, placed, kernels, stage, frozenset(layer.index for layer in placed), folds)
         return scheduled, plan_memory(graph, scheduled, flash, stage, quick)
+    scheduled, plan = _kernels_and_plan(graph, placed, flash, stage, kernels, folds)
+    if not inplace or kernels == "reference":
+        return scheduled, plan
+    free = {layer.index for layer in scheduled if layer.op == "DEPTHWISE_CONV_2D" and layer.inplace_of is not None
+            and live_bytes(plan.buffers, plan.shared, layer.index) - layer.scratch_bytes
+            + graph.tensors[layer.outputs[0]].nbytes <= plan.arena_bytes}
+    while free:
+        trial = _kernels_and_plan(graph, apply_inplace(graph, layers, skip | free), flash, stage, kernels, folds)
+        if trial[1].arena_bytes <= plan.arena_bytes:
+            return trial
+        over = {i for i in free if live_bytes(trial[1].buffers, trial[1].shared, i) > plan.arena_bytes}
+        free -= over or free
+    return scheduled, plan
+
+
+def _kernels_and_plan(graph: Graph, placed: list[Layer], flash: int, stage: PatchStage | None, kernels: str,
+                      folds: dict[int, Folding | None]) -> tuple[list[Layer], Plan]:
+    """Kernels chosen for the placed layers and memory planned. A more_scratch variant is
+    kept only where it does not raise the arena: the plan with every such layer on its leaner
+    variant sets the arena; the layers whose step is then over it (live bytes, their scratch
+    included) go lean until the arena is no larger."""
     scheduled = select_kernels(graph, placed, kernels, stage, folds=folds)
-    plan = plan_memory(graph, scheduled, flash, stage, quick)
+    plan = plan_memory(graph, scheduled, flash, stage)
     hungry = frozenset(layer.index for layer in scheduled
                        if layer.variant is not None and variant_named(layer.op, layer.variant).more_scratch)
     if not hungry:
         return scheduled, plan
     lean_layers = select_kernels(graph, placed, kernels, stage, hungry, folds)
-    lean_plan = plan_memory(graph, lean_layers, flash, stage, quick)
+    lean_plan = plan_memory(graph, lean_layers, flash, stage)
     lean: frozenset[int] = frozenset()
     while plan.arena_bytes > lean_plan.arena_bytes:
         over = {i for i in hungry - lean if live_bytes(plan.buffers, plan.shared, i) > lean_plan.arena_bytes}
@@ -101,7 +126,7 @@ def _plan(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool,
             return lean_layers, lean_plan
         lean |= over
         scheduled = select_kernels(graph, placed, kernels, stage, lean, folds)
-        plan = plan_memory(graph, scheduled, flash, stage, quick)
+        plan = plan_memory(graph, scheduled, flash, stage)
     return scheduled, plan
 
 
@@ -140,7 +165,10 @@ def schedule(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool 
     # step bound the patched arena from below: a split whose bound is no better than the best
     # arena so far is skipped whole, and candidates are compared with a quick placement.
     n = len(layers)
-    after = [max((live_bytes(base_plan.buffers, base_plan.shared, s) for s in range(k + 1, n + 1)), default=0)
+    # (the bound comes from the all-in-place, lean-kernel plan: what _plan adds for speed only
+    # raises the bytes live at a step, so it stays a lower bound)
+    _, bound_plan = _plan(graph, layers, param_bytes, inplace, None, quick=True, kernels=kernels, folds=folds)
+    after = [max((live_bytes(bound_plan.buffers, bound_plan.shared, s) for s in range(k + 1, n + 1)), default=0)
              for k in range(n)]
     best: tuple[int, float, PatchStage] | None = None
     tried = []
