@@ -202,6 +202,14 @@ static void im2col_pixel(const conv_ctx_t *c, const int8_t *image, int32_t y0, i
 
 /* ---- dot-product tiles over a patch of `len` values -------------------- */
 
+/* Whether a patch of len values ends with a masked step: the word of its last four values,
+ * the first (counted already) cleared in the column; one step instead of three scalar ones. */
+static inline int masked_tail(int32_t len)
+{
+    return (len & 3) == 3 && len > 4;
+}
+
+
 #if TINYML_HAVE_DSP && defined(__GNUC__)
 /* One 4-value step of the 2x2 tile: w walks filter row 0 (row 1 is at w + len), x walks
  * column 0 (column 1 is at x + len). Six temporaries; with the 8 registers live across
@@ -256,9 +264,8 @@ CONV_INLINE void tile_2x2(const int8_t *w, const int8_t *x, int32_t len, int32_t
     if (len & 4) {
         __asm__(CONV_STEP_2X2("") : CONV_OUTPUTS_2X2 : [len] "r"(len), CONV_MEMORY_2X2);
     }
-    if ((len & 3) == 3 && len > 4) {
-        /* the last three values: the word ending at the patch's end, its first byte (counted
-         * already) cleared in the columns; one step instead of three scalar ones */
+    if (masked_tail(len)) {
+        /* the last three values: the word ending at the patch's end */
         --w;
         --x;
         __asm__(CONV_STEP_2X2("bfc    %[t4], #0, #8\n\t") : CONV_OUTPUTS_2X2 : [len] "r"(len), CONV_MEMORY_2X2);
@@ -280,13 +287,6 @@ CONV_INLINE void tile_2x2(const int8_t *w, const int8_t *x, int32_t len, int32_t
 }
 
 /* ---- the wide build: int16 columns -------------------------------------- */
-
-/* Whether a patch of len values ends with a masked step: the word of its last four values,
- * the first (counted already) cleared in the column; one step instead of three scalar ones. */
-static inline int masked_tail(int32_t len)
-{
-    return (len & 3) == 3 && len > 4;
-}
 
 /* The len int8 values at src into the widened layout at dst: per 4 values their even pair,
  * then their odd pair (SXTB16, SXTB16 ROR #8), then the len % 4 last values as int16 (or,
@@ -420,13 +420,15 @@ CONV_INLINE void tile_2x2_wide(const int8_t *w, const int8_t *x0, const int8_t *
 static void dot_1x2_wide(const int8_t *w, const int8_t *x0, const int8_t *x1, int32_t len, int32_t acc[2])
 {
     int32_t a0 = acc[0], a1 = acc[1];
-    for (int32_t g = (len >> 2) + masked_tail(len); g > 0; --g, w += 4, x0 += 8, x1 += 8) {
-        const int32_t f = tm_load_s8x4(g == 1 && masked_tail(len) ? w - 1 : w);
+    const int masked = masked_tail(len);
+    for (int32_t g = (len >> 2) + masked; g > 0; --g, w += 4, x0 += 8, x1 += 8) {
+        /* the masked group, last, against the row word ending at the row's end */
+        const int32_t f = tm_load_s8x4(g == 1 && masked ? w - 1 : w);
         const int32_t f_e = tm_sxtb16(f), f_o = tm_sxtb16_ror8(f);
         a0 = tm_smlad(f_o, tm_load_s8x4(x0 + 4), tm_smlad(f_e, tm_load_s8x4(x0), a0));
         a1 = tm_smlad(f_o, tm_load_s8x4(x1 + 4), tm_smlad(f_e, tm_load_s8x4(x1), a1));
     }
-    for (int32_t k = masked_tail(len) ? 0 : len & 3; k > 0; --k, ++w, x0 += 2, x1 += 2) {
+    for (int32_t k = masked ? 0 : len & 3; k > 0; --k, ++w, x0 += 2, x1 += 2) {
         a0 += w[0] * load_s16(x0);
         a1 += w[0] * load_s16(x1);
     }
