@@ -17,6 +17,7 @@ from tinyengine.core.patch import PatchStage
 from tinyengine.core.planner import Plan
 
 from .args import fixed_arg
+from .build import forbidden_defines
 from .names import c_comment, shape_text, short_name
 from .patches import stage_calls
 
@@ -140,6 +141,7 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
     canary = canary_tables(layers, plan, stage)
     ctx = {
         "canary": canary,
+        "rounding_guard": " || ".join(f"defined({m})" for m in forbidden_defines(layers)),
         "model": graph.name, "contract": contract, "version": version, "plan": plan,
         "calls": calls, "params": params,
         "consts": [{"c": c, "body": c_array_body(c.data)} for c in consts.values()],

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from conftest import require_tool
 
+from codegen.build import build_defines
 from tinyengine.cli import main as tinyml
 from tinyengine.core.errors import TinyMLError
 from tinyengine.driver.boards import board_names, load_board, target_names
@@ -111,7 +112,8 @@ def test_linker_overflow_is_reported_with_numbers(models_dir, tmp_path):
     assert compiled.plan.flash_bytes < 0x8000   # passes the pre-link check ...
     out = write_output(compiled, tmp_path / "kws")
     with pytest.raises(TinyMLError, match=r"flash needs [\d,]+ B, the board has 32,768 B \([\d,]+ B over\)"):
-        build_firmware(out, board, tmp_path / "fw", compiled.plan.arena_bytes, compiled.plan.flash_bytes, "x")
+        build_firmware(out, board, tmp_path / "fw", compiled.plan.arena_bytes, compiled.plan.flash_bytes, "x",
+                       defines=build_defines(compiled.layers))
 
 
 @pytest.mark.parametrize("board", HARDWARE_BOARDS)

@@ -5,12 +5,17 @@ firmware build, cached after the first run)."""
 from __future__ import annotations
 
 import json
+import tempfile
+from pathlib import Path
 
 import pytest
 from conftest import MODELS, require, require_tool
 
-from tinyengine.driver.pipeline import compile_model
+from tinyengine.driver.boards import load_board
+from tinyengine.driver.firmware import code_flash_bytes
+from tinyengine.driver.pipeline import compile_model, write_output
 from tinyengine.driver.speed import MEASURED_ELSEWHERE, PUBLISHED, measure_speed, render_markdown, report_json
+from tinyengine.driver.targets import firmware_for
 
 MODEL = "ad01_int8"
 BOARD = "qemu-an386"   # 25 MHz: one SysTick tick is exactly 40 instructions
@@ -71,3 +76,19 @@ def test_a_failing_column_is_reported_not_raised():
     run = report.rows[0].runs[0]
     assert not run.ok and run.error.startswith("build failed: ") and "\n" not in run.error
     assert "build failed: " in render_markdown(report)
+
+
+def test_code_flash_is_the_firmware_less_the_planned_constants(report):
+    """Code flash (the issue's code-size measure) is the linked firmware's flash less the objects
+    model_data.h declares; those must add up to exactly the plan's flash_bytes, which counts the
+    same constants from the other side (the planner's own byte count)."""
+    a, b = report.rows[0].runs
+    assert a.code_bytes == b.code_bytes and 0 < a.code_bytes
+    compiled = compile_model(MODELS / f"{MODEL}.tflite", kernels="reference")
+    with tempfile.TemporaryDirectory() as tmp:
+        out = write_output(compiled, Path(tmp) / MODEL, BOARD)
+        fw = firmware_for(compiled, out, load_board(BOARD))
+        code = code_flash_bytes(fw, out)
+    assert code == a.code_bytes
+    assert fw.size.flash_used - code == compiled.plan.flash_bytes
+    assert "code flash reference (B)" in render_markdown(report)

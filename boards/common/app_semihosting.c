@@ -8,8 +8,6 @@
  * All through semihosting files in QEMU's working directory. Exit status 0 on
  * success, else one of exit_codes.h.
  */
-#include <string.h>
-
 #include "board.h"
 #include "exit_codes.h"
 #include "model.h"
@@ -35,15 +33,19 @@ static int fail(const char *message)
     return TINYML_EXIT_IO;
 }
 
+/* `word` is one of the space-separated words of `line` (a plain loop: no libc string code in
+ * the firmware's flash). */
 static int has_word(const char *line, const char *word)
 {
-    size_t n = strlen(word);
-    const char *p = line;
-    while ((p = strstr(p, word)) != NULL) {
-        int starts = (p == line) || (p[-1] == ' ');
-        int ends = (p[n] == '\0') || (p[n] == ' ');
-        if (starts && ends) return 1;
-        p += n;
+    while (*line != '\0') {
+        const char *w = word;
+        while (*line == ' ') line++;
+        while (*w != '\0' && *line == *w) {
+            line++;
+            w++;
+        }
+        if (*w == '\0' && (*line == ' ' || *line == '\0')) return 1;
+        while (*line != ' ' && *line != '\0') line++;
     }
     return 0;
 }

@@ -1,8 +1,6 @@
 /* ARM semihosting calls (see semihosting.h). */
 #include "semihosting.h"
 
-#include <string.h>
-
 enum {
     SYS_OPEN = 0x01, SYS_CLOSE = 0x02, SYS_WRITE0 = 0x04, SYS_WRITE = 0x05, SYS_READ = 0x06,
     SYS_FLEN = 0x0C, SYS_GET_CMDLINE = 0x15, SYS_EXIT = 0x18, SYS_EXIT_EXTENDED = 0x20
@@ -19,7 +17,9 @@ static uintptr_t sh_call(uintptr_t op, const void *arg)
 
 int sh_open(const char *path, int mode)
 {
-    uintptr_t block[3] = {(uintptr_t)path, (uintptr_t)mode, (uintptr_t)strlen(path)};
+    uintptr_t length = 0; /* strlen, without linking libc's (its unrolled one is 220 B) */
+    while (path[length] != '\0') length++;
+    uintptr_t block[3] = {(uintptr_t)path, (uintptr_t)mode, length};
     return (int)sh_call(SYS_OPEN, block);
 }
 

@@ -154,7 +154,7 @@ static int add_plan(const tinyml_add_params_t *p, add_plan_t *k)
     if (p->left_shift != ADD_LEFT_SHIFT) {
         return 0;
     }
-    const int dbl = p->rounding == TINYML_ROUND_DOUBLE;
+    const int dbl = TM_ROUNDING(p->rounding) == TINYML_ROUND_DOUBLE;
     k->kind1 = add_input(p->input1_offset, p->input1_multiplier, p->input1_shift, dbl, &k->off1, &k->c1, &k->m1,
                          &k->e1);
     k->kind2 = add_input(p->input2_offset, p->input2_multiplier, p->input2_shift, dbl, &k->off2, &k->c2, &k->m2,

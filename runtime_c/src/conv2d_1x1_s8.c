@@ -35,7 +35,7 @@ void tinyml_conv2d_1x1_s8(const tinyml_conv2d_params_t *p, const int8_t *input, 
             if (bias) {
                 acc += bias[oc];
             }
-            acc = tm_mbqm(acc, p->quant.multiplier[oc], p->quant.shift[oc], p->rounding);
+            acc = tm_mbqm(acc, p->quant.multiplier[oc], p->quant.shift[oc], TM_ROUNDING(p->rounding));
             acc += p->output_offset;
             out_px[oc] = (int8_t)tm_clamp(acc, p->activation.min, p->activation.max);
         }

@@ -28,7 +28,9 @@
  * shift is in [TM_RQ_FAST_SHIFT_MIN, TM_RQ_FAST_SHIFT_MAX] = [-21, -2] (checked
  * once per call) by tm_rq_fast_double / tm_rq_fast_single (simd.h: exact for
  * every int32 accumulator, the output offset folded in; 5 and 2 instructions),
- * else by tm_mbqm. A tile's four outputs are saturated to int8, packed into one
+ * else by tm_mbqm, one pixel at a time (1 x 2 tiles from the int8 pixel: rare
+ * once the compiler has folded constant channels, and a pair path for it would
+ * cost 1 KB of code in every model). A tile's four outputs are saturated to int8, packed into one
  * word, clamped to the activation range per byte (SSUB8 + SEL) and stored as
  * two halfwords: with the requantization 12.5 (double) or 9.5 (single)
  * instructions an output on the DSP path. activation.min <= activation.max.
@@ -267,19 +269,10 @@ PW_NOINLINE void pw_acc_any(const pw_layer_t *L, const int8_t *w, const int32_t 
 
 /* Requantize, clamp and store `n` channel pairs of accumulators (acc as pw_acc writes them) for
  * channels c, c + 1, ...: pixel A's outputs to out_a, B's to out_a + C_out.
- * mode 0: tm_mbqm, 1: fast double, 2: fast single. */
+ * mode 1: fast double, 2: fast single (every channel in the fast range). */
 PW_INLINE void pw_out(const pw_layer_t *L, const int32_t *acc, int32_t c, int32_t n, int8_t *out_a, int mode)
 {
     int8_t *out_b = out_a + L->out_c;
-    if (mode == 0) {
-        for (int32_t j = 0; j < n; ++j, acc += 4, c += 2) {
-            out_a[c] = (int8_t)pw_out_one(L, acc[0], c);
-            out_b[c] = (int8_t)pw_out_one(L, acc[1], c);
-            out_a[c + 1] = (int8_t)pw_out_one(L, acc[2], c + 1);
-            out_b[c + 1] = (int8_t)pw_out_one(L, acc[3], c + 1);
-        }
-        return;
-    }
     const int32_t *mult = L->multiplier + c, *shift = L->shift + c;
     const int32_t oo = L->out.oo, min4 = L->out.min4, max4 = L->out.max4;
     out_a += c;
@@ -337,10 +330,6 @@ PW_INLINE void pw_pairs(const pw_layer_t *L, pw_acc_fn accumulate, int8_t *out_a
         pw_out(L, acc, 2 * j, n, out_a, mode);
     }
 }
-PW_NOINLINE void pw_pairs_mbqm(const pw_layer_t *L, pw_acc_fn accumulate, int8_t *out_a)
-{
-    pw_pairs(L, accumulate, out_a, 0);
-}
 PW_NOINLINE void pw_pairs_double(const pw_layer_t *L, pw_acc_fn accumulate, int8_t *out_a)
 {
     pw_pairs(L, accumulate, out_a, 1);
@@ -394,6 +383,27 @@ static void pw_copy_pair(int8_t *s, const int8_t *a, const int8_t *b, int32_t in
     }
 }
 
+/* One pixel (all C_out outputs), any requantization: copied into scratch first (the overlap
+ * rule), then 1 x 2 channel tiles. */
+static void pw_one_pixel(const pw_layer_t *L, const int8_t *in_a, int8_t *out_a, int8_t *scratch)
+{
+    const int32_t in_c = L->in_c, out_c = L->out_c;
+    for (int32_t k = 0; k < in_c; ++k) {
+        scratch[k] = in_a[k];
+    }
+    const int8_t *w = L->filter;
+    int32_t c = 0;
+    for (; c + 2 <= out_c; c += 2, w += 2 * (size_t)in_c) {
+        int32_t acc[2] = {L->bias[c], L->bias[c + 1]};
+        tm_dot_s8_1x2(scratch, w, w + in_c, in_c, acc); /* 1 pixel x 2 channels */
+        out_a[c] = (int8_t)pw_out_one(L, acc[0], c);
+        out_a[c + 1] = (int8_t)pw_out_one(L, acc[1], c + 1);
+    }
+    if (c < out_c) {
+        out_a[c] = (int8_t)pw_out_one(L, tm_dot_s8(scratch, w, in_c, L->bias[c]), c);
+    }
+}
+
 void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
                                const int32_t *folded_bias, int8_t *output, int8_t *scratch)
 {
@@ -406,7 +416,7 @@ void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *in
     L.shift = p->quant.shift;
     L.in_c = in_c;
     L.out_c = out_c;
-    tm_rq_out_init(&L.out, p->output_offset, p->activation, p->rounding);
+    tm_rq_out_init(&L.out, p->output_offset, p->activation, TM_ROUNDING(p->rounding));
     L.groups_bytes = 16 * (in_c >> 2);
     L.odd_group = (in_c >> 2) & 1;
     L.tail = in_c & 3;
@@ -415,11 +425,12 @@ void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *in
     L.filter = filter;
     const pw_acc_fn accumulate = L.aligned && (in_c & 7) == 0 && in_c > 0 ? pw_acc_clean : pw_acc_any;
     void (*const pairs)(const pw_layer_t *, pw_acc_fn, int8_t *) =
-        !L.fast ? pw_pairs_mbqm : L.out.rounding == TINYML_ROUND_SINGLE ? pw_pairs_single : pw_pairs_double;
-    const size_t row_pair = 2 * (size_t)in_c;
+        TM_ROUNDING(L.out.rounding) == TINYML_ROUND_SINGLE ? pw_pairs_single : pw_pairs_double;
 
     int32_t i = 0;
-    for (; i + 2 <= pixels; i += 2) {
+    /* pixel pairs when every channel is in the fast range; else (rare once the compiler has
+     * folded constant channels) every pixel alone, exact */
+    for (; L.fast && i + 2 <= pixels; i += 2) {
         const int8_t *in_a = input + (size_t)i * in_c;
         int8_t *out_a = output + (size_t)i * out_c;
         pw_copy_pair(scratch, in_a, in_a + in_c, in_c);
@@ -433,23 +444,8 @@ void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *in
             out_a[out_c + c] = (int8_t)pw_out_one(&L, acc[1], c);
         }
     }
-    if (i < pixels) {
-        const int8_t *in_a = input + (size_t)i * in_c;
-        int8_t *out_a = output + (size_t)i * out_c;
-        for (int32_t k = 0; k < in_c; ++k) {
-            scratch[k] = in_a[k];
-        }
-        const int8_t *w = filter;
-        int32_t c = 0;
-        for (; c + 2 <= out_c; c += 2, w += row_pair) {
-            int32_t acc[2] = {folded_bias[c], folded_bias[c + 1]};
-            tm_dot_s8_1x2(scratch, w, w + in_c, in_c, acc); /* 1 pixel x 2 channels */
-            out_a[c] = (int8_t)pw_out_one(&L, acc[0], c);
-            out_a[c + 1] = (int8_t)pw_out_one(&L, acc[1], c + 1);
-        }
-        if (c < out_c) {
-            out_a[c] = (int8_t)pw_out_one(&L, tm_dot_s8(scratch, w, in_c, folded_bias[c]), c);
-        }
+    for (; i < pixels; ++i) {
+        pw_one_pixel(&L, input + (size_t)i * in_c, output + (size_t)i * out_c, scratch);
     }
 }
 

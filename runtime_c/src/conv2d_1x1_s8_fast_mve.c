@@ -110,7 +110,7 @@ void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *in
                                const int32_t *folded_bias, int8_t *output, int8_t *scratch)
 {
     const int32_t in_c = p->input.c, out_c = p->output.c;
-    const tm_mve_out_t o = tm_mve_out(folded_bias, p->quant, 1, out_c, p->output_offset, p->activation, p->rounding);
+    const tm_mve_out_t o = tm_mve_out(folded_bias, p->quant, 1, out_c, p->output_offset, p->activation, TM_ROUNDING(p->rounding));
     if (out_c >= 4) {
         if (o.mode == TM_MVE_RQ_DOUBLE) {
             pw_run(p, &o, TM_MVE_RQ_DOUBLE, input, filter, output, scratch);

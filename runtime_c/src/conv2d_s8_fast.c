@@ -443,8 +443,10 @@ static void dot_1x2_wide(const int8_t *w, const int8_t *x0, const int8_t *x1, in
  * one 64-bit product with the rounding and the offset folded into one addend (proved
  * exact there), then SSAT to [-128, 127]; a narrower activation range is applied by one
  * pass over the output at the end (clamp(ssat8(v), lo, hi) == clamp(v, lo, hi) for
- * -128 <= lo <= hi <= 127). Otherwise (RQ_ANY) tm_mbqm and tm_clamp themselves. Each mode
- * is its own copy of the output loop. */
+ * -128 <= lo <= hi <= 127). Otherwise (RQ_ANY) tm_mbqm and tm_clamp themselves, one pixel
+ * at a time: a pair outside the fast range is rare once the compiler has folded constant
+ * channels (tinyengine/core/fold.py), and a two-pixel copy of the loop for it would add
+ * 1.4 KB of code to every model. Each mode is its own copy of the output loop. */
 enum { RQ_DOUBLE, RQ_SINGLE, RQ_ANY };
 
 /* tm_mbqm out of line: the general mode is the rare one, keep its copy of the loop small */
@@ -458,8 +460,8 @@ CONV_INLINE void requant2(const conv_ctx_t *c, int32_t oc, int32_t x0, int32_t x
 {
     const int32_t m = c->multiplier[oc], shift = c->shift[oc], offset = c->output_offset;
     if (rq == RQ_ANY) {
-        *r0 = mbqm_any(x0, m, shift, c->rounding) + offset;
-        *r1 = mbqm_any(x1, m, shift, c->rounding) + offset;
+        *r0 = mbqm_any(x0, m, shift, TM_ROUNDING(c->rounding)) + offset;
+        *r1 = mbqm_any(x1, m, shift, TM_ROUNDING(c->rounding)) + offset;
         return;
     }
     const int32_t r = tm_rq_fast_r(shift), h = tm_rq_fast_h(shift, offset);
@@ -564,7 +566,6 @@ typedef void (*pixels_fn)(const conv_ctx_t *c, const int8_t *filter, const int32
     }
 CONV_TWO(two_double, RQ_DOUBLE, 0)
 CONV_TWO(two_single, RQ_SINGLE, 0)
-CONV_TWO(two_any, RQ_ANY, 0)
 CONV_TWO(two_double_wide, RQ_DOUBLE, 1)
 CONV_TWO(two_single_wide, RQ_SINGLE, 1)
 #undef CONV_TWO
@@ -599,7 +600,7 @@ CONV_INLINE void advance(const conv_ctx_t *c, cursor_t *at, size_t image_bytes)
  * requantization modes use (a layer with a pair outside their range takes the int8 path). */
 static CONV_NOINLINE void conv_run(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
                           const int32_t *folded_bias, int8_t *output, int8_t *scratch,
-                          const pixels_fn wide_fns[2])
+                          pixels_fn wide_two)
 {
     conv_ctx_t c;
     c.in_h = p->input.h;
@@ -625,18 +626,18 @@ static CONV_NOINLINE void conv_run(const tinyml_conv2d_params_t *p, const int8_t
     c.output_offset = p->output_offset;
     c.act_min = p->activation.min;
     c.act_max = p->activation.max;
-    c.rounding = p->rounding;
+    c.rounding = TM_ROUNDING(p->rounding);
     c.multiplier = p->quant.multiplier;
     c.shift = p->quant.shift;
     c.wide_step = (int32_t)wide_stride(c.len);
     c.aligned = ((uintptr_t)scratch & 3u) == 0;
 
     const int fast = c.act_min <= c.act_max && tm_rq_fast_all(c.multiplier, c.shift, c.out_c, c.output_offset);
-    /* wide_fns (double, single rounding): the wide entry point's; the int8 one passes none, so a
-     * model without a wide layer links no wide code */
-    const int wide = wide_fns != NULL && fast;
-    const int single = c.rounding == TINYML_ROUND_SINGLE;
-    const pixels_fn two = wide ? wide_fns[single] : (!fast ? two_any : single ? two_single : two_double);
+    /* wide_two: the wide entry point's tile for the layer's rounding; the int8 one passes none, so
+     * a model without a wide layer links no wide code */
+    const int wide = wide_two != NULL && fast;
+    const int single = TM_ROUNDING(c.rounding) == TINYML_ROUND_SINGLE;
+    const pixels_fn two = wide ? wide_two : single ? two_single : two_double;
     /* the wide build gathers the int8 columns above the widened ones (see the top) */
     int8_t *const gather = wide ? scratch + c.wide_step : scratch;
 
@@ -646,6 +647,15 @@ static CONV_NOINLINE void conv_run(const tinyml_conv2d_params_t *p, const int8_t
     const int32_t y_last = c.in_h - c.span_h, x_last = c.in_w - c.span_w;
     cursor_t at = {input, 0, 0, -c.pad_h, -c.pad_w};
     int8_t *out = output;
+    if (!fast) { /* RQ_ANY: one pixel at a time */
+        for (int32_t i = 0; i < pixels; ++i, out += c.out_c) {
+            const cursor_t a = at;
+            advance(&c, &at, image_bytes);
+            im2col_pixel(&c, a.image, a.y0, a.x0, scratch);
+            one_any(&c, filter, folded_bias, scratch, out);
+        }
+        return;
+    }
     for (int32_t i = 0; i < pixels; i += 2, out += 2 * c.out_c) {
         const cursor_t a = at;
         advance(&c, &at, image_bytes);
@@ -685,8 +695,8 @@ void tinyml_conv2d_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *input,
 void tinyml_conv2d_s8_fast_wide(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
                                 const int32_t *folded_bias, int8_t *output, int8_t *scratch)
 {
-    static const pixels_fn wide_fns[2] = {two_double_wide, two_single_wide};
-    conv_run(p, input, filter, folded_bias, output, scratch, wide_fns);
+    const int single = TM_ROUNDING(p->rounding) == TINYML_ROUND_SINGLE;
+    conv_run(p, input, filter, folded_bias, output, scratch, single ? two_single_wide : two_double_wide);
 }
 
 #endif /* !__ARM_FEATURE_MVE */

@@ -318,7 +318,7 @@ void tinyml_conv2d_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *input,
     g.in_row = (size_t)g.in_w * (size_t)g.in_c;
     g.fill = vdupq_n_s8((int8_t)(-p->input_offset));
     const tm_mve_out_t o = tm_mve_out(folded_bias, p->quant, 1, p->output.c, p->output_offset, p->activation,
-                                      p->rounding);
+                                      TM_ROUNDING(p->rounding));
     if (p->output.c < 4) {
         cv_run(p, &g, &o, CV_RQ_ONE, input, filter, output, scratch);
     } else if (o.mode == TM_MVE_RQ_DOUBLE) {

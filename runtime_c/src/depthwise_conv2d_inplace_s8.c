@@ -49,7 +49,7 @@ void tinyml_depthwise_conv2d_inplace_s8(const tinyml_depthwise_conv2d_params_t *
                     if (bias) {
                         acc += bias[c];
                     }
-                    acc = tm_mbqm(acc, p->quant.multiplier[c], p->quant.shift[c], p->rounding);
+                    acc = tm_mbqm(acc, p->quant.multiplier[c], p->quant.shift[c], TM_ROUNDING(p->rounding));
                     acc += p->output_offset;
                     out_batch[((size_t)oy * out_w + ox) * ch + c] = (int8_t)tm_clamp(acc, p->activation.min, p->activation.max);
                 }

@@ -254,7 +254,7 @@ static void plane_init(const tinyml_depthwise_conv2d_params_t *p, const dw_geom_
     pl->shift = shift;
     /* |accumulator| <= |folded bias| + 128 * 128 * taps must stay below 2^30 for the doubling */
     const int fast = k->fast_ok && m >= 0 && (uint32_t)(shift + 21) <= 20u && fb < k->bias_lim && fb > -k->bias_lim;
-    pl->mode = !fast ? DW_RQ_GENERIC : k->rounding == TINYML_ROUND_DOUBLE ? DW_RQ_DOUBLE : DW_RQ_SINGLE;
+    pl->mode = !fast ? DW_RQ_GENERIC : TM_ROUNDING(k->rounding) == TINYML_ROUND_DOUBLE ? DW_RQ_DOUBLE : DW_RQ_SINGLE;
     pl->k = k->out;
     pl->k.bias = fast ? (int32_t)((uint32_t)fb << 1) : fb;
     pl->k.m = m;
@@ -296,7 +296,7 @@ DW_INLINE int32_t dw_requant(const dw_plane_t *pl, const dw_call_t *k, int32_t a
     if (mode == DW_RQ_SINGLE) {
         return tm_ssat8(tm_smmla(acc, pl->k.m, pl->k.h) >> pl->k.e);
     }
-    return tm_ssat8(tm_wadd(tm_mbqm(acc, pl->k.m, pl->shift, k->rounding), k->offset));
+    return tm_ssat8(tm_wadd(tm_mbqm(acc, pl->k.m, pl->shift, TM_ROUNDING(k->rounding)), k->offset));
 }
 
 DW_INLINE int8_t dw_out(const dw_plane_t *pl, const dw_call_t *k, int32_t acc)
@@ -821,7 +821,7 @@ static void plane_plain(const tinyml_depthwise_conv2d_params_t *p, const int8_t 
                     acc += (uint32_t)((plane[row + kx * dil_w] + off) * wr[kx * ch]);
                 }
             }
-            const int32_t r = tm_wadd(tm_mbqm((int32_t)acc, m, shift, p->rounding), p->output_offset);
+            const int32_t r = tm_wadd(tm_mbqm((int32_t)acc, m, shift, TM_ROUNDING(p->rounding)), p->output_offset);
             out[((size_t)oy * p->output.w + ox) * ch] = (int8_t)tm_clamp(r, p->activation.min, p->activation.max);
         }
     }
@@ -886,7 +886,7 @@ void tinyml_depthwise_conv2d_inplace_s8_fast(const tinyml_depthwise_conv2d_param
     k.out.lstep = window ? g.out_line_step : 0;
     k.offset = p->output_offset;
     k.ch = ch;
-    k.rounding = p->rounding;
+    k.rounding = TM_ROUNDING(p->rounding);
     k.nq = window ? (g.k_x + 3) >> 2 : 0;
     k.out.odd = window ? g.out_len & 1 : 0;
     k.fast_ok = k.offset >= -128 && k.offset <= 127;
@@ -898,7 +898,7 @@ void tinyml_depthwise_conv2d_inplace_s8_fast(const tinyml_depthwise_conv2d_param
     k.pair_bytes = 2;
 #if DW_DSP
     if (window && g.kernel >= DW_K_3X3S2) {
-        const int dbl = p->rounding == TINYML_ROUND_DOUBLE;
+        const int dbl = TM_ROUNDING(p->rounding) == TINYML_ROUND_DOUBLE;
         if (g.kernel == DW_K_3X3S2) {
             k.fn1 = dbl ? dw_s2_double : dw_s2_single;
             k.pair_bytes = 4;

@@ -35,7 +35,7 @@ void tinyml_depthwise_conv2d_s8(const tinyml_depthwise_conv2d_params_t *p, const
                         if (bias) {
                             acc += bias[oc];
                         }
-                        acc = tm_mbqm(acc, p->quant.multiplier[oc], p->quant.shift[oc], p->rounding);
+                        acc = tm_mbqm(acc, p->quant.multiplier[oc], p->quant.shift[oc], TM_ROUNDING(p->rounding));
                         acc += p->output_offset;
                         output[((b * out_h + oy) * out_w + ox) * out_c + oc] =
                             (int8_t)tm_clamp(acc, p->activation.min, p->activation.max);

@@ -153,7 +153,7 @@ static void DW_NOINLINE dw_group_setup(dw_group_t *g, const tinyml_depthwise_con
                ((uint32_t)fb[c] + (uint32_t)limit > 2u * (uint32_t)limit);
     }
     const int fast = !bad;
-    g->mode = !fast ? DW_EXACT : (p->rounding == TINYML_ROUND_DOUBLE ? DW_DOUBLE : DW_SINGLE);
+    g->mode = !fast ? DW_EXACT : (TM_ROUNDING(p->rounding) == TINYML_ROUND_DOUBLE ? DW_DOUBLE : DW_SINGLE);
     g->lanes = lanes;
     const uint32_t h0 = (uint32_t)(2 * off + 1);
     if (fast && lanes == 4) {
@@ -216,7 +216,7 @@ static inline void dw_store(const dw_group_t *g, const tinyml_depthwise_conv2d_p
         }
     } else {
         for (int32_t c = 0; c < 4; ++c) {
-            v[c] = tm_ssat8(tm_wadd(tm_mbqm(acc[c], g->mh[c][0], g->e[c], p->rounding), p->output_offset));
+            v[c] = tm_ssat8(tm_wadd(tm_mbqm(acc[c], g->mh[c][0], g->e[c], TM_ROUNDING(p->rounding)), p->output_offset));
         }
     }
     int32_t w = tm_pack_s8x4(v[0], v[1], v[2], v[3]);
@@ -688,7 +688,7 @@ static void dw_exact(const tinyml_depthwise_conv2d_params_t *p, const int8_t *in
                             acc += (uint32_t)(v * filter[(ky * k_w + kx) * out_c + oc]);
                         }
                     }
-                    int32_t r = tm_mbqm((int32_t)acc, p->quant.multiplier[oc], p->quant.shift[oc], p->rounding);
+                    int32_t r = tm_mbqm((int32_t)acc, p->quant.multiplier[oc], p->quant.shift[oc], TM_ROUNDING(p->rounding));
                     r = tm_wadd(r, p->output_offset);
                     out[oc] = (int8_t)tm_clamp(r, p->activation.min, p->activation.max);
                 }

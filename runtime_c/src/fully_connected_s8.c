@@ -16,7 +16,7 @@ void tinyml_fully_connected_s8(const tinyml_fully_connected_params_t *p, const i
                 acc += bias[u];
             }
             const int32_t q = p->per_channel ? u : 0;
-            acc = tm_mbqm(acc, p->quant.multiplier[q], p->quant.shift[q], p->rounding);
+            acc = tm_mbqm(acc, p->quant.multiplier[q], p->quant.shift[q], TM_ROUNDING(p->rounding));
             acc += p->output_offset;
             output[b * p->units + u] = (int8_t)tm_clamp(acc, p->activation.min, p->activation.max);
         }

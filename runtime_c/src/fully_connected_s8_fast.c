@@ -283,12 +283,12 @@ void tinyml_fully_connected_s8_fast(const tinyml_fully_connected_params_t *p, co
 {
     const int32_t depth = p->input_depth, units = p->units;
     tm_rq_out_t L;
-    tm_rq_out_init(&L, p->output_offset, p->activation, p->rounding);
+    tm_rq_out_init(&L, p->output_offset, p->activation, TM_ROUNDING(p->rounding));
     const int per_channel = p->per_channel != 0;
     const int32_t *const mult = p->quant.multiplier, *const shift = p->quant.shift;
     const int fast = tm_rq_fast_all(mult, shift, per_channel ? units : 1, L.offset);
     void (*const out_fast)(const tm_rq_out_t *, const int32_t *, const int32_t *, const int32_t *, int32_t, int8_t *,
-                           int) = L.rounding == TINYML_ROUND_SINGLE ? fc_out_single : fc_out_double;
+                           int) = TM_ROUNDING(L.rounding) == TINYML_ROUND_SINGLE ? fc_out_single : fc_out_double;
     /* per-tensor: the one pair four times (walked again for every quad by the portable loop) */
     const int32_t tensor_m[4] = {mult[0], mult[0], mult[0], mult[0]};
     const int32_t tensor_s[4] = {shift[0], shift[0], shift[0], shift[0]};

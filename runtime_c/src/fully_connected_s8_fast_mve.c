@@ -107,7 +107,7 @@ void tinyml_fully_connected_s8_fast(const tinyml_fully_connected_params_t *p, co
 {
     const int32_t depth = p->input_depth, units = p->units;
     const tm_mve_out_t o = tm_mve_out(folded_bias, p->quant, p->per_channel, units, p->output_offset, p->activation,
-                                      p->rounding);
+                                      TM_ROUNDING(p->rounding));
     if (units >= 4) {
         if (o.mode == TM_MVE_RQ_DOUBLE) {
             fc_run(p, &o, TM_MVE_RQ_DOUBLE, input, weights, output);

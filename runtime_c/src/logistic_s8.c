@@ -12,7 +12,7 @@ void tinyml_logistic_s8(const tinyml_logistic_params_t *p, const int8_t *input, 
         } else if (x >= p->input_range_radius) {
             output[i] = INT8_MAX;
         } else {
-            const int32_t in_q4 = tm_mbqm(x, p->input_multiplier, p->input_left_shift, p->rounding);
+            const int32_t in_q4 = tm_mbqm(x, p->input_multiplier, p->input_left_shift, TM_ROUNDING(p->rounding));
             const int32_t out_q0 = tm_logistic(in_q4, INPUT_INTEGER_BITS);
             const int32_t out = tm_rdbpot(out_q0, 31 - 8) + INT8_MIN;
             output[i] = (int8_t)tm_clamp(out, INT8_MIN, INT8_MAX);

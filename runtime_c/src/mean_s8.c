@@ -23,7 +23,7 @@ void tinyml_mean_s8(const tinyml_mean_params_t *p, const int8_t *input, int8_t *
     }
     for (int32_t i = 0; i < p->num_outputs; ++i) {
         const int32_t shifted = sums[i] - p->input_zero_point * p->num_elements_in_axis;
-        const int32_t v = tm_mbqm(shifted, p->multiplier, p->shift, p->rounding) + p->output_zero_point;
+        const int32_t v = tm_mbqm(shifted, p->multiplier, p->shift, TM_ROUNDING(p->rounding)) + p->output_zero_point;
         output[i] = (int8_t)tm_clamp(v, INT8_MIN, INT8_MAX);
     }
 }

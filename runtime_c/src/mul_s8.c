@@ -11,7 +11,7 @@ void tinyml_mul_s8(const tinyml_mul_params_t *p, const int8_t *input1, const int
     for (int32_t i = 0; i < total; ++i) {
         const int32_t a = (int32_t)input1[o1] + p->input1_offset;
         const int32_t b = (int32_t)input2[o2] + p->input2_offset;
-        const int32_t v = p->output_offset + tm_mbqm(a * b, p->output_multiplier, p->output_shift, p->rounding);
+        const int32_t v = p->output_offset + tm_mbqm(a * b, p->output_multiplier, p->output_shift, TM_ROUNDING(p->rounding));
         output[i] = (int8_t)tm_clamp(v, p->activation.min, p->activation.max);
         tm_nd_next(idx, g->out_shape, g->in1_strides, &o1, g->in2_strides, &o2);
     }

@@ -80,7 +80,7 @@ static int mul_plan(const tinyml_mul_params_t *p, mul_plan_t *k)
         k->c = zo;
         k->sh = s;
     } else {
-        k->mode = p->rounding == TINYML_ROUND_DOUBLE ? MUL_DOUBLE : MUL_SINGLE;
+        k->mode = TM_ROUNDING(p->rounding) == TINYML_ROUND_DOUBLE ? MUL_DOUBLE : MUL_SINGLE;
         k->sh = -s;
         k->c = (int32_t)((uint32_t)(2 * zo + 1) << (k->sh - 1));
     }

@@ -18,7 +18,7 @@ void tinyml_softmax_s8(const tinyml_softmax_params_t *p, const int8_t *input, in
         for (int32_t c = 0; c < p->depth; ++c) {
             const int32_t diff = (int32_t)x[c] - max_in_row;
             if (diff >= p->diff_min) {
-                const int32_t scaled = tm_mbqm_gt_one(diff, p->input_multiplier, p->input_left_shift, p->rounding);
+                const int32_t scaled = tm_mbqm_gt_one(diff, p->input_multiplier, p->input_left_shift, TM_ROUNDING(p->rounding));
                 const int32_t e = tm_exp_on_negative_values(scaled, SCALED_DIFF_INTEGER_BITS);
                 sum_of_exps = tm_wadd(sum_of_exps, tm_rdbpot(e, ACCUMULATION_INTEGER_BITS));
             }
@@ -29,7 +29,7 @@ void tinyml_softmax_s8(const tinyml_softmax_params_t *p, const int8_t *input, in
         for (int32_t c = 0; c < p->depth; ++c) {
             const int32_t diff = (int32_t)x[c] - max_in_row;
             if (diff >= p->diff_min) {
-                const int32_t scaled = tm_mbqm_gt_one(diff, p->input_multiplier, p->input_left_shift, p->rounding);
+                const int32_t scaled = tm_mbqm_gt_one(diff, p->input_multiplier, p->input_left_shift, TM_ROUNDING(p->rounding));
                 const int32_t e = tm_exp_on_negative_values(scaled, SCALED_DIFF_INTEGER_BITS);
                 const int32_t unsat = tm_rdbpot(tm_srdhm(shifted_scale, e), exponent);
                 y[c] = (int8_t)tm_clamp(unsat + INT8_MIN, INT8_MIN, INT8_MAX);

@@ -312,6 +312,8 @@ class ExportResult:
 
 def export_model_dir(model_dir: Path, board: str, output: Path) -> ExportResult:
     """`tinyml export`: a standalone Makefile project for `board` (after checking the plan fits)."""
+    from codegen.build import build_defines
+
     from .. import __version__
     from .boards import load_board
     from .export import export_project
@@ -325,7 +327,7 @@ def export_model_dir(model_dir: Path, board: str, output: Path) -> ExportResult:
         tv = Path(tmp) / "testvector.h"
         write_testvector(tv, compiled.graph.name, *reference_vector(compiled))
         out = export_project(model_dir, b, output, compiled.graph.name, __version__,
-                             compiled.plan.arena_bytes, compiled.plan.flash_bytes, tv)
+                             compiled.plan.arena_bytes, compiled.plan.flash_bytes, tv, build_defines(compiled.layers))
     return ExportResult(compiled, b, out)
 
 

@@ -79,8 +79,9 @@ and reset the board. It prints every layer's cycle count (DWT) and
 
 
 def export_project(model_dir: Path, board: Board, out_dir: Path, model_name: str, version: str,
-                   arena_bytes: int, flash_bytes: int, testvector: Path) -> Path:
-    """Write the project into out_dir atomically (a temporary directory renamed into place)."""
+                   arena_bytes: int, flash_bytes: int, testvector: Path, defines: tuple[str, ...] = ()) -> Path:
+    """Write the project into out_dir atomically (a temporary directory renamed into place).
+    `defines`: the network's flags for the runtime and model.c (codegen.build.build_defines)."""
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
@@ -107,7 +108,7 @@ def export_project(model_dir: Path, board: Board, out_dir: Path, model_name: str
         shutil.copyfile(testvector, tmp / "testvector.h")
         (tmp / "Makefile").write_text(MAKEFILE.format(
             board=board.name, description=board.description, version=version, model=model_name,
-            cpu_flags=" ".join(board.cflags), c_flags=" ".join(C_FLAGS), ld_flags=" ".join(LD_FLAGS),
+            cpu_flags=" ".join(board.cflags), c_flags=" ".join([*C_FLAGS, *defines]), ld_flags=" ".join(LD_FLAGS),
             linker=board.linker.name, stack=board.stack_bytes, sources=" ".join(rel_sources)))
         (tmp / "README.md").write_text(README.format(
             model=model_name, board=board.name, description=board.description, version=version,

@@ -98,9 +98,9 @@ def _compile(src: Path, obj: Path, flags: list[str]) -> Path:
     return obj
 
 
-def _runtime_objects(board: Board) -> list[Path]:
-    """The kernels, compiled once per CPU flag set and runtime version."""
-    flags = _flags(board, [])
+def _runtime_objects(board: Board, defines: tuple[str, ...] = ()) -> list[Path]:
+    """The kernels, compiled once per CPU flag set, set of defines and runtime version."""
+    flags = [*_flags(board, []), *defines]
     sources = runtime_sources()
     h = hashlib.sha256(" ".join(flags).encode())
     for f in sources + runtime_headers():
@@ -167,6 +167,24 @@ def size_report(board: Board, elf: Path, arena_bytes: int) -> SizeReport:
     return report
 
 
+_CONST_DECL = re.compile(r"^(?:static )?const [^=\[;]*?(\w+)\s*(?:\[|=)", re.M)
+
+
+def code_flash_bytes(firmware: Firmware, model_dir: Path) -> int:
+    """Flash for code: the firmware's flash less the network's constants (every object declared in
+    model_dir/model_data.h: weights, biases, requantization tables, layer parameters), as the
+    linked ELF has them."""
+    names = set(_CONST_DECL.findall((Path(model_dir) / "model_data.h").read_text()))
+    proc = subprocess.run(["arm-none-eabi-nm", "-S", "-t", "d", str(firmware.elf)], capture_output=True, text=True,
+                          check=True)
+    constants = 0
+    for line in proc.stdout.splitlines():
+        parts = line.split()
+        if len(parts) == 4 and parts[3] in names:
+            constants += int(parts[1])
+    return firmware.size.flash_used - constants
+
+
 def write_testvector(path: Path, model: str, inputs: list[np.ndarray], outputs: list[np.ndarray]) -> None:
     """A header with one input and the reference output, for the real-board self-test."""
     def body(arrays: list[np.ndarray]) -> str:
@@ -183,16 +201,17 @@ def write_testvector(path: Path, model: str, inputs: list[np.ndarray], outputs: 
 
 
 def build_firmware(model_dir: Path, board: Board, out_dir: Path, arena_bytes: int, flash_bytes: int,
-                   peak_layer: str, app: Path | None = None) -> Firmware:
-    """Build `model_dir` (written by `tinyml compile`) for `board` into out_dir/firmware.elf."""
+                   peak_layer: str, app: Path | None = None, defines: tuple[str, ...] = ()) -> Firmware:
+    """Build `model_dir` (written by `tinyml compile`) for `board` into out_dir/firmware.elf.
+    `defines`: the network's flags for the runtime and model.c (codegen.build.build_defines)."""
     require_toolchain()
     check_plan_fits(board, arena_bytes, flash_bytes, peak_layer)
     out_dir.mkdir(parents=True, exist_ok=True)
     for f in MODEL_FILES:
         if not (model_dir / f).exists():
             raise TinyMLError(f"'{model_dir}' has no {f}; run 'tinyml compile' first")
-    flags = _flags(board, [model_dir, out_dir])
-    objects = _runtime_objects(board)
+    flags = [*_flags(board, [model_dir, out_dir]), *defines]
+    objects = _runtime_objects(board, defines)
     obj_dir = out_dir / "obj"
     obj_dir.mkdir(exist_ok=True)
     app = app or board.app

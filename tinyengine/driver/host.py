@@ -118,22 +118,25 @@ def _compile(src: Path, out_dir: Path, include_dirs: list[Path], extra: list[str
     return obj
 
 
-def _runtime_objects() -> list[Path]:
-    """The runtime kernels compiled once per runtime version (content hash)."""
+def _runtime_objects(defines: tuple[str, ...] = ()) -> list[Path]:
+    """The runtime kernels compiled once per runtime version (content hash) and set of defines."""
     sources = runtime_sources()
-    rt_dir = cache_root() / "host" / ("runtime-" + _digest(sources + runtime_headers(), " ".join(C_FLAGS)))
+    digest = _digest(sources + runtime_headers(), " ".join(C_FLAGS + list(defines)))
+    rt_dir = cache_root() / "host" / ("runtime-" + digest)
     with _locked(rt_dir):
         objects = [rt_dir / (src.stem + ".o") for src in sources]
         if not (rt_dir / ".complete").exists():
-            objects = [_compile(src, rt_dir, []) for src in sources]
+            objects = [_compile(src, rt_dir, [], list(defines)) for src in sources]
             (rt_dir / ".complete").write_text("ok")
     return objects
 
 
 def build_host(model_dir: Path, input_bytes: list[int],
-               output_specs: list[tuple[tuple[int, ...], np.dtype]], canary: bool = False) -> HostModel:
+               output_specs: list[tuple[tuple[int, ...], np.dtype]], canary: bool = False,
+               defines: tuple[str, ...] = ()) -> HostModel:
     """Compile `model_dir`'s generated C with the runtime; reuse a cached build when unchanged.
-    `canary` builds model.c with -DTINYML_CANARY (free arena bytes checked and poisoned per layer)."""
+    `canary` builds model.c with -DTINYML_CANARY (free arena bytes checked and poisoned per layer).
+    `defines`: the network's flags for the runtime and model.c (codegen.build.build_defines)."""
     import cffi
 
     model_dir = Path(model_dir).resolve()   # cffi compiles from its tmpdir: include paths must be absolute
@@ -142,14 +145,14 @@ def build_host(model_dir: Path, input_bytes: list[int],
     for f in model_files:
         if not f.exists():
             raise TinyMLError(f"'{model_dir}' has no {f.name}; run 'tinyml compile' first")
-    model_flags = ["-DTINYML_CANARY"] if canary else []
+    model_flags = [*defines, *(["-DTINYML_CANARY"] if canary else [])]
     digest = _digest(sources + model_files, " ".join(C_FLAGS + model_flags) + _HARNESS + _CDEF)
     build_dir = cache_root() / "host" / digest
     module_name = f"_tinyml_host_{digest}"
     with _locked(build_dir):
         so = next(build_dir.glob(f"{module_name}*.so"), None)
         if so is None:
-            objects = _runtime_objects() + [_compile(model_dir / "model.c", build_dir, [model_dir], model_flags)]
+            objects = _runtime_objects(defines) + [_compile(model_dir / "model.c", build_dir, [model_dir], model_flags)]
             ffi = cffi.FFI()
             ffi.cdef(_CDEF)
             ffi.set_source(module_name, _HARNESS, include_dirs=[str(model_dir), str(RUNTIME / "include")],

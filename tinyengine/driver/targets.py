@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from codegen.build import build_defines
+
 from ..core.errors import TinyMLError
 from .boards import BOARDS_DIR, HOST, Board, load_board, target_names
 from .firmware import C_FLAGS, Firmware, build_firmware
@@ -46,7 +48,7 @@ def firmware_for(compiled: Compiled, model_dir: Path, board: Board, out_dir: Pat
                  app: Path | None = None) -> Firmware:
     """Build (or reuse, keyed by a hash of every source) the firmware of `model_dir` for `board`."""
     if out_dir is None:
-        h = hashlib.sha256(" ".join([*board.cflags, *C_FLAGS, str(app)]).encode())
+        h = hashlib.sha256(" ".join([*board.cflags, *C_FLAGS, *build_defines(compiled.layers), str(app)]).encode())
         board_files = sorted(p for p in BOARDS_DIR.rglob("*") if p.is_file())
         for f in [*(model_dir / m for m in MODEL_FILES), *runtime_sources(), *runtime_headers(), *board_files,
                   *([app] if app else [])]:
@@ -65,7 +67,7 @@ def firmware_for(compiled: Compiled, model_dir: Path, board: Board, out_dir: Pat
 
 def _build(compiled: Compiled, model_dir: Path, board: Board, out_dir: Path, app: Path | None) -> Firmware:
     return build_firmware(model_dir, board, out_dir, compiled.plan.arena_bytes, compiled.plan.flash_bytes,
-                          peak_description(compiled), app)
+                          peak_description(compiled), app, build_defines(compiled.layers))
 
 
 def dump_layout(compiled: Compiled) -> tuple[np.ndarray, int]:
@@ -88,7 +90,8 @@ def run_batch(compiled: Compiled, model_dir: Path, target: str, input_sets: list
     if target == HOST:
         from .host import build_host
 
-        model = build_host(model_dir, [g.tensors[t].nbytes for t in g.inputs], specs, canary)
+        model = build_host(model_dir, [g.tensors[t].nbytes for t in g.inputs], specs, canary,
+                           build_defines(compiled.layers))
         offsets, total = dump_layout(compiled)
         outs, dumps = [], []
         for inputs in input_sets:

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from codegen.build import build_defines
+
 from ..core.ir import Graph
 from .boards import HOST
 from .host import HostModel, build_host
@@ -100,7 +102,8 @@ def _float_range(graph: Graph, t: int) -> tuple[float, float]:
 def host_model(compiled: Compiled, model_dir: Path) -> HostModel:
     g = compiled.graph
     return build_host(model_dir, [g.tensors[t].nbytes for t in g.inputs],
-                      [(g.tensors[t].shape, np.dtype(NUMPY[g.tensors[t].dtype])) for t in g.outputs])
+                      [(g.tensors[t].shape, np.dtype(NUMPY[g.tensors[t].dtype])) for t in g.outputs],
+                      defines=build_defines(compiled.layers))
 
 
 def verify_target(compiled: Compiled, model_dir: Path, input_sets: list[list[np.ndarray]], target: str = HOST,

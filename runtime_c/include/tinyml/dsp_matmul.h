@@ -137,9 +137,9 @@ static inline int32_t tm_rq_out_one(const tm_rq_out_t *o, int32_t acc, int32_t m
     int32_t v;
     if (fast) {
         const int32_t h = tm_rq_fast_h(s, o->offset), r = tm_rq_fast_r(s);
-        v = o->rounding == TINYML_ROUND_SINGLE ? tm_rq_fast_single(acc, m, h, r) : tm_rq_fast_double(acc, m, h, r);
+        v = TM_ROUNDING(o->rounding) == TINYML_ROUND_SINGLE ? tm_rq_fast_single(acc, m, h, r) : tm_rq_fast_double(acc, m, h, r);
     } else {
-        v = tm_mbqm(acc, m, s, o->rounding) + o->offset;
+        v = tm_mbqm(acc, m, s, TM_ROUNDING(o->rounding)) + o->offset;
     }
     return tm_clamp(v, o->act_min, o->act_max);
 }

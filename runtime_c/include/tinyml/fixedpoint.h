@@ -27,6 +27,25 @@ typedef enum {
     TINYML_ROUND_SINGLE = 1
 } tinyml_rounding_t;
 
+/*
+ * One contract per build. A model's build defines TINYML_ONLY_ROUND_DOUBLE or
+ * TINYML_ONLY_ROUND_SINGLE (tinyml does, from the network's contract) and every
+ * rounding a kernel reads through TM_ROUNDING() becomes that constant, so the
+ * other contract's requantization paths are not linked. The caller then
+ * guarantees that every params struct it passes has that rounding (the
+ * generated model.c checks the define at compile time). Without either define
+ * (the kernel tests, a user's own build) a kernel follows the params' field.
+ */
+#if defined(TINYML_ONLY_ROUND_DOUBLE) && defined(TINYML_ONLY_ROUND_SINGLE)
+#error "define at most one of TINYML_ONLY_ROUND_DOUBLE and TINYML_ONLY_ROUND_SINGLE"
+#elif defined(TINYML_ONLY_ROUND_DOUBLE)
+#define TM_ROUNDING(r) ((void)(r), TINYML_ROUND_DOUBLE)
+#elif defined(TINYML_ONLY_ROUND_SINGLE)
+#define TM_ROUNDING(r) ((void)(r), TINYML_ROUND_SINGLE)
+#else
+#define TM_ROUNDING(r) (r)
+#endif
+
 /* Saturating rounding doubling high multiply: round(a * b / 2^31). */
 static inline int32_t tm_srdhm(int32_t a, int32_t b)
 {
@@ -105,7 +124,7 @@ static inline int32_t tm_wsub(int32_t a, int32_t b) { return (int32_t)((uint32_t
  */
 static inline int32_t tm_mbqm(int32_t x, int32_t multiplier, int32_t shift, tinyml_rounding_t rounding)
 {
-    if (rounding == TINYML_ROUND_SINGLE) {
+    if (TM_ROUNDING(rounding) == TINYML_ROUND_SINGLE) {
         const int total_shift = 31 - shift;
         const int64_t round = (int64_t)1 << (total_shift - 1);
         const int64_t result = ((int64_t)x * (int64_t)multiplier + round) >> total_shift;
@@ -119,7 +138,7 @@ static inline int32_t tm_mbqm(int32_t x, int32_t multiplier, int32_t shift, tiny
 /* MultiplyByQuantizedMultiplierGreaterThanOne (left_shift >= 0). */
 static inline int32_t tm_mbqm_gt_one(int32_t x, int32_t multiplier, int32_t left_shift, tinyml_rounding_t rounding)
 {
-    if (rounding == TINYML_ROUND_SINGLE) {
+    if (TM_ROUNDING(rounding) == TINYML_ROUND_SINGLE) {
         return tm_mbqm(x, multiplier, left_shift, rounding);
     }
     return tm_srdhm((int32_t)((uint32_t)x << left_shift), multiplier);
@@ -128,7 +147,7 @@ static inline int32_t tm_mbqm_gt_one(int32_t x, int32_t multiplier, int32_t left
 /* MultiplyByQuantizedMultiplierSmallerThanOneExp (left_shift <= 0). */
 static inline int32_t tm_mbqm_lt_one(int32_t x, int32_t multiplier, int32_t left_shift, tinyml_rounding_t rounding)
 {
-    if (rounding == TINYML_ROUND_SINGLE) {
+    if (TM_ROUNDING(rounding) == TINYML_ROUND_SINGLE) {
         return tm_mbqm(x, multiplier, left_shift, rounding);
     }
     return tm_rdbpot(tm_srdhm(x, multiplier), -left_shift);

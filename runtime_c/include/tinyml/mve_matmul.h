@@ -193,7 +193,7 @@ static inline tm_mve_out_t tm_mve_out(const int32_t *folded_bias, tinyml_per_cha
     o.rounding = rounding;
     o.per_channel = per_channel != 0;
     o.mode = TM_MVE_RQ_DOUBLE;
-    if (rounding == TINYML_ROUND_SINGLE) {
+    if (TM_ROUNDING(rounding) == TINYML_ROUND_SINGLE) {
         o.mode = tm_mve_max_shift(o.shift, o.per_channel ? channels : 1) < 0 ? TM_MVE_RQ_SINGLE : TM_MVE_RQ_SCALAR;
     }
     return o;
@@ -219,7 +219,7 @@ __attribute__((always_inline)) static inline int32x4_t tm_mve_rq4(const tm_mve_o
 /* tm_mbqm of x (bias added) with the pair q, plus the output offset (wrapping): any mode. */
 static inline int32_t tm_mve_mbqm(const tm_mve_out_t *o, int32_t x, int32_t q)
 {
-    return (int32_t)((uint32_t)tm_mbqm(x, o->multiplier[q], o->shift[q], o->rounding) + (uint32_t)o->offset);
+    return (int32_t)((uint32_t)tm_mbqm(x, o->multiplier[q], o->shift[q], TM_ROUNDING(o->rounding)) + (uint32_t)o->offset);
 }
 
 /* Four lanes clamped to the activation range and stored as four bytes at out (any alignment). */
