@@ -42,6 +42,15 @@ class Builder(GraphBuilder):
         self.op("DEPTHWISE_CONV_2D" if depthwise else "CONV_2D", [x, weights, bias], [y], **options)
         return y
 
+    def fc(self, x: int, units: int, name: str) -> int:
+        depth = self.tensors[x].shape[-1]
+        weights = self.const(self.rng.integers(-127, 128, (units, depth), dtype=np.int8), f"{name}/w", (0.01,) * units,
+                             0)
+        bias = self.const(np.zeros(units, dtype=np.int32), f"{name}/b", (0.0005,) * units)
+        y = self.act((1, units), name)
+        self.op("FULLY_CONNECTED", [x, weights, bias], [y], fusedActivationFunction=0)
+        return y
+
     def add(self, a: int, b: int, name: str) -> int:
         y = self.act(self.tensors[a].shape, name)
         self.op("ADD", [a, b], [y], fusedActivationFunction=0)
@@ -345,3 +354,22 @@ def test_depthwise_runs_out_of_place_where_that_costs_no_memory():
     c = bld.conv(b, 8, 1, 1, "pw")
     sched = _scheduled(bld.graph((x,), (c,)))
     assert sched.layers[0].variant == "in-place-fast" and sched.layers[0].inplace_of == x
+
+
+def test_fast_fully_connected_only_where_its_code_pays():
+    """The fast FULLY_CONNECTED's code is linked once per network and needs 4,096 MACs of FC
+    layers to pay for itself. x 1x64 -> FC 12 units: 768 MACs, so the reference kernel. x 1x64
+    -> FC 48 (3,072 MACs) -> FC 32 (1,536 MACs): 4,608 MACs together, both take the fast kernel,
+    the second although it alone would not pay."""
+    bld = Builder()
+    x = bld.act((1, 64), "x")
+    y = bld.fc(x, 12, "head")
+    sched = _scheduled(bld.graph((x,), (y,)))
+    assert [(layer.variant, layer.macs) for layer in sched.layers] == [("reference", 768)]
+
+    bld = Builder()
+    x = bld.act((1, 64), "x")
+    a = bld.fc(x, 48, "fc1")
+    y = bld.fc(a, 32, "fc2")
+    sched = _scheduled(bld.graph((x,), (y,)))
+    assert [(layer.variant, layer.macs) for layer in sched.layers] == [("fast", 3072), ("fast", 1536)]

@@ -596,6 +596,20 @@ CONV_INLINE void advance(const conv_ctx_t *c, cursor_t *at, size_t image_bytes)
     }
 }
 
+/* RQ_ANY: one pixel at a time (out of line, so the fast loop below keeps its registers) */
+static CONV_NOINLINE void run_exact(const conv_ctx_t *c, const int8_t *input, const int8_t *filter,
+                                    const int32_t *folded_bias, int8_t *out, int8_t *scratch, int32_t pixels)
+{
+    const size_t image_bytes = (size_t)c->in_h * c->in_row;
+    cursor_t at = {input, 0, 0, -c->pad_h, -c->pad_w};
+    for (int32_t i = 0; i < pixels; ++i, out += c->out_c) {
+        const cursor_t a = at;
+        advance(c, &at, image_bytes);
+        im2col_pixel(c, a.image, a.y0, a.x0, scratch);
+        one_any(c, filter, folded_bias, scratch, out);
+    }
+}
+
 /* Both builds, one copy of the loop: `wide` picks the widened columns, which only the fast
  * requantization modes use (a layer with a pair outside their range takes the int8 path). */
 static CONV_NOINLINE void conv_run(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
@@ -647,13 +661,8 @@ static CONV_NOINLINE void conv_run(const tinyml_conv2d_params_t *p, const int8_t
     const int32_t y_last = c.in_h - c.span_h, x_last = c.in_w - c.span_w;
     cursor_t at = {input, 0, 0, -c.pad_h, -c.pad_w};
     int8_t *out = output;
-    if (!fast) { /* RQ_ANY: one pixel at a time */
-        for (int32_t i = 0; i < pixels; ++i, out += c.out_c) {
-            const cursor_t a = at;
-            advance(&c, &at, image_bytes);
-            im2col_pixel(&c, a.image, a.y0, a.x0, scratch);
-            one_any(&c, filter, folded_bias, scratch, out);
-        }
+    if (!fast) {
+        run_exact(&c, input, filter, folded_bias, output, scratch, pixels);
         return;
     }
     for (int32_t i = 0; i < pixels; i += 2, out += 2 * c.out_c) {

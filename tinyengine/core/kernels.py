@@ -22,7 +22,7 @@ from .ir import Graph
 from .layers import ConstArray, Layer, NullArg, ScratchArg
 from .params import PerChannelQuant, Rounding
 from .patch import PatchStage, patch_params
-from .variants import KERNEL_SETS, Memory, select
+from .variants import KERNEL_SETS, VARIANTS, Memory, select
 
 # axis of the output channel in each op's weights
 _CHANNEL_AXIS = {"CONV_2D": 0, "FULLY_CONNECTED": 0, "DEPTHWISE_CONV_2D": 3}
@@ -127,5 +127,18 @@ def select_kernels(graph: Graph, layers: list[Layer], kernels: str = "fast",
         return layers
     per_patch = _stage_params(graph, layers, stage)
     folds = fold_layers(layers) if folds is None else folds
-    return [_with_fast(layer, per_patch.get(layer.index, []), folds, layer.index in lean)
-            if layer.kernel is not None else layer for layer in layers]
+    chosen = [_with_fast(layer, per_patch.get(layer.index, []), folds, layer.index in lean)
+              if layer.kernel is not None else layer for layer in layers]
+    return _where_code_pays(layers, chosen)
+
+
+def _where_code_pays(layers: list[Layer], chosen: list[Layer]) -> list[Layer]:
+    """Back to the reference kernel for every layer of a variant with min_network_macs whose
+    layers in this network have fewer MACs together (its code would cost more than it saves)."""
+    variants = {v.kernel: v for vs in VARIANTS.values() for v in vs if v.min_network_macs}
+    macs: dict[str, int] = {}
+    for layer in chosen:
+        if layer.kernel in variants:
+            macs[layer.kernel] = macs.get(layer.kernel, 0) + layer.macs
+    unpaid = {k for k, n in macs.items() if n < variants[k].min_network_macs}
+    return [old if new.kernel in unpaid else new for old, new in zip(layers, chosen)]

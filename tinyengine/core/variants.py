@@ -54,6 +54,8 @@ class KernelVariant:
     elementwise: bool = False                 # reads element i before writing element i: runs with output == input
     more_scratch: bool = False                # faster than the next variant but with more scratch: the schedule
                                               # takes it only where the arena does not grow (core/schedule.py)
+    min_network_macs: int = 0                 # its code is linked once for the whole network: taken only when
+                                              # the layers it would run have at least this many MACs together
 
     def applies(self, params: Any) -> bool:
         return isinstance(params, self.params_type) and self.when.holds(params)
@@ -81,11 +83,7 @@ DEPTH_MULTIPLIER_1 = Predicate("depth multiplier 1", lambda p: p.depth_multiplie
 NO_BROADCAST = Predicate("no broadcasting: both inputs have the output's shape",
                          lambda p: p.geometry.in1_strides == p.geometry.in2_strides == contiguous_strides(
                              p.geometry.out_shape))
-# The fast FULLY_CONNECTED links about 2 KB of code (its tiles and output stages) and saves about
-# 6 instructions a MAC: below 4,096 MACs (the classifier heads of KWS, IC and VWW: 512-768 MACs,
-# 5 K instructions saved) the reference kernel's 0.3 KB is the better trade.
-FC_FAST_PAYS = Predicate("symmetric weights (filter_offset 0) and at least 4,096 MACs",
-                         lambda p: p.filter_offset == 0 and p.batches * p.input_depth * p.units >= 4096)
+NO_FILTER_OFFSET = Predicate("symmetric weights (filter_offset 0)", lambda p: p.filter_offset == 0)
 
 
 def _wide_stride(values: int) -> int:
@@ -140,8 +138,10 @@ VARIANTS: dict[str, tuple[KernelVariant, ...]] = {
     ),
     "FULLY_CONNECTED": (
         _ref("tinyml_fully_connected_s8", P.FullyConnectedParams),
-        KernelVariant("fast", "tinyml_fully_connected_s8_fast", P.FullyConnectedParams, FC_FAST_PAYS,
-                      fast=True, folded_bias=True),
+        # about 2 KB of code (tiles, output stages) that saves about 6 instructions a MAC: not worth it
+        # for a network whose only FULLY_CONNECTED is a 512-768-MAC classifier head (KWS, IC, VWW)
+        KernelVariant("fast", "tinyml_fully_connected_s8_fast", P.FullyConnectedParams, NO_FILTER_OFFSET,
+                      fast=True, folded_bias=True, min_network_macs=4096),
     ),
     "ADD": (_ref("tinyml_add_s8", P.AddParams),
             KernelVariant("fast", "tinyml_add_s8_fast", P.AddParams, NO_BROADCAST, fast=True, elementwise=True)),
