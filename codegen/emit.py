@@ -115,6 +115,8 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
                 pre = f"const void *const L{layer.index}_inputs[{len(a.tensors)}] = {{{refs}}};"
                 args.append(f"L{layer.index}_inputs")
         comment += f"\n     * kernel {layer.kernel} ({layer.variant})"
+        for op in layer.folded:
+            comment += f"\n     * padding includes the folded {op}"
         if layer.inplace_of is not None:
             comment += f", in place over {short_name(graph, layer.inplace_of)}"
         if layer.overlaps is not None:

@@ -77,17 +77,22 @@ class Spec:
     shifts: tuple[int, int] = (-12, 2)  # drawn uniformly in [lo, hi]
     seed: int = 0
     misalign: int = 0            # offset of the buffer in `work` and of the scratch
+    pads: tuple[int, int, int, int] = (0, 0, 0, 0)  # EXPLICIT padding: top, bottom, left, right (a folded PAD)
 
     def tag(self) -> str:
         return (f"n{self.n} {self.h}x{self.w}x{self.c} k{self.kh}x{self.kw} s{self.sh},{self.sw} "
                 f"d{self.dh},{self.dw} {self.padding} io={self.input_offset} oo={self.output_offset} "
                 f"act={self.act[0]}..{self.act[1]} {self.rounding.name} bias={self.bias} shifts={self.shifts} "
-                f"seed={self.seed} misalign={self.misalign}")
+                f"seed={self.seed} misalign={self.misalign}"
+                + (f" pads={self.pads}" if self.padding == "EXPLICIT" else ""))
 
 
-def out_len(size: int, k: int, s: int, d: int, padding: str) -> tuple[int, int]:
-    """Output length and leading padding (TFLite's SAME / VALID)."""
+def out_len(size: int, k: int, s: int, d: int, padding: str, before: int = 0, after: int = 0) -> tuple[int, int]:
+    """Output length and leading padding (TFLite's SAME / VALID, or EXPLICIT `before` and `after`:
+    a PAD folded into the layer)."""
     eff = (k - 1) * d + 1
+    if padding == "EXPLICIT":
+        return (size + before + after - eff) // s + 1, before
     if padding == "SAME":
         out = -(-size // s)
         return out, max((out - 1) * s + eff - size, 0) // 2
@@ -99,8 +104,8 @@ def dw_case(spec: Spec, name: str, control: bool = False) -> Case:
     unfolded bias (a kernel or compiler bug the harness must report)."""
     rng = np.random.default_rng(spec.seed)
     s = spec
-    oh, ph = out_len(s.h, s.kh, s.sh, s.dh, s.padding)
-    ow, pw = out_len(s.w, s.kw, s.sw, s.dw, s.padding)
+    oh, ph = out_len(s.h, s.kh, s.sh, s.dh, s.padding, s.pads[0], s.pads[1])
+    ow, pw = out_len(s.w, s.kw, s.sw, s.dw, s.padding, s.pads[2], s.pads[3])
     assert oh >= 1 and ow >= 1 and oh * ow <= s.h * s.w, spec
     x = rng.integers(-128, 128, (s.n, s.h, s.w, s.c), dtype=np.int8)
     f = rng.integers(-127, 128, (1, s.kh, s.kw, s.c), dtype=np.int8)
@@ -172,7 +177,15 @@ def specs(draw) -> Spec:
         h, w = draw(st.integers(1, 48)), draw(st.integers(1, 48))
         while n * h * w * c > BUDGET:
             h, w = max(1, h * 3 // 4), max(1, w * 3 // 4)
-    padding = draw(st.sampled_from(["SAME", "VALID"]))
+    padding = draw(st.sampled_from(["SAME", "VALID", "EXPLICIT"]))
+    pads = (0, 0, 0, 0)
+    if padding == "EXPLICIT":  # any padding before and after that keeps an output no larger than the input
+        spans = ((kh - 1) * dh + 1, (kw - 1) * dw + 1)
+        pads = tuple(draw(st.integers(0, spans[i // 2] - 1)) for i in range(4))
+        outs = [out_len(size, k, st_, d, padding, pads[2 * i], pads[2 * i + 1])[0]
+                for i, (size, k, st_, d) in enumerate(((h, kh, sh, dh), (w, kw, sw, dw)))]
+        if min(outs) < 1 or outs[0] * outs[1] > h * w:
+            padding, pads = "SAME", (0, 0, 0, 0)
     if padding == "VALID" and ((kh - 1) * dh + 1 > h or (kw - 1) * dw + 1 > w):
         padding = "SAME"
     oo = draw(st.integers(-128, 127))
@@ -180,7 +193,7 @@ def specs(draw) -> Spec:
                 draw(st.sampled_from([Rounding.DOUBLE, Rounding.SINGLE])),
                 draw(st.sampled_from(["small", "small", "none", "big"])),
                 draw(st.sampled_from([(-12, 2), (-12, -1), (-10, -4)])), draw(st.integers(0, 2**32 - 1)),
-                draw(st.integers(0, 3)))
+                draw(st.integers(0, 3)), pads)
 
 
 KWS = Spec(1, 25, 5, 64, 3, 3, input_offset=83, output_offset=-128, act=(-128, 127), shifts=(-10, -6))
@@ -215,6 +228,17 @@ def fixed_specs() -> list[Spec]:
                         output_offset=[3, -128, 127, -7][i % 4], act=[(-128, 127), (-3, 90), (0, 6), (-60, -50)][i % 4],
                         rounding=[Rounding.DOUBLE, Rounding.SINGLE][i % 2], bias=["small", "none", "big"][i % 3],
                         shifts=(-12, -1), seed=100 + i, misalign=i % 4))
+    # folded PADs as PyTorch exports them: symmetric 1 before a stride-2 3x3 (top 1, nothing read past the
+    # bottom), asymmetric ones, more padding than SAME gives
+    explicit = [(24, 24, 3, 2, (1, 1, 1, 1)), (23, 25, 3, 2, (1, 1, 1, 1)), (24, 24, 3, 2, (1, 0, 1, 0)),
+                (24, 24, 3, 2, (0, 1, 0, 1)), (25, 5, 3, 1, (2, 0, 0, 2)), (12, 12, 5, 1, (2, 2, 1, 3)),
+                (48, 48, 3, 1, (1, 1, 1, 1)), (10, 10, 3, 1, (2, 0, 2, 0)), (9, 9, 7, 2, (3, 3, 3, 3))]
+    for i, (h, w, k, s, pads) in enumerate(explicit):
+        out.append(Spec(1, h, w, [8, 3, 5][i % 3], k, k, s, s, padding="EXPLICIT", pads=pads,
+                        input_offset=[128, -7, 20][i % 3], output_offset=[-128, 5, 0][i % 3],
+                        act=[(-128, 127), (-128, 60), (-20, 127)][i % 3],
+                        rounding=[Rounding.DOUBLE, Rounding.SINGLE][i % 2], shifts=(-11, -3), seed=500 + i,
+                        misalign=i % 4))
     # the whole-plane fallback: windows that fit neither scratch nor the stack buffer
     for i, (h, w, kh, kw, dh, dw) in enumerate([(16, 16, 7, 7, 2, 2), (17, 17, 7, 7, 2, 2), (9, 30, 7, 7, 2, 2)]):
         out.append(Spec(1 + i % 2, h, w, 3, kh, kw, 1, 1, dh, dw, "SAME", input_offset=[-9, 128, -127][i],

@@ -71,6 +71,7 @@ class Layer:
     scratch_bytes: int = 0
     macs: int = 0
     variant: str | None = None      # the kernel variant chosen (tinyengine.core.variants), None for a view
+    folded: tuple[str, ...] = ()    # ops of the model this layer also does (a PAD folded into a conv)
 
     @property
     def params_type(self) -> str | None:

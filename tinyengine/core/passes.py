@@ -1,5 +1,6 @@
 """The engine's one entry point from a graph to a memory schedule: validate the graph's
-interface, lower every op to a kernel call, then schedule (in place, patches, placement).
+interface, lower every op to a kernel call, fold PADs into the convolutions after them
+(core/padfold.py), then schedule (in place, patches, placement).
 
 `tinyml compile` (tinyengine.driver.pipeline) and TinyNAS's exact cost model
 (tinynas.cost) both plan through `plan_model`, so the cost the search sees is the
@@ -12,6 +13,7 @@ from .errors import TinyMLError
 from .ir import Graph
 from .layers import param_bytes_estimate
 from .lower import lower_graph
+from .padfold import fold_pads
 from .patch import PatchSpec
 from .schedule import DEFAULT_MAX_OVERHEAD, Schedule, schedule
 from .variants import DEFAULT_KERNELS
@@ -25,5 +27,5 @@ def plan_model(graph: Graph, contract: str = "tflm", inplace: bool = True, patch
     rules = get_contract(contract)
     if not graph.inputs or not graph.outputs:
         raise TinyMLError(f"'{graph.name}' has no inputs or no outputs")
-    lowered = lower_graph(graph, rules)
+    lowered = fold_pads(graph, lower_graph(graph, rules))
     return schedule(graph, lowered, param_bytes_estimate(lowered), inplace, patch, max_overhead, kernels)

@@ -43,7 +43,8 @@ def plan_json(plan: Plan, graph: Graph, layers: list[Layer], schedule: dict | No
         "layers": [
             {"index": layer.index, "op": layer.op, "name": layer.name, "kernel": layer.kernel,
              "variant": layer.variant, "inputs": list(layer.inputs), "outputs": list(layer.outputs),
-             "scratch_bytes": layer.scratch_bytes, "macs": layer.macs}
+             "scratch_bytes": layer.scratch_bytes, "macs": layer.macs,
+             **({"folded": list(layer.folded)} if layer.folded else {})}
             for layer in layers
         ],
         "tensors": tensors,

@@ -65,6 +65,7 @@ def render_report(graph: Graph, layers: list[Layer], plan: Plan, contract: str, 
             notes.append("overlaps input")
         if layer.index in in_stage or (stage and layer.index == stage.split):
             notes.append("patched")
+        notes += [f"folds {op}" for op in layer.folded]
         note = f" ({', '.join(notes)})" if notes else ""
         offset = "patch buffer" if layer.index in in_stage else f"{plan.tensor_offset(t):,}"
         kernel = f"`{layer.kernel}` ({layer.variant})" if layer.kernel else "none (view)"
