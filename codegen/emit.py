@@ -138,7 +138,7 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
     def io(ts: tuple[int, ...]) -> list[dict[str, Any]]:
         return [{"offset": plan.tensor_offset(t), "bytes": graph.tensors[t].nbytes,
                  "name": short_name(graph, t),
-                 "shape": shape_text(graph, t), "dtype": graph.tensors[t].dtype} for t in ts]
+                 "shape": shape_text(graph, t), "dtype": graph.tensors[t].dtype, **_quant_text(graph, t)} for t in ts]
 
     canary = canary_tables(layers, plan, stage)
     ctx = {
@@ -157,6 +157,15 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
     }
     files = {name: env.get_template(f"{name}.j2").render(**ctx) for name in MODEL_FILES}
     return GeneratedModel(files)
+
+
+def _quant_text(graph: Graph, t: int) -> dict[str, Any]:
+    """An int8 interface tensor's scale (a float32 C literal) and zero point, for model.h."""
+    tensor = graph.tensors[t]
+    q = tensor.quant
+    if tensor.dtype != "int8" or q is None or q.per_channel:
+        return {"scale": None, "zero_point": None}
+    return {"scale": f"{float(np.float32(q.scale)):.9g}f", "zero_point": q.zero_point}
 
 
 def _free_intervals(plan: Plan, steps: list[int]) -> list[tuple[int, int]]:

@@ -51,7 +51,7 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from .driver.commands import compile_to
 
     _print(compile_to(args.model, args.output, args.reference, args.board, args.patch, not args.no_inplace,
-                      args.max_overhead, args.kernels).lines())
+                      args.max_overhead, args.kernels, args.int8_io).lines())
     return 0
 
 
@@ -74,7 +74,8 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
     status = 0
     for result in verify_models(args.model, args.reference, args.target, args.inputs, args.seed, args.patch,
-                                not args.no_inplace, args.max_overhead, progress=_progress, kernels=args.kernels):
+                                not args.no_inplace, args.max_overhead, progress=_progress, kernels=args.kernels,
+                                int8_io=args.int8_io):
         print(result.summary())
         if not result.ok:
             status = 1
@@ -141,6 +142,10 @@ def _schedule_args(p: argparse.ArgumentParser) -> None:
                    help="'fast' (default): every layer runs the fastest kernel variant that is exact for it (Helium "
                         "on MVE cores, SMLAD on DSP cores, blocked C elsewhere); 'reference': the portable reference "
                         "kernels everywhere, for comparison")
+    p.add_argument("--int8-io", action="store_true",
+                   help="take and return int8: drop the QUANTIZE of a float32 input and the DEQUANTIZE to a float32 "
+                        "output (model.h gives each input's and output's scale and zero point, and helpers to "
+                        "quantize and dequantize); the float buffers leave the arena")
     p.add_argument("--no-inplace", action="store_true",
                    help="plan every layer out of place (no in-place depthwise/elementwise, no overlapping "
                         "pointwise convs); for comparison")

@@ -58,13 +58,13 @@ class CompileResult:
 
 def compile_for_board(model: str | Path, reference: str = "tflm", board: str | None = None, patch: str = "off",
                       inplace: bool = True, max_overhead: float = DEFAULT_MAX_OVERHEAD,
-                      kernels: str = DEFAULT_KERNELS) -> Compiled:
+                      kernels: str = DEFAULT_KERNELS, int8_io: bool = False) -> Compiled:
     """Compile `model`; with `board`, raise unless the plan fits it. When it does not fit and
     `patch` is "off", the error says what --patch auto would plan instead, if that is smaller."""
     from .pipeline import compile_model
 
     compiled = compile_model(model, reference, inplace=inplace, patch=parse_patch(patch), max_overhead=max_overhead,
-                             kernels=kernels)
+                             kernels=kernels, int8_io=int8_io)
     if board:
         from .boards import load_board
         from .firmware import check_plan_fits
@@ -77,7 +77,7 @@ def compile_for_board(model: str | Path, reference: str = "tflm", board: str | N
             if patch != "off":
                 raise
             patched = compile_model(model, reference, inplace=inplace, patch="auto", max_overhead=max_overhead,
-                                    kernels=kernels)
+                                    kernels=kernels, int8_io=int8_io)
             if patched.plan.arena_bytes < compiled.plan.arena_bytes:
                 raise TinyMLError(f"{exc}; with --patch auto the arena would be {patched.plan.arena_bytes:,} B "
                                   f"(patches {patched.stage.spec})") from None
@@ -87,11 +87,12 @@ def compile_for_board(model: str | Path, reference: str = "tflm", board: str | N
 
 def compile_to(model: str | Path, output: str | Path, reference: str = "tflm", board: str | None = None,
                patch: str = "off", inplace: bool = True,
-               max_overhead: float = DEFAULT_MAX_OVERHEAD, kernels: str = DEFAULT_KERNELS) -> CompileResult:
+               max_overhead: float = DEFAULT_MAX_OVERHEAD, kernels: str = DEFAULT_KERNELS,
+               int8_io: bool = False) -> CompileResult:
     """`tinyml compile`: compile (checked against `board`) and write the output directory."""
     from .pipeline import write_output
 
-    compiled = compile_for_board(model, reference, board, patch, inplace, max_overhead, kernels)
+    compiled = compile_for_board(model, reference, board, patch, inplace, max_overhead, kernels, int8_io)
     out = write_output(compiled, output, board=board)
     return CompileResult(compiled, out, board, patch, max_overhead)
 
@@ -107,17 +108,16 @@ def load_compiled_dir(out_dir: Path) -> tuple[Compiled, dict]:
     meta = json.loads(meta_path.read_text())
     compiled = compile_model(out_dir / "model.tflite", meta["contract"], name=meta.get("model"),
                              inplace=meta.get("inplace", True), patch=parse_patch(meta.get("patch", "off")),
-                             kernels=meta.get("kernels", "reference"))
+                             kernels=meta.get("kernels", "reference"), int8_io=meta.get("int8_io", False))
     return compiled, meta
 
 
 def reference_vector(compiled: Compiled, seed: int = 0) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """One random input and the reference interpreter's outputs for it (a firmware self-test)."""
-    from .oracle import make_oracle
     from .verify import random_inputs
 
     inputs = random_inputs(compiled.graph, 1, seed)[0]
-    expected = make_oracle(compiled.contract, compiled.source, len(compiled.graph.outputs)).run(inputs)
+    expected = compiled.oracle().run(inputs)
     return inputs, expected
 
 
@@ -279,7 +279,7 @@ def run_model_dir(model_dir: Path, inputs: list[str], target: str = "host", outp
 def verify_models(models: list[str], reference: str = "tflm", target: str = "host", inputs: int = 50, seed: int = 0,
                   patch: str = "off", inplace: bool = True, max_overhead: float = DEFAULT_MAX_OVERHEAD,
                   progress: Callable[[int, str], Progress | None] | None = None,
-                  kernels: str = DEFAULT_KERNELS) -> Iterator[VerifyResult]:
+                  kernels: str = DEFAULT_KERNELS, int8_io: bool = False) -> Iterator[VerifyResult]:
     """`tinyml verify`: every model, against each reference ("both": every contract), on each of
     the comma-separated targets, one result at a time. `progress(total, label)` may give a
     progress callback for one verification."""
@@ -294,7 +294,8 @@ def verify_models(models: list[str], reference: str = "tflm", target: str = "hos
             for t in targets:
                 tick = progress(inputs, f"{Path(model).stem} {t} vs {ref}") if progress else None
                 yield verify_model(Path(model), ref, count=inputs, seed=seed, target=t, progress=tick,
-                                   inplace=inplace, patch=spec, max_overhead=max_overhead, kernels=kernels)
+                                   inplace=inplace, patch=spec, max_overhead=max_overhead, kernels=kernels,
+                                   int8_io=int8_io)
 
 
 # ---- export ----

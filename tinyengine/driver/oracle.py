@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import TinyMLError
+from ..core.ir import Graph
 from .quiet import quiet
 
 
@@ -76,6 +77,34 @@ class LiteRTOracle(Oracle):
 
     def tensor(self, index: int) -> np.ndarray:
         return np.array(self._interp.get_tensor(index))
+
+
+class InterfaceOracle(Oracle):
+    """The model's interpreter behind a compiled interface that differs from the model's own
+    (--int8-io, tinyengine.core.interface): an int8 input where the model takes float32 is fed
+    dequantized, (q - zero_point) * scale, which the model's QUANTIZE turns back into q (checked
+    on every run); the outputs are the int8 tensors the compiled network returns."""
+
+    def __init__(self, base: Oracle, graph: Graph, own_inputs: tuple[int, ...]):
+        self.name = base.name
+        self._base, self._graph, self._own = base, graph, own_inputs
+
+    def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
+        g = self._graph
+        feed = []
+        for x, own, new in zip(inputs, self._own, g.inputs):
+            q = g.tensors[new].quant
+            feed.append(x if own == new else
+                        ((x.astype(np.float32) - np.float32(q.zero_point)) * np.float32(q.scale)).astype(np.float32))
+        self._base.run(feed)
+        for i, (x, own, new) in enumerate(zip(inputs, self._own, g.inputs)):
+            if own != new and not np.array_equal(self._base.tensor(new).reshape(-1), x.reshape(-1)):
+                raise TinyMLError(f"the model's QUANTIZE of input {i} does not give back the int8 values it was fed "
+                                  f"dequantized; --int8-io cannot be checked against {self.name}")
+        return [self._base.tensor(t).reshape(g.tensors[t].shape) for t in g.outputs]
+
+    def tensor(self, index: int) -> np.ndarray:
+        return self._base.tensor(index)
 
 
 def make_oracle(name: str, model_path: Path, num_outputs: int) -> Oracle:

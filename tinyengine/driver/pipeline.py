@@ -15,6 +15,7 @@ from pathlib import Path
 from codegen import GeneratedModel, generate
 
 from .. import __version__
+from ..core.interface import Interface, int8_interface
 from ..core.ir import Graph
 from ..core.layers import Layer
 from ..core.passes import plan_model
@@ -25,6 +26,7 @@ from ..core.schedule import DEFAULT_MAX_OVERHEAD, Schedule
 from ..core.variants import DEFAULT_KERNELS
 from .atomic import replace_dir
 from .memplot import plot_memory
+from .oracle import InterfaceOracle, Oracle, make_oracle
 from .plan_json import plan_json
 from .report import render_report
 
@@ -39,6 +41,17 @@ class Compiled:
     source: Path
     schedule: Schedule | None = None
     kernels: str = DEFAULT_KERNELS      # the kernel set: "fast" or "reference"
+    interface: Interface | None = None  # the model tensors the interface stands for (--int8-io); None: its own
+
+    @property
+    def int8_io(self) -> bool:
+        return self.interface is not None and self.interface != Interface.own(self.graph)
+
+    def oracle(self, reference: str | None = None) -> Oracle:
+        """The reference interpreter (default: the contract's) behind this network's interface."""
+        base = make_oracle(reference or self.contract, self.source,
+                           len(self.interface.outputs if self.interface else self.graph.outputs))
+        return InterfaceOracle(base, self.graph, self.interface.inputs) if self.int8_io else base
 
     @property
     def stage(self) -> PatchStage | None:
@@ -81,6 +94,7 @@ class Compiled:
             return out
         return {"model": self.graph.name, "source": str(self.source), "contract": self.contract,
                 "patch": str(self.stage.spec) if self.stage else "off", "kernels": self.kernels,
+                "int8_io": self.int8_io,
                 "inplace": any(x.inplace_of is not None or x.overlaps is not None for x in self.layers),
                 "tinyml_version": __version__, "inputs": io(self.graph.inputs), "outputs": io(self.graph.outputs),
                 "layers": [{"index": layer.index, "op": layer.op, "name": layer.name, "output": layer.outputs[0]}
@@ -89,16 +103,19 @@ class Compiled:
 
 def compile_model(path: str | Path, contract: str = "tflm", name: str | None = None,
                   inplace: bool = True, patch: str | PatchSpec = "off",
-                  max_overhead: float = DEFAULT_MAX_OVERHEAD, kernels: str = DEFAULT_KERNELS) -> Compiled:
+                  max_overhead: float = DEFAULT_MAX_OVERHEAD, kernels: str = DEFAULT_KERNELS,
+                  int8_io: bool = False) -> Compiled:
     """`name` overrides the model name (default: the file's stem); `inplace=False` plans
     every layer out of place (for comparison); `patch` is "off", "auto" or a PatchSpec;
-    `kernels` is "fast" or "reference" (tinyengine.core.kernels)."""
+    `kernels` is "fast" or "reference" (tinyengine.core.kernels); `int8_io` drops the QUANTIZE
+    of float inputs and the DEQUANTIZE of float outputs (tinyengine.core.interface)."""
     graph = read_tflite(path)
     if name:
         graph = dataclasses.replace(graph, name=name)
+    graph, interface = int8_interface(graph) if int8_io else (graph, Interface.own(graph))
     sched = plan_model(graph, contract, inplace, patch, max_overhead, kernels)
     code = generate(graph, sched.layers, sched.plan, contract, __version__, sched.stage)
-    return Compiled(graph, sched.layers, sched.plan, code, contract, Path(path), sched, kernels)
+    return Compiled(graph, sched.layers, sched.plan, code, contract, Path(path), sched, kernels, interface)
 
 
 def write_output(compiled: Compiled, out_dir: str | Path, board: str | None = None) -> Path:

@@ -15,7 +15,6 @@ from codegen.build import build_defines
 from ..core.ir import Graph
 from .boards import HOST
 from .host import HostModel, build_host
-from .oracle import make_oracle
 from .pipeline import Compiled, compile_model, write_output
 from .targets import NUMPY, dump_layout, run_batch
 
@@ -113,7 +112,7 @@ def verify_target(compiled: Compiled, model_dir: Path, input_sets: list[list[np.
     input and name the first layer whose output differs (rerunning that input with dumps)."""
     reference = reference or compiled.contract
     g = compiled.graph
-    oracle = make_oracle(reference, compiled.source, len(g.outputs))
+    oracle = compiled.oracle(reference)
     result = VerifyResult(g.name, reference, target, len(compiled.layers), arena_bytes=compiled.plan.arena_bytes,
                           patch=str(compiled.stage.spec) if compiled.stage else "off")
     instructions = []
