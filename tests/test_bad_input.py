@@ -89,3 +89,36 @@ def test_unsupported_op(tmp_path):
 
     model = build("tanh", {}, factory, [(1, 16)])
     assert_clean_failure(tmp_path, model, "unsupported op TANH", "#0")
+
+
+def _litert_refuses(tmp_path: Path) -> Path:
+    """A model TF-Lite Micro runs and LiteRT refuses: a per-tensor bias whose quantized_dimension
+    (3) is past its rank, as some older exporters wrote it."""
+    import flatbuffers
+    from test_int8_io import _model
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(_model(False).read_bytes(), 0))
+    bias = next(t for t in model.subgraphs[0].tensors if t.type == schema.TensorType.INT32 and len(t.shape) == 1)
+    bias.quantization.quantizedDimension = 3
+    b = flatbuffers.Builder(1024)
+    b.Finish(model.Pack(b), file_identifier=b"TFL3")
+    path = tmp_path / "old_export.tflite"
+    path.write_bytes(b.Output())
+    return path
+
+
+def test_reference_both_when_litert_refuses(tmp_path):
+    """--reference both: LiteRT's refusal is one line, TFLM's check still runs and reports, exit 0;
+    --reference litert alone: the same line as the error, exit 2."""
+    model = _litert_refuses(tmp_path)
+    both = run_cli("verify", str(model), "--reference", "both", "--inputs", "2")
+    assert both.returncode == 0, both.stderr
+    lines = both.stdout.strip().splitlines()
+    assert len(lines) == 2, both.stdout
+    assert "2/2 inputs bit-exact vs tflm" in lines[0]
+    assert lines[1].startswith("old_export: not checked: LiteRT cannot check 'old_export.tflite': ")
+    assert "quantized_dimension" in lines[1]
+    alone = run_cli("verify", str(model), "--reference", "litert", "--inputs", "2")
+    assert alone.returncode == 2 and "Traceback" not in alone.stderr
+    assert alone.stderr.strip().count("\n") == 0 and "LiteRT cannot check" in alone.stderr

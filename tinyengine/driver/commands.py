@@ -281,10 +281,12 @@ def verify_models(models: list[str], reference: str = "tflm", target: str = "hos
                   progress: Callable[[int, str], Progress | None] | None = None,
                   kernels: str = DEFAULT_KERNELS, int8_io: bool = False) -> Iterator[VerifyResult]:
     """`tinyml verify`: every model, against each reference ("both": every contract), on each of
-    the comma-separated targets, one result at a time. `progress(total, label)` may give a
+    the comma-separated targets, one result at a time. With "both", an interpreter that cannot
+    load the model gives one `refused` result and the other's check goes on. `progress(total, label)` may give a
     progress callback for one verification."""
+    from .oracle import OracleRefusedError
     from .targets import parse_targets
-    from .verify import verify_model
+    from .verify import VerifyResult, verify_model
 
     targets = parse_targets(target)
     references = list(CONTRACTS) if reference == "both" else [reference]
@@ -293,9 +295,16 @@ def verify_models(models: list[str], reference: str = "tflm", target: str = "hos
         for ref in references:
             for t in targets:
                 tick = progress(inputs, f"{Path(model).stem} {t} vs {ref}") if progress else None
-                yield verify_model(Path(model), ref, count=inputs, seed=seed, target=t, progress=tick,
-                                   inplace=inplace, patch=spec, max_overhead=max_overhead, kernels=kernels,
-                                   int8_io=int8_io)
+                try:
+                    yield verify_model(Path(model), ref, count=inputs, seed=seed, target=t, progress=tick,
+                                       inplace=inplace, patch=spec, max_overhead=max_overhead, kernels=kernels,
+                                       int8_io=int8_io)
+                except OracleRefusedError as exc:
+                    if reference != "both":
+                        raise
+                    # --reference both: one interpreter refusing the model does not stop the other's check
+                    yield VerifyResult(Path(model).stem, ref, t, 0, refused=str(exc))
+                    break
 
 
 # ---- export ----

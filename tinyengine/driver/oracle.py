@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,23 @@ import numpy as np
 from ..core.errors import TinyMLError
 from ..core.ir import Graph
 from .quiet import quiet
+
+
+class OracleRefusedError(TinyMLError):
+    """The reference interpreter cannot load or prepare the model: it cannot check it."""
+
+
+def one_line(text: str) -> str:
+    """An interpreter's error text as one line: its lines and run-together sentences split,
+    repeats dropped, joined with '; '."""
+    parts: list[str] = []
+    for piece in re.split(r"[\r\n]+|(?<=\.)(?=[A-Z])", str(text)):
+        piece = " ".join(piece.split())
+        if piece and piece not in parts:
+            parts.append(piece)
+    line = "".join(p if i == 0 else (" " if parts[i - 1].endswith(".") else "; ") + p for i, p in enumerate(parts))
+    line = line or "no reason given"
+    return line if len(line) <= 300 else line[:297] + "..."
 
 
 class Oracle:
@@ -41,7 +59,7 @@ class TflmOracle(Oracle):
                     data, arena_size=max(len(data) * 10, 4 << 20),
                     intrepreter_config=runtime.InterpreterConfig.kPreserveAllTensors)
         except Exception as exc:
-            raise TinyMLError(f"TF-Lite Micro cannot load '{model_path}': {exc}") from None
+            raise OracleRefusedError(f"TF-Lite Micro cannot check '{Path(model_path).name}': {one_line(exc)}") from None
 
     def run(self, inputs: list[np.ndarray]) -> list[np.ndarray]:
         for i, x in enumerate(inputs):
@@ -65,7 +83,7 @@ class LiteRTOracle(Oracle):
                                        experimental_preserve_all_tensors=True)
             self._interp.allocate_tensors()
         except Exception as exc:
-            raise TinyMLError(f"LiteRT cannot load '{model_path}': {exc}") from None
+            raise OracleRefusedError(f"LiteRT cannot check '{Path(model_path).name}': {one_line(exc)}") from None
         self._in = [d["index"] for d in self._interp.get_input_details()]
         self._out = [d["index"] for d in self._interp.get_output_details()]
 

@@ -47,12 +47,15 @@ class VerifyResult:
     instructions: tuple[int, int] | None = None   # min, max per inference (QEMU targets)
     arena_bytes: int = 0
     patch: str = "off"
+    refused: str | None = None   # the reference interpreter cannot check this model: why (one line)
 
     @property
     def ok(self) -> bool:
         return self.inputs > 0 and self.exact == self.inputs
 
     def summary(self) -> str:
+        if self.refused is not None:
+            return f"{self.model}: not checked: {self.refused}"
         line = (f"{self.model}: {self.exact}/{self.inputs} inputs bit-exact vs {self.reference}, "
                 f"{self.layers} layers, {self.target}, arena {self.arena_bytes:,} B"
                 + (f" (patches {self.patch})" if self.patch != "off" else ""))
