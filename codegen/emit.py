@@ -18,7 +18,7 @@ from tinyengine.core.planner import Plan
 
 from .args import fixed_arg
 from .build import forbidden_defines
-from .names import c_comment, shape_text, short_name
+from .names import DEFAULT_C_NAME, c_comment, shape_text, short_name
 from .patches import stage_calls
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -75,7 +75,8 @@ def c_array_body(data: np.ndarray, per_line: int = 16) -> str:
 
 
 def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, version: str,
-             stage: PatchStage | None = None) -> GeneratedModel:
+             stage: PatchStage | None = None, c_name: str = DEFAULT_C_NAME) -> GeneratedModel:
+    """`c_name`: the prefix of every symbol model.h declares (names.check_c_name)."""
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), undefined=jinja2.StrictUndefined,
                              trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
@@ -145,6 +146,7 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
         "canary": canary,
         "rounding_guard": " || ".join(f"defined({m})" for m in forbidden_defines(layers)),
         "model": graph.name, "contract": contract, "version": version, "plan": plan,
+        "p": c_name, "P": c_name.upper(),
         "calls": calls, "params": params,
         "consts": [{"c": c, "body": c_array_body(c.data)} for c in consts.values()],
         "inputs": io(graph.inputs), "outputs": io(graph.outputs),

@@ -20,7 +20,7 @@ from tinyengine.driver.boards import board_names, load_board, target_names
 from tinyengine.driver.firmware import build_firmware
 from tinyengine.driver.pipeline import compile_model, write_output
 from tinyengine.driver.qemu import FirmwareError, run_raw
-from tinyengine.driver.targets import firmware_for, run_batch
+from tinyengine.driver.targets import firmware_for, firmware_model, run_batch
 from tinyengine.driver.verify import random_inputs, verify_model, verify_target
 
 MODELS = ["vww_96_int8", "pretrainedResnet_quant", "kws_ref_model", "ad01_int8"]
@@ -112,8 +112,7 @@ def test_linker_overflow_is_reported_with_numbers(models_dir, tmp_path):
     assert compiled.plan.flash_bytes < 0x8000   # passes the pre-link check ...
     out = write_output(compiled, tmp_path / "kws")
     with pytest.raises(TinyMLError, match=r"flash needs [\d,]+ B, the board has 32,768 B \([\d,]+ B over\)"):
-        build_firmware(out, board, tmp_path / "fw", compiled.plan.arena_bytes, compiled.plan.flash_bytes, "x",
-                       defines=build_defines(compiled.layers))
+        build_firmware([firmware_model(compiled, out)], board, tmp_path / "fw", defines=build_defines(compiled.layers))
 
 
 @pytest.mark.parametrize("board", HARDWARE_BOARDS)
@@ -122,8 +121,9 @@ def test_real_board_firmware_builds_with_werror(models_dir, tmp_path, board, cap
     assert tinyml(["compile", str(models_dir / "vww_96_int8.tflite"), "-o", str(out), "--board", board]) == 0
     assert tinyml(["build", str(out), "-o", str(tmp_path / "fw")]) == 0
     assert "firmware.elf" in capsys.readouterr().out
-    for f in ("firmware.elf", "firmware.bin", "firmware.hex", "size.json", "testvector.h"):
+    for f in ("firmware.elf", "firmware.bin", "firmware.hex", "size.json", "app_models.c"):
         assert (tmp_path / "fw" / f).exists(), f
+    assert "tv0_expected" in (tmp_path / "fw" / "app_models.c").read_text()   # the self-test vector
     size = subprocess.run(["arm-none-eabi-size", str(tmp_path / "fw" / "firmware.elf")], capture_output=True,
                           text=True, check=True).stdout
     text = int(size.splitlines()[1].split()[0])

@@ -51,14 +51,15 @@ def cmd_compile(args: argparse.Namespace) -> int:
     from .driver.commands import compile_to
 
     _print(compile_to(args.model, args.output, args.reference, args.board, args.patch, not args.no_inplace,
-                      args.max_overhead, args.kernels, args.int8_io).lines())
+                      args.max_overhead, args.kernels, args.int8_io, args.name).lines())
     return 0
 
 
 def cmd_build(args: argparse.Namespace) -> int:
     from .driver.commands import build_model_dir
 
-    _print(build_model_dir(Path(args.dir), args.target, Path(args.output) if args.output else None).lines())
+    _print(build_model_dir([Path(d) for d in args.dir], args.target, Path(args.output) if args.output else None,
+                           args.shared_arena).lines())
     return 0
 
 
@@ -85,7 +86,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 def cmd_export(args: argparse.Namespace) -> int:
     from .driver.commands import export_model_dir
 
-    _print(export_model_dir(Path(args.dir), args.board, Path(args.output)).lines())
+    _print(export_model_dir([Path(d) for d in args.dir], args.board, Path(args.output), args.shared_arena).lines())
     return 0
 
 
@@ -220,14 +221,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--reference", choices=CONTRACTS, default="tflm",
                    help="rounding contract the generated code reproduces bit-exactly (default: tflm)")
     p.add_argument("--board", help="fail unless the plan fits this board's SRAM and flash (see 'tinyml boards')")
+    p.add_argument("--name", metavar="NAME",
+                   help="the model's name and the prefix of every generated symbol (--name kws: kws_run(), "
+                        "kws_input(), KWS_ARENA_BYTES), so several models link into one program; default: "
+                        "tinyml_* symbols")
     _schedule_args(p)
     p.set_defaults(func=cmd_compile)
 
-    p = sub.add_parser("build", help="build a compiled model directory for a target",
+    p = sub.add_parser("build", help="build compiled model directories for a target",
                        description="Build the generated C and the runtime for a target: host (a cffi extension) "
                                    "or a board (firmware.elf with arm-none-eabi-gcc, size.json, and .bin/.hex for "
-                                   "real boards). Fails with the numbers if the firmware does not fit the board.")
-    p.add_argument("dir", help="directory written by 'tinyml compile'")
+                                   "real boards). Several directories (compiled with different --name) build into "
+                                   "one firmware. Fails with the numbers if the firmware does not fit the board.")
+    p.add_argument("dir", nargs="+", help="directory written by 'tinyml compile' (several: one firmware)")
+    p.add_argument("--shared-arena", action="store_true",
+                   help="several models that never run at the same time share one arena, sized to the largest plan")
     p.add_argument("--target", help="host or a board name (see 'tinyml boards'); default: the board given to "
                                     "'tinyml compile --board', else host")
     p.add_argument("-o", "--output", help="firmware directory (default: DIR/fw-<board>)")
@@ -260,10 +268,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("export", help="write a standalone firmware project (Makefile) for a board",
-                       description="Copy the generated model, the runtime, the board's start-up/clock/console code and "
-                                   "a self-test vector into a folder that builds with 'make' alone; README.md there "
-                                   "says how to flash it (pyocd or openocd).")
-    p.add_argument("dir", help="directory written by 'tinyml compile'")
+                       description="Copy the generated models, the runtime, the board's start-up/clock/console code "
+                                   "and a self-test vector per model into a folder that builds with 'make' alone; "
+                                   "README.md there says how to flash it (pyocd or openocd).")
+    p.add_argument("dir", nargs="+", help="directory written by 'tinyml compile' (several: one firmware)")
+    p.add_argument("--shared-arena", action="store_true",
+                   help="several models that never run at the same time share one arena, sized to the largest plan")
     p.add_argument("--board", required=True, help="board name (see 'tinyml boards')")
     p.add_argument("-o", "--output", required=True, help="project directory (replaced atomically)")
     p.set_defaults(func=cmd_export)

@@ -10,14 +10,15 @@ import shutil
 import sys
 from pathlib import Path
 
+from codegen.build import build_defines
+
 from .driver.baselines import SHARED_MODELS, TFLM_ARENA
 from .driver.bench import bench_model, render_table
 from .driver.boards import board_names, load_board
 from .driver.datasets import fashion_mnist
-from .driver.firmware import write_testvector
-from .driver.oracle import make_oracle
+from .driver.firmware import build_firmware
 from .driver.pipeline import compile_model, write_output
-from .driver.targets import firmware_for
+from .driver.targets import firmware_model
 from .driver.verify import image_inputs, random_inputs, verify_host, verify_target
 
 OUT = Path(__file__).resolve().parent.parent / "out" / "demo"
@@ -53,10 +54,10 @@ def main() -> int:
                 for board in hw_boards:
                     b = load_board(board)
                     fw_dir = out / f"fw-{board}"
-                    fw_dir.mkdir(parents=True, exist_ok=True)
-                    oracle = make_oracle(contract, compiled.source, len(compiled.graph.outputs))
-                    write_testvector(fw_dir / "testvector.h", compiled.graph.name, sets[0], oracle.run(sets[0]))
-                    fw = firmware_for(compiled, out, b, out_dir=fw_dir)
+                    expected = compiled.oracle(contract).run(sets[0])
+                    vector = (b"".join(x.tobytes() for x in sets[0]), b"".join(y.tobytes() for y in expected))
+                    fw = build_firmware([firmware_model(compiled, out, vector)], b, fw_dir,
+                                        defines=build_defines(compiled.layers))
                     print(f"{compiled.graph.name}: {board} firmware: {fw.size.summary()}")
                     fw_rows.append((compiled.graph.name, board, fw.size.flash_used, fw.size.sram_used))
                 p = compiled.plan

@@ -1,9 +1,10 @@
 /* Test application: reads unmapped memory, which raises a BusFault. */
 #include "board.h"
-#include "model.h"
+#include "app_models.h"
 
-void tinyml_layer_hook(int layer, const void *output, size_t bytes)
+void app_layer_hook(int model, int layer, const void *output, size_t bytes)
 {
+    (void)model;
     (void)layer;
     (void)output;
     (void)bytes;

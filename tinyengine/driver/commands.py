@@ -6,7 +6,6 @@ the function that needs them, so `tinyml boards` or `--help` stay quick."""
 from __future__ import annotations
 
 import json
-import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,13 +57,14 @@ class CompileResult:
 
 def compile_for_board(model: str | Path, reference: str = "tflm", board: str | None = None, patch: str = "off",
                       inplace: bool = True, max_overhead: float = DEFAULT_MAX_OVERHEAD,
-                      kernels: str = DEFAULT_KERNELS, int8_io: bool = False) -> Compiled:
+                      kernels: str = DEFAULT_KERNELS, int8_io: bool = False, c_name: str | None = None) -> Compiled:
     """Compile `model`; with `board`, raise unless the plan fits it. When it does not fit and
     `patch` is "off", the error says what --patch auto would plan instead, if that is smaller."""
     from .pipeline import compile_model
 
+    named = {"name": c_name, "c_name": c_name} if c_name else {}
     compiled = compile_model(model, reference, inplace=inplace, patch=parse_patch(patch), max_overhead=max_overhead,
-                             kernels=kernels, int8_io=int8_io)
+                             kernels=kernels, int8_io=int8_io, **named)
     if board:
         from .boards import load_board
         from .firmware import check_plan_fits
@@ -77,7 +77,7 @@ def compile_for_board(model: str | Path, reference: str = "tflm", board: str | N
             if patch != "off":
                 raise
             patched = compile_model(model, reference, inplace=inplace, patch="auto", max_overhead=max_overhead,
-                                    kernels=kernels, int8_io=int8_io)
+                                    kernels=kernels, int8_io=int8_io, **named)
             if patched.plan.arena_bytes < compiled.plan.arena_bytes:
                 raise TinyMLError(f"{exc}; with --patch auto the arena would be {patched.plan.arena_bytes:,} B "
                                   f"(patches {patched.stage.spec})") from None
@@ -88,11 +88,12 @@ def compile_for_board(model: str | Path, reference: str = "tflm", board: str | N
 def compile_to(model: str | Path, output: str | Path, reference: str = "tflm", board: str | None = None,
                patch: str = "off", inplace: bool = True,
                max_overhead: float = DEFAULT_MAX_OVERHEAD, kernels: str = DEFAULT_KERNELS,
-               int8_io: bool = False) -> CompileResult:
-    """`tinyml compile`: compile (checked against `board`) and write the output directory."""
+               int8_io: bool = False, c_name: str | None = None) -> CompileResult:
+    """`tinyml compile`: compile (checked against `board`) and write the output directory.
+    `c_name` (--name): the model's name and the prefix of its C symbols (default tinyml_*)."""
     from .pipeline import write_output
 
-    compiled = compile_for_board(model, reference, board, patch, inplace, max_overhead, kernels, int8_io)
+    compiled = compile_for_board(model, reference, board, patch, inplace, max_overhead, kernels, int8_io, c_name)
     out = write_output(compiled, output, board=board)
     return CompileResult(compiled, out, board, patch, max_overhead)
 
@@ -108,7 +109,8 @@ def load_compiled_dir(out_dir: Path) -> tuple[Compiled, dict]:
     meta = json.loads(meta_path.read_text())
     compiled = compile_model(out_dir / "model.tflite", meta["contract"], name=meta.get("model"),
                              inplace=meta.get("inplace", True), patch=parse_patch(meta.get("patch", "off")),
-                             kernels=meta.get("kernels", "reference"), int8_io=meta.get("int8_io", False))
+                             kernels=meta.get("kernels", "reference"), int8_io=meta.get("int8_io", False),
+                             c_name=meta.get("c_name", "tinyml"))
     return compiled, meta
 
 
@@ -158,43 +160,64 @@ class BuildResult:
     board: Board | None = None        # None: the host build
     firmware: Firmware | None = None
     host_module: str | None = None    # the host build's extension module file
+    names: tuple[str, ...] = ()       # the firmware's models, when it holds several
+    shared_arena: bool = False
 
     def lines(self) -> list[str]:
-        name = self.compiled.graph.name
+        name = " + ".join(self.names) if self.names else self.compiled.graph.name
         if self.board is None:
             return [f"{name}: host build ready ({self.host_module})"]
         fw, board = self.firmware, self.board
-        lines = [f"{name}: {fw.elf} for {board.name}: {fw.size.summary()}"]
+        lines = [f"{name}: {fw.elf} for {board.name}: {fw.size.summary()}"
+                 + (" (one arena shared by the models)" if self.shared_arena else "")]
         if not board.runs_here:
             tool = board.flash_tool or "pyocd / openocd"
             lines.append(f"  flash: {tool.format(hex=fw.elf.with_suffix('.hex'), elf=fw.elf)}")
         return lines
 
 
-def build_model_dir(model_dir: Path, target: str | None = None, output: Path | None = None) -> BuildResult:
-    """`tinyml build`: the host extension, or the firmware for a board (default: the board the
-    directory was compiled for, else the host), recorded in the directory's report.md."""
-    from .boards import HOST, load_board
-    from .report import update_report
-    from .targets import firmware_for
+def testvector_bytes(compiled: Compiled) -> tuple[bytes, bytes]:
+    """One random input and the reference output for it, as the self-test's bytes."""
+    inputs, expected = reference_vector(compiled)
+    return (b"".join(np.ascontiguousarray(x).tobytes() for x in inputs),
+            b"".join(np.ascontiguousarray(y).tobytes() for y in expected))
 
-    compiled, meta = load_compiled_dir(model_dir)
+
+def build_model_dir(model_dir: Path | list[Path], target: str | None = None, output: Path | None = None,
+                    shared_arena: bool = False) -> BuildResult:
+    """`tinyml build`: the host extension, or the firmware for a board (default: the board the
+    directory was compiled for, else the host), recorded in the directory's report.md. Several
+    directories (compiled with different --name) build into one firmware, in that order;
+    `shared_arena`: they share one arena, as large as the largest plan (models that never run at
+    the same time)."""
+    from .boards import HOST, load_board
+    from .firmware import build_firmware
+    from .report import update_report
+    from .targets import firmware_model, models_defines
+
+    dirs = [Path(d) for d in (model_dir if isinstance(model_dir, list) else [model_dir])]
+    loaded = [load_compiled_dir(d) for d in dirs]
+    compiled, meta = loaded[0]
     target = target or meta.get("board") or HOST
     if target == HOST:
+        if len(dirs) > 1:
+            raise TinyMLError("the host build takes one model directory; several build into one firmware for a board "
+                              "(--target BOARD)")
         from .verify import host_model
 
-        model = host_model(compiled, model_dir)
+        model = host_model(compiled, dirs[0])
         return BuildResult(compiled, host_module=model.module.__file__)
     board = load_board(target)
-    out = output if output else model_dir / f"fw-{board.name}"
-    if board.console == "uart":
-        from .firmware import write_testvector
-
-        out.mkdir(parents=True, exist_ok=True)
-        write_testvector(out / "testvector.h", compiled.graph.name, *reference_vector(compiled))
-    fw = firmware_for(compiled, model_dir, board, out_dir=out)
-    update_report(model_dir, f"firmware {board.name}", firmware_section(fw))
-    return BuildResult(compiled, board, fw)
+    if output is None and len(dirs) > 1:
+        raise TinyMLError("several model directories build into one firmware: give its directory with -o")
+    out = output if output else dirs[0] / f"fw-{board.name}"
+    with_vectors = board.console == "uart"
+    models = [firmware_model(c, d, testvector_bytes(c) if with_vectors else None) for (c, _), d in zip(loaded, dirs)]
+    fw = build_firmware(models, board, out, defines=models_defines([c for c, _ in loaded]), shared_arena=shared_arena)
+    for d in dirs:
+        update_report(d, f"firmware {board.name}", firmware_section(fw))
+    names = tuple(c.graph.name for c, _ in loaded) if len(dirs) > 1 else ()
+    return BuildResult(compiled, board, fw, names=names, shared_arena=shared_arena)
 
 
 # ---- run ----
@@ -320,25 +343,25 @@ class ExportResult:
                 f"(build: make -C {self.out})"]
 
 
-def export_model_dir(model_dir: Path, board: str, output: Path) -> ExportResult:
-    """`tinyml export`: a standalone Makefile project for `board` (after checking the plan fits)."""
-    from codegen.build import build_defines
-
+def export_model_dir(model_dir: Path | list[Path], board: str, output: Path,
+                     shared_arena: bool = False) -> ExportResult:
+    """`tinyml export`: a standalone Makefile project for `board` (after checking the plan fits),
+    of one compiled model directory or several (one firmware; `shared_arena` as for build)."""
     from .. import __version__
     from .boards import load_board
     from .export import export_project
-    from .firmware import check_plan_fits, write_testvector
-    from .targets import peak_description
+    from .targets import firmware_model, models_defines
 
-    compiled, _ = load_compiled_dir(model_dir)
+    dirs = [Path(d) for d in (model_dir if isinstance(model_dir, list) else [model_dir])]
+    loaded = [load_compiled_dir(d)[0] for d in dirs]
     b = load_board(board)
-    check_plan_fits(b, compiled.plan.arena_bytes, compiled.plan.flash_bytes, peak_description(compiled))
-    with tempfile.TemporaryDirectory() as tmp:
-        tv = Path(tmp) / "testvector.h"
-        write_testvector(tv, compiled.graph.name, *reference_vector(compiled))
-        out = export_project(model_dir, b, output, compiled.graph.name, __version__,
-                             compiled.plan.arena_bytes, compiled.plan.flash_bytes, tv, build_defines(compiled.layers))
-    return ExportResult(compiled, b, out)
+    models = [firmware_model(c, d, testvector_bytes(c)) for c, d in zip(loaded, dirs)]
+    names = [m.glue.c_name for m in models]
+    if len(set(names)) != len(names):
+        raise TinyMLError(f"two models of one firmware have the same symbol prefix ({', '.join(names)}); "
+                          "compile them with different --name")
+    out = export_project(models, b, output, __version__, models_defines(loaded), shared_arena)
+    return ExportResult(loaded[0], b, out)
 
 
 # ---- bench ----

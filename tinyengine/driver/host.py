@@ -26,7 +26,7 @@ _HARNESS = r"""
 #include "model.h"
 static uint8_t *g_dump;
 static const uint32_t *g_offsets;
-void tinyml_layer_hook(int layer, const void *output, size_t bytes)
+void MODEL_layer_hook(int layer, const void *output, size_t bytes)
 {
     if (g_dump) memcpy(g_dump + g_offsets[layer], output, bytes);
 }
@@ -38,9 +38,16 @@ void tinyml_host_set_dump(uint8_t *buf, const uint32_t *offsets)
 """
 
 _CDEF = """
-int tinyml_invoke_multi(const void *const *inputs, void *const *outputs);
+int tinyml_host_invoke(const void *const *inputs, void *const *outputs);
 void tinyml_host_set_dump(uint8_t *buf, const uint32_t *offsets);
 """
+
+
+def _harness(c_name: str) -> str:
+    """The cffi module's C: the model's hook (dumps) and its invoke under fixed names."""
+    return (_HARNESS.replace("MODEL_", f"{c_name}_")
+            + f"int tinyml_host_invoke(const void *const *inputs, void *const *outputs)\n"
+              f"{{\n    return {c_name}_invoke_multi(inputs, outputs);\n}}\n")
 
 
 def cache_root() -> Path:
@@ -86,7 +93,7 @@ class HostModel:
             offsets = np.ascontiguousarray(dump_offsets, dtype=np.uint32)
             lib.tinyml_host_set_dump(ffi.from_buffer("uint8_t[]", dump), ffi.from_buffer("uint32_t[]", offsets))
         try:
-            status = lib.tinyml_invoke_multi(ffi.new("void *[]", [ffi.cast("void *", b) for b in in_bufs]),
+            status = lib.tinyml_host_invoke(ffi.new("void *[]", [ffi.cast("void *", b) for b in in_bufs]),
                                              ffi.new("void *[]", [ffi.cast("void *", b) for b in out_bufs]))
         finally:
             if dump_offsets is not None:
@@ -133,8 +140,9 @@ def _runtime_objects(defines: tuple[str, ...] = ()) -> list[Path]:
 
 def build_host(model_dir: Path, input_bytes: list[int],
                output_specs: list[tuple[tuple[int, ...], np.dtype]], canary: bool = False,
-               defines: tuple[str, ...] = ()) -> HostModel:
+               defines: tuple[str, ...] = (), c_name: str = "tinyml") -> HostModel:
     """Compile `model_dir`'s generated C with the runtime; reuse a cached build when unchanged.
+    `c_name`: the prefix of the model's symbols (tinyml compile --name).
     `canary` builds model.c with -DTINYML_CANARY (free arena bytes checked and poisoned per layer).
     `defines`: the network's flags for the runtime and model.c (codegen.build.build_defines)."""
     import cffi
@@ -146,7 +154,8 @@ def build_host(model_dir: Path, input_bytes: list[int],
         if not f.exists():
             raise TinyMLError(f"'{model_dir}' has no {f.name}; run 'tinyml compile' first")
     model_flags = [*defines, *(["-DTINYML_CANARY"] if canary else [])]
-    digest = _digest(sources + model_files, " ".join(C_FLAGS + model_flags) + _HARNESS + _CDEF)
+    harness = _harness(c_name)
+    digest = _digest(sources + model_files, " ".join(C_FLAGS + model_flags) + harness + _CDEF)
     build_dir = cache_root() / "host" / digest
     module_name = f"_tinyml_host_{digest}"
     with _locked(build_dir):
@@ -155,7 +164,7 @@ def build_host(model_dir: Path, input_bytes: list[int],
             objects = _runtime_objects(defines) + [_compile(model_dir / "model.c", build_dir, [model_dir], model_flags)]
             ffi = cffi.FFI()
             ffi.cdef(_CDEF)
-            ffi.set_source(module_name, _HARNESS, include_dirs=[str(model_dir), str(RUNTIME / "include")],
+            ffi.set_source(module_name, harness, include_dirs=[str(model_dir), str(RUNTIME / "include")],
                            extra_objects=[str(o) for o in objects])
             so = Path(ffi.compile(tmpdir=str(build_dir), verbose=False))
     spec = importlib.util.spec_from_file_location(module_name, so)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from codegen import GeneratedModel, generate
+from codegen.names import DEFAULT_C_NAME, check_c_name
 
 from .. import __version__
 from ..core.interface import Interface, int8_interface
@@ -42,6 +43,7 @@ class Compiled:
     schedule: Schedule | None = None
     kernels: str = DEFAULT_KERNELS      # the kernel set: "fast" or "reference"
     interface: Interface | None = None  # the model tensors the interface stands for (--int8-io); None: its own
+    c_name: str = DEFAULT_C_NAME        # the prefix of the generated symbols (--name)
 
     @property
     def int8_io(self) -> bool:
@@ -94,7 +96,7 @@ class Compiled:
             return out
         return {"model": self.graph.name, "source": str(self.source), "contract": self.contract,
                 "patch": str(self.stage.spec) if self.stage else "off", "kernels": self.kernels,
-                "int8_io": self.int8_io,
+                "int8_io": self.int8_io, "c_name": self.c_name,
                 "inplace": any(x.inplace_of is not None or x.overlaps is not None for x in self.layers),
                 "tinyml_version": __version__, "inputs": io(self.graph.inputs), "outputs": io(self.graph.outputs),
                 "layers": [{"index": layer.index, "op": layer.op, "name": layer.name, "output": layer.outputs[0]}
@@ -104,18 +106,20 @@ class Compiled:
 def compile_model(path: str | Path, contract: str = "tflm", name: str | None = None,
                   inplace: bool = True, patch: str | PatchSpec = "off",
                   max_overhead: float = DEFAULT_MAX_OVERHEAD, kernels: str = DEFAULT_KERNELS,
-                  int8_io: bool = False) -> Compiled:
+                  int8_io: bool = False, c_name: str = DEFAULT_C_NAME) -> Compiled:
     """`name` overrides the model name (default: the file's stem); `inplace=False` plans
     every layer out of place (for comparison); `patch` is "off", "auto" or a PatchSpec;
     `kernels` is "fast" or "reference" (tinyengine.core.kernels); `int8_io` drops the QUANTIZE
-    of float inputs and the DEQUANTIZE of float outputs (tinyengine.core.interface)."""
+    of float inputs and the DEQUANTIZE of float outputs (tinyengine.core.interface); `c_name` is
+    the prefix of the generated symbols (codegen.names.check_c_name)."""
+    check_c_name(c_name)
     graph = read_tflite(path)
     if name:
         graph = dataclasses.replace(graph, name=name)
     graph, interface = int8_interface(graph) if int8_io else (graph, Interface.own(graph))
     sched = plan_model(graph, contract, inplace, patch, max_overhead, kernels)
-    code = generate(graph, sched.layers, sched.plan, contract, __version__, sched.stage)
-    return Compiled(graph, sched.layers, sched.plan, code, contract, Path(path), sched, kernels, interface)
+    code = generate(graph, sched.layers, sched.plan, contract, __version__, sched.stage, c_name)
+    return Compiled(graph, sched.layers, sched.plan, code, contract, Path(path), sched, kernels, interface, c_name)
 
 
 def write_output(compiled: Compiled, out_dir: str | Path, board: str | None = None) -> Path:

@@ -85,9 +85,11 @@ def run_raw(board: Board, elf: Path, inputs: bytes, args: tuple[str, ...] = (),
 
 
 def run_firmware(board: Board, elf: Path, inputs: bytes, num_layers: int, dump: bool = False,
-                 timeout: float = 120.0) -> QemuRun:
-    """Run the model firmware on `inputs` (whole inferences back to back) and collect outputs and profile."""
-    console, files = run_raw(board, elf, inputs, ("dump",) if dump else (), timeout)
+                 timeout: float = 120.0, model: int = 0) -> QemuRun:
+    """Run the model firmware on `inputs` (whole inferences back to back) and collect outputs and profile.
+    `model`: which model of a firmware holding several (the app's command-line word "modelK")."""
+    args = (*(("dump",) if dump else ()), *((f"model{model}",) if model else ()))
+    console, files = run_raw(board, elf, inputs, args, timeout)
     profile = np.frombuffer(files["profile.bin"], dtype="<u4").reshape(-1, num_layers + 2)
     total = profile[:, -2].astype(np.uint64) | (profile[:, -1].astype(np.uint64) << np.uint64(32))
     return QemuRun(outputs=files["output.bin"], layer_ticks=profile[:, :num_layers].astype(np.int64),

@@ -13,8 +13,10 @@ import numpy as np
 from codegen.build import build_defines
 
 from ..core.errors import TinyMLError
+from . import appglue
+from .appglue import GlueModel
 from .boards import BOARDS_DIR, HOST, Board, load_board, target_names
-from .firmware import C_FLAGS, Firmware, build_firmware
+from .firmware import C_FLAGS, Firmware, FirmwareModel, build_firmware
 from .host import MODEL_FILES, _locked, cache_root, runtime_headers, runtime_sources
 from .pipeline import Compiled
 from .qemu import run_firmware
@@ -44,14 +46,30 @@ def peak_description(compiled: Compiled) -> str:
     return f"layer {layer.index} {layer.op} '{layer.name}'"
 
 
+def firmware_model(compiled: Compiled, model_dir: Path, testvector: tuple[bytes, bytes] | None = None
+                   ) -> FirmwareModel:
+    """`compiled` (written to `model_dir`) as one model of a firmware; `testvector`: the self-test's
+    input and reference output bytes (real boards)."""
+    g = compiled.graph
+    glue = GlueModel(g.name, compiled.c_name, len(compiled.layers), tuple(g.tensors[t].nbytes for t in g.inputs),
+                     tuple(g.tensors[t].nbytes for t in g.outputs), compiled.plan.arena_bytes, testvector)
+    return FirmwareModel(Path(model_dir), glue, compiled.plan.flash_bytes, peak_description(compiled))
+
+
+def models_defines(compiled: list[Compiled]) -> tuple[str, ...]:
+    """The runtime's flags for a firmware of these models: one set for all of them."""
+    return build_defines([layer for c in compiled for layer in c.layers])
+
+
 def firmware_for(compiled: Compiled, model_dir: Path, board: Board, out_dir: Path | None = None,
                  app: Path | None = None) -> Firmware:
     """Build (or reuse, keyed by a hash of every source) the firmware of `model_dir` for `board`."""
     if out_dir is None:
-        h = hashlib.sha256(" ".join([*board.cflags, *C_FLAGS, *build_defines(compiled.layers), str(app)]).encode())
+        h = hashlib.sha256(" ".join([*board.cflags, *C_FLAGS, *build_defines(compiled.layers), str(app),
+                                     compiled.c_name]).encode())
         board_files = sorted(p for p in BOARDS_DIR.rglob("*") if p.is_file())
         for f in [*(model_dir / m for m in MODEL_FILES), *runtime_sources(), *runtime_headers(), *board_files,
-                  *([app] if app else [])]:
+                  *([app] if app else []), Path(appglue.__file__)]:
             h.update(f.name.encode() + f.read_bytes())
         out_dir = cache_root() / "arm" / f"{board.name}-{h.hexdigest()[:20]}"
         with _locked(out_dir):
@@ -66,8 +84,7 @@ def firmware_for(compiled: Compiled, model_dir: Path, board: Board, out_dir: Pat
 
 
 def _build(compiled: Compiled, model_dir: Path, board: Board, out_dir: Path, app: Path | None) -> Firmware:
-    return build_firmware(model_dir, board, out_dir, compiled.plan.arena_bytes, compiled.plan.flash_bytes,
-                          peak_description(compiled), app, build_defines(compiled.layers))
+    return build_firmware([firmware_model(compiled, model_dir)], board, out_dir, app, build_defines(compiled.layers))
 
 
 def dump_layout(compiled: Compiled) -> tuple[np.ndarray, int]:
@@ -83,15 +100,17 @@ def dump_layout(compiled: Compiled) -> tuple[np.ndarray, int]:
 
 
 def run_batch(compiled: Compiled, model_dir: Path, target: str, input_sets: list[list[np.ndarray]],
-              dump: bool = False, timeout: float = 300.0, canary: bool = False) -> Batch:
-    """`canary` (host only): the debug build that checks and poisons free arena bytes after every layer."""
+              dump: bool = False, timeout: float = 300.0, canary: bool = False,
+              firmware: tuple[Firmware, int] | None = None) -> Batch:
+    """`canary` (host only): the debug build that checks and poisons free arena bytes after every layer.
+    `firmware` (QEMU only): run model K of this already built firmware (several models) instead."""
     g = compiled.graph
     specs = [(g.tensors[t].shape, np.dtype(NUMPY[g.tensors[t].dtype])) for t in g.outputs]
     if target == HOST:
         from .host import build_host
 
         model = build_host(model_dir, [g.tensors[t].nbytes for t in g.inputs], specs, canary,
-                           build_defines(compiled.layers))
+                           build_defines(compiled.layers), compiled.c_name)
         offsets, total = dump_layout(compiled)
         outs, dumps = [], []
         for inputs in input_sets:
@@ -102,14 +121,14 @@ def run_batch(compiled: Compiled, model_dir: Path, target: str, input_sets: list
     if canary:
         raise TinyMLError("the canary build runs on the host only")
     board = load_board(target)
-    fw = firmware_for(compiled, model_dir, board)
+    fw, k = firmware if firmware is not None else (firmware_for(compiled, model_dir, board), 0)
     for inputs in input_sets:
         for x, t in zip(inputs, g.inputs):
             if x.nbytes != g.tensors[t].nbytes:
                 raise TinyMLError(f"input has {x.nbytes} bytes, tensor '{g.tensors[t].name}' needs "
                                   f"{g.tensors[t].nbytes}")
     raw = b"".join(np.ascontiguousarray(x).tobytes() for inputs in input_sets for x in inputs)
-    run = run_firmware(board, fw.elf, raw, len(compiled.layers), dump=dump, timeout=timeout)
+    run = run_firmware(board, fw.elf, raw, len(compiled.layers), dump=dump, timeout=timeout, model=k)
     out_bytes = sum(g.tensors[t].nbytes for t in g.outputs)
     outs = []
     for n in range(len(input_sets)):

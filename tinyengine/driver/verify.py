@@ -105,7 +105,7 @@ def host_model(compiled: Compiled, model_dir: Path) -> HostModel:
     g = compiled.graph
     return build_host(model_dir, [g.tensors[t].nbytes for t in g.inputs],
                       [(g.tensors[t].shape, np.dtype(NUMPY[g.tensors[t].dtype])) for t in g.outputs],
-                      defines=build_defines(compiled.layers))
+                      defines=build_defines(compiled.layers), c_name=compiled.c_name)
 
 
 def verify_target(compiled: Compiled, model_dir: Path, input_sets: list[list[np.ndarray]], target: str = HOST,
