@@ -167,7 +167,8 @@ def _quant_text(graph: Graph, t: int) -> dict[str, Any]:
     q = tensor.quant
     if tensor.dtype != "int8" or q is None or q.per_channel:
         return {"scale": None, "zero_point": None}
-    return {"scale": f"{float(np.float32(q.scale)):.9g}f", "zero_point": q.zero_point}
+    text = f"{float(np.float32(q.scale)):.9g}"
+    return {"scale": text + ("" if "." in text or "e" in text else ".0") + "f", "zero_point": q.zero_point}
 
 
 def _free_intervals(plan: Plan, steps: list[int]) -> list[tuple[int, int]]:

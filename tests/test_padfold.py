@@ -216,3 +216,34 @@ def test_patches_run_across_folded_pads():
     patched = compile_model(_model(True), patch="auto", max_overhead=0.5)
     assert patched.stage is not None and patched.plan.arena_bytes < off
     assert any(patched.layers[i].folded for i in patched.stage.layers)
+
+
+# ---- a PAD that cannot fold runs in place ---------------------------------------------------
+
+def _pool_net(recipe: dict):
+    """conv -> PAD -> MAX_POOL_2D (a pool's padding is not a PAD's) -> conv."""
+    import tensorflow as tf
+
+    rng = np.random.default_rng(11)
+    k1 = tf.constant(rng.normal(0, 0.3, (3, 3, 3, 8)).astype(np.float32))
+    k2 = tf.constant(rng.normal(0, 0.3, (1, 1, 8, 8)).astype(np.float32))
+
+    def f(x):
+        y = tf.nn.relu(tf.nn.conv2d(x, k1, 1, "SAME"))
+        y = tf.pad(y, [[0, 0], [1, 1], [1, 1], [0, 0]])
+        y = tf.nn.max_pool2d(y, 3, 2, "VALID")
+        return tf.nn.conv2d(y, k2, 1, "SAME")
+
+    return f
+
+
+def test_unfoldable_pad_runs_in_place():
+    model = build("pad-pool", {"version": 1}, _pool_net, [(1, 16, 16, 3)])
+    compiled = compile_model(model)
+    (pad,) = [layer for layer in compiled.layers if layer.op == "PAD"]
+    assert pad.variant == "in-place" and pad.inplace_of == pad.inputs[0] and not pad.folded
+    plan = compiled.plan
+    assert plan.tensor_offset(pad.outputs[0]) == plan.tensor_offset(pad.inputs[0])
+    out_of_place = compile_model(model, inplace=False).plan.arena_bytes
+    assert plan.arena_bytes < out_of_place
+    assert_bit_exact(model, count=4, expect_ops={"PAD", "MAX_POOL_2D"})

@@ -9,6 +9,8 @@ dies at that layer, wherever the kernel can do it exactly.
   kernel (C_in bytes of scratch) and its output may overlap its dying input by
   as much as the kernel allows (Layer.overlaps, Plan.shared): the pair costs
   about max(input, output) instead of their sum.
+* PAD (one the padfold pass left) writes its padded copy back to front over its input, in
+  a buffer of the output's size (tinyml_pad_inplace): the pair costs the output alone.
 * ADD and MUL without broadcasting on that input, and the per-element ops
   (RELU, RELU6, RELU_N1_TO_1, int8 QUANTIZE, LOGISTIC, HARD_SWISH) read element
   i before writing element i, so they run unchanged with output == input.
@@ -99,6 +101,11 @@ def _inplace_candidate(graph: Graph, layer: Layer, dies_here) -> int | None:
         src = layer.inputs[0]
         ok = graph.tensors[src].nbytes >= out.nbytes and dies_here(src, layer.index)
         return src if ok else None
+    if layer.op in ("PAD", "PADV2"):
+        if select(layer.op, layer.params, Memory.IN_PLACE) is None or len(layer.inputs) != 1:
+            return None
+        src = layer.inputs[0]
+        return src if dies_here(src, layer.index) else None
     if layer.op in ELEMENTWISE:
         for src in layer.inputs:
             t = graph.tensors[src]
@@ -123,4 +130,11 @@ def _rewrite(graph: Graph, layer: Layer, src: int) -> Layer | None:
         return dataclasses.replace(layer, kernel=v.kernel, variant=v.name,
                                    args=(TensorArg(src, "int8_t", False), w, b, ScratchArg()),
                                    scratch_bytes=scratch, inplace_of=src)
+    if layer.op in ("PAD", "PADV2"):
+        v = select(layer.op, layer.params, Memory.IN_PLACE)
+        x = layer.args[0]
+        if not isinstance(x, TensorArg) or x.tensor != src:
+            return None
+        return dataclasses.replace(layer, kernel=v.kernel, variant=v.name, args=(TensorArg(src, x.ctype, False),),
+                                   inplace_of=src)
     return dataclasses.replace(layer, inplace_of=src)

@@ -88,9 +88,25 @@ def _plan(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool,
     folds = fold_layers(layers) if folds is None else folds
     flash = param_bytes + (stage_param_bytes(graph, layers, stage) if stage else 0)
     if quick:
-        scheduled = select_kernels(graph, placed, kernels, stage, frozenset(layer.index for layer in placed), folds)
-        return scheduled, plan_memory(graph, scheduled, flash, stage, quick)
-    scheduled, plan = _kernels_and_plan(graph, placed, flash, stage, kernels, folds)
+        def lean(placed: list[Layer]) -> tuple[list[Layer], Plan]:
+            scheduled = select_kernels(graph, placed, kernels, stage, frozenset(x.index for x in placed), folds)
+            return scheduled, plan_memory(graph, scheduled, flash, stage, quick)
+        scheduled, plan = lean(placed)
+    else:
+        scheduled, plan = _kernels_and_plan(graph, placed, flash, stage, kernels, folds)
+    # an in-place PAD makes its input's buffer output-sized for the input's whole life: where that
+    # raises the peak elsewhere, the PADs run out of place
+    pads = {x.index for x in placed if x.op in ("PAD", "PADV2") and x.inplace_of is not None}
+    if pads:
+        skip |= pads
+        apart = apply_inplace(graph, layers, skip)
+        trial = lean(apart) if quick else _kernels_and_plan(graph, apart, flash, stage, kernels, folds)
+        if trial[1].arena_bytes < plan.arena_bytes:
+            placed, (scheduled, plan) = apart, trial
+        else:
+            skip -= pads
+    if quick:
+        return scheduled, plan
     if not inplace or kernels == "reference":
         return scheduled, plan
     free = {layer.index for layer in scheduled if layer.op == "DEPTHWISE_CONV_2D" and layer.inplace_of is not None

@@ -159,8 +159,11 @@ VARIANTS: dict[str, tuple[KernelVariant, ...]] = {
     "RELU_N1_TO_1": _requantize(),
     "QUANTIZE": (_ref("tinyml_quantize_f32_s8", P.AffineParams), _ref("tinyml_requantize_s8", P.RequantizeParams)),
     "DEQUANTIZE": (_ref("tinyml_dequantize_s8_f32", P.AffineParams),),
-    "PAD": (_ref("tinyml_pad", P.PadParams),),
-    "PADV2": (_ref("tinyml_pad", P.PadParams),),
+    # written back to front over its input (a PAD the padfold pass could not fold into a conv)
+    "PAD": (_ref("tinyml_pad", P.PadParams),
+            KernelVariant("in-place", "tinyml_pad_inplace", P.PadParams, ANY, Memory.IN_PLACE)),
+    "PADV2": (_ref("tinyml_pad", P.PadParams),
+              KernelVariant("in-place", "tinyml_pad_inplace", P.PadParams, ANY, Memory.IN_PLACE)),
     "CONCATENATION": (_ref("tinyml_concat", P.ConcatParams),),
     "TRANSPOSE": (_ref("tinyml_transpose", P.TransposeParams),),
     "RESIZE_NEAREST_NEIGHBOR": (_ref("tinyml_resize_nearest", P.ResizeNearestParams),),

@@ -51,7 +51,7 @@ typedef struct {{
     void *(*input)(int index);
     const void *(*output)(int index);
     const uint32_t *input_bytes, *output_bytes;
-    const char *const *layer_ops;
+    const char *const *layer_ops;            /* with the self-test vector only, else NULL (not linked) */
     const uint8_t *tv_input, *tv_expected;   /* the self-test vector, NULL when the build has none */
 }} app_model_t;
 
@@ -81,7 +81,7 @@ def glue_source(models: list[GlueModel], shared_arena: bool) -> str:
         out += [f"/* model {k}: {_c_string(m.name)} */",
                 f"extern const uint32_t {p}_input_bytes[{len(m.input_bytes)}];",
                 f"extern const uint32_t {p}_output_bytes[{len(m.output_bytes)}];",
-                f"extern const char *const {p}_layer_ops[{m.num_layers}];",
+                *([f"extern const char *const {p}_layer_ops[{m.num_layers}];"] if m.testvector else []),
                 f"void *{p}_input(int index);", f"const void *{p}_output(int index);", f"int {p}_run(void);",
                 f"void {p}_layer_hook(int layer, const void *output, size_t bytes);",
                 f"void {p}_layer_hook(int layer, const void *output, size_t bytes)",
@@ -94,6 +94,7 @@ def glue_source(models: list[GlueModel], shared_arena: bool) -> str:
         out.append("")
         entries.append(f'    {{"{_c_string(m.name)}", {len(m.input_bytes)}, {len(m.output_bytes)}, {m.num_layers}, '
                        f"{sum(m.input_bytes)}, {sum(m.output_bytes)}, {p}_run, {p}_input, {p}_output, "
-                       f"{p}_input_bytes, {p}_output_bytes, {p}_layer_ops, {tv_in}, {tv_out}}},")
+                       f"{p}_input_bytes, {p}_output_bytes, {p + '_layer_ops' if m.testvector else 'NULL'}, "
+                       f"{tv_in}, {tv_out}}},")
     out += ["const app_model_t app_models[APP_NUM_MODELS] = {", *entries, "};", ""]
     return "\n".join(out)

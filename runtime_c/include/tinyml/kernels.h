@@ -302,6 +302,11 @@ typedef struct {
 } tinyml_pad_params_t;
 
 void tinyml_pad(const tinyml_pad_params_t *p, const void *input, void *output);
+/* In place: the input occupies the start of `buffer`, which holds the output's bytes; the
+ * padded output is written back to front over it (every element lands at or after its
+ * source, so no input element is overwritten before it is read). Bit-identical to
+ * tinyml_pad. pad_before[d] >= 0 and out_shape[d] >= in_shape[d] + pad_before[d]. */
+void tinyml_pad_inplace(const tinyml_pad_params_t *p, void *buffer);
 
 /* ---- CONCATENATION ---------------------------------------------------- */
 typedef struct {
