@@ -113,8 +113,9 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
                 args.append(fixed_arg(a, layer.index, plan))
             elif isinstance(a, TensorListArg):
                 refs = ", ".join(f"ARENA({plan.tensor_offset(t)}) /* {short_name(graph, t)} */" for t in a.tensors)
-                pre = f"const void *const L{layer.index}_inputs[{len(a.tensors)}] = {{{refs}}};"
-                args.append(f"L{layer.index}_inputs")
+                what, qual = ("outputs", "") if a.writable else ("inputs", "const ")
+                pre = f"{qual}void *const L{layer.index}_{what}[{len(a.tensors)}] = {{{refs}}};"
+                args.append(f"L{layer.index}_{what}")
         comment += f"\n     * kernel {layer.kernel} ({layer.variant})"
         for op in layer.folded:
             comment += f"\n     * padding includes the folded {op}"

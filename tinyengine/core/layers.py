@@ -39,6 +39,7 @@ class TensorArg:
 @dataclass(frozen=True)
 class TensorListArg:
     tensors: tuple[int, ...]
+    writable: bool = False   # an array of output pointers (SPLIT), else of read-only inputs (CONCATENATION)
 
 
 @dataclass(frozen=True)

@@ -9,18 +9,17 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
 
+from . import lower_slicing
 from . import quant as Q
 from .contracts import Contract
 from .errors import UnsupportedModelError
-from .ir import Graph, Op, Tensor
+from .ir import Graph, Tensor
 from .layers import (
     MAX_DIMS,
     Arg,
-    ConstArray,
     Layer,
     NullArg,
     ScratchArg,
@@ -29,6 +28,8 @@ from .layers import (
     contiguous_strides,
     right_align,
 )
+from .lower_ctx import LowerCtx as _Ctx
+from .lower_ctx import element as _element
 from .params import (
     Activation,
     AddParams,
@@ -41,6 +42,7 @@ from .params import (
     FullyConnectedParams,
     HardSwishParams,
     LogisticParams,
+    MaxMinParams,
     MeanParams,
     MulParams,
     PadParams,
@@ -53,13 +55,13 @@ from .params import (
     Tile,
     TransposeParams,
 )
-from .variants import reference_variant
 
 SUPPORTED_OPS = (
     "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL", "AVERAGE_POOL_2D",
     "MAX_POOL_2D", "MEAN", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SOFTMAX", "LOG_SOFTMAX", "PAD",
     "PADV2", "QUANTIZE", "DEQUANTIZE", "CONCATENATION", "TRANSPOSE", "RESIZE_NEAREST_NEIGHBOR",
-    "LOGISTIC", "HARD_SWISH", "RELU", "RELU6", "RELU_N1_TO_1",
+    "LOGISTIC", "HARD_SWISH", "RELU", "RELU6", "RELU_N1_TO_1", "SLICE", "STRIDED_SLICE", "SPLIT",
+    "SPLIT_V", "UNPACK", "PACK", "GATHER", "MAXIMUM", "MINIMUM",
 )
 
 
@@ -86,76 +88,6 @@ def check_supported(graph: Graph) -> None:
                         f"{graph.describe_op(op)} works on float32 tensor '{tensor.name}': only fully-int8 "
                         "models are supported (float32 is allowed only into QUANTIZE and out of DEQUANTIZE); "
                         "convert with full integer quantization")
-
-
-class _Ctx:
-    """Helpers shared by the lowering functions for one op."""
-
-    def __init__(self, graph: Graph, op: Op, contract: Contract):
-        self.graph, self.op, self.contract = graph, op, contract
-        self.desc = graph.describe_op(op)
-
-    def t(self, i: int) -> Tensor:
-        return self.graph.tensors[self.op.inputs[i]]
-
-    def out(self, i: int = 0) -> Tensor:
-        return self.graph.tensors[self.op.outputs[i]]
-
-    def has_input(self, i: int) -> bool:
-        return len(self.op.inputs) > i and self.op.inputs[i] >= 0
-
-    @property
-    def rounding(self) -> str:
-        return self.contract.rounding(self.op.kind)
-
-    @property
-    def single(self) -> bool:
-        return self.rounding == "single"
-
-    def fail(self, why: str) -> UnsupportedModelError:
-        return UnsupportedModelError(f"{self.desc}: {why}")
-
-    def int8_act(self, tensor: Tensor, role: str) -> tuple[float, int]:
-        if tensor.dtype != "int8":
-            raise self.fail(f"{role} '{tensor.name}' is {tensor.dtype}; only int8 activations are supported")
-        if tensor.quant is None:
-            raise self.fail(f"{role} '{tensor.name}' has no quantization parameters")
-        if tensor.quant.per_channel:
-            raise self.fail(f"{role} '{tensor.name}' is quantized per channel; activations must be per tensor")
-        return tensor.quant.scale, tensor.quant.zero_point
-
-    def const(self, tensor: Tensor, role: str) -> np.ndarray:
-        if tensor.data is None:
-            raise self.fail(f"{role} '{tensor.name}' must be a constant tensor")
-        return tensor.data
-
-    def array(self, suffix: str, ctype: str, data: np.ndarray, operand: bool = False) -> ConstArray:
-        return ConstArray(f"L{self.op.index}_{suffix}", ctype, np.ascontiguousarray(data), operand)
-
-    def act_arg(self, i: int) -> Arg:
-        """An activation input: a constant array when the tensor is constant, else an arena tensor."""
-        tensor = self.t(i)
-        if tensor.is_constant:
-            return self.array(f"input{i}", "int8_t", tensor.data.astype(np.int8), operand=True)
-        return TensorArg(tensor.index, "int8_t", True)
-
-    def out_arg(self, ctype: str = "int8_t") -> TensorArg:
-        return TensorArg(self.op.outputs[0], ctype, False)
-
-    def activation_inputs(self) -> tuple[int, ...]:
-        return tuple(t for t in self.op.inputs if t >= 0 and not self.graph.tensors[t].is_constant)
-
-    def activation(self, scale: float, zero_point: int) -> Activation:
-        """The clamp of this op's fused activation in the output quantization."""
-        lo, hi = Q.activation_range(self.op.options.get("fusedActivationFunction", 0), scale, zero_point, self.desc)
-        return Activation(lo, hi)
-
-    def layer(self, params: Any, args: list[Arg], **extra: Any) -> Layer:
-        """The layer running this op's family's reference kernel (tinyengine.core.variants)."""
-        variant = reference_variant(self.op.kind, params)
-        return Layer(index=self.op.index, op=self.op.kind, name=self.out().name, kernel=variant.kernel,
-                     params=params, args=tuple(args), inputs=self.activation_inputs(), outputs=self.op.outputs,
-                     variant=variant.name, scratch_bytes=variant.scratch_bytes(params), **extra)
 
 
 def _dims(shape: tuple[int, ...]) -> Dims:
@@ -288,6 +220,15 @@ def _broadcast(ctx: _Ctx, a: Tensor, b: Tensor, y: Tensor) -> Broadcast:
                 strides[d] = 0
         strides_of.append(tuple(strides))
     return Broadcast(out, *strides_of)
+
+
+def _max_min(ctx: _Ctx, minimum: bool) -> Layer:
+    """MAXIMUM / MINIMUM: TFLite compares the raw int8 values, whatever their quantization."""
+    a, b, y = ctx.t(0), ctx.t(1), ctx.out()
+    for t, role in ((a, "input 1"), (b, "input 2"), (y, "output")):
+        ctx.int8_act(t, role)
+    params = MaxMinParams(_broadcast(ctx, a, b, y), int(minimum))
+    return ctx.layer(params, [ctx.act_arg(0), ctx.act_arg(1), ctx.out_arg()])
 
 
 def _add(ctx: _Ctx) -> Layer:
@@ -502,13 +443,6 @@ def _view(ctx: _Ctx) -> Layer:
                  args=(), inputs=ctx.activation_inputs(), outputs=ctx.op.outputs, alias_of=x.index)
 
 
-def _element(ctx: _Ctx, t: Tensor) -> tuple[int, str]:
-    sizes = {"int8": (1, "int8_t"), "float32": (4, "float"), "int32": (4, "int32_t"), "int16": (2, "int16_t")}
-    if t.dtype not in sizes:
-        raise ctx.fail(f"tensor '{t.name}' has unsupported type {t.dtype}")
-    return sizes[t.dtype]
-
-
 def _pad(ctx: _Ctx) -> Layer:
     x, y = ctx.t(0), ctx.out()
     size, ctype = _element(ctx, x)
@@ -636,6 +570,15 @@ _LOWERINGS: dict[str, Callable[[_Ctx], Layer]] = {
     "RELU": lambda c: _requantize(c, 0.0, None, float_multiplier=True),
     "RELU6": _relu6,
     "RELU_N1_TO_1": lambda c: _requantize(c, -1.0, 1.0, float_multiplier=True),
+    "SLICE": lower_slicing.slice_op,
+    "STRIDED_SLICE": lower_slicing.strided_slice,
+    "SPLIT": lower_slicing.split,
+    "SPLIT_V": lower_slicing.split_v,
+    "UNPACK": lower_slicing.unpack,
+    "PACK": lower_slicing.pack,
+    "GATHER": lower_slicing.gather,
+    "MAXIMUM": lambda c: _max_min(c, minimum=False),
+    "MINIMUM": lambda c: _max_min(c, minimum=True),
 }
 
 assert set(_LOWERINGS) == set(SUPPORTED_OPS)

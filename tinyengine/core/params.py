@@ -249,11 +249,39 @@ class ConcatParams:
 
 
 @dataclass(frozen=True)
+class SplitParams:
+    C_TYPE: ClassVar[str] = "tinyml_split_params_t"
+    num_outputs: int
+    outer_size: int
+    copy_bytes: ConstArray
+
+
+@dataclass(frozen=True)
 class TransposeParams:
+    """A strided copy: TRANSPOSE, SLICE, STRIDED_SLICE."""
+
     C_TYPE: ClassVar[str] = "tinyml_transpose_params_t"
     out_shape: tuple[int, ...]
     in_strides: tuple[int, ...]
     element_size: int
+    in_offset: int = 0
+
+
+@dataclass(frozen=True)
+class GatherParams:
+    C_TYPE: ClassVar[str] = "tinyml_gather_params_t"
+    outer_size: int
+    axis_size: int
+    num_indices: int
+    inner_bytes: int
+    indices: ConstArray
+
+
+@dataclass(frozen=True)
+class MaxMinParams:
+    C_TYPE: ClassVar[str] = "tinyml_max_min_params_t"
+    geometry: Broadcast
+    minimum: int
 
 
 @dataclass(frozen=True)

@@ -166,6 +166,15 @@ VARIANTS: dict[str, tuple[KernelVariant, ...]] = {
               KernelVariant("in-place", "tinyml_pad_inplace", P.PadParams, ANY, Memory.IN_PLACE)),
     "CONCATENATION": (_ref("tinyml_concat", P.ConcatParams),),
     "TRANSPOSE": (_ref("tinyml_transpose", P.TransposeParams),),
+    "SLICE": (_ref("tinyml_transpose", P.TransposeParams),),
+    "STRIDED_SLICE": (_ref("tinyml_transpose", P.TransposeParams),),
+    "SPLIT": (_ref("tinyml_split", P.SplitParams),),
+    "SPLIT_V": (_ref("tinyml_split", P.SplitParams),),
+    "UNPACK": (_ref("tinyml_split", P.SplitParams),),
+    "PACK": (_ref("tinyml_concat", P.ConcatParams),),
+    "GATHER": (_ref("tinyml_gather", P.GatherParams),),
+    "MAXIMUM": (_ref("tinyml_max_min_s8", P.MaxMinParams),),
+    "MINIMUM": (_ref("tinyml_max_min_s8", P.MaxMinParams),),
     "RESIZE_NEAREST_NEIGHBOR": (_ref("tinyml_resize_nearest", P.ResizeNearestParams),),
 }
 

@@ -317,14 +317,45 @@ typedef struct {
 
 void tinyml_concat(const tinyml_concat_params_t *p, const void *const *inputs, void *output);
 
-/* ---- TRANSPOSE -------------------------------------------------------- */
+/* ---- SPLIT / SPLIT_V / UNPACK: the inverse of CONCATENATION ----------- */
+typedef struct {
+    int32_t num_outputs;
+    int32_t outer_size;
+    const int32_t *copy_bytes; /* [num_outputs] bytes copied to each output per outer index */
+} tinyml_split_params_t;
+
+void tinyml_split(const tinyml_split_params_t *p, const void *input, void *const *outputs);
+
+/* ---- TRANSPOSE, SLICE, STRIDED_SLICE: a strided copy ------------------- *
+ * output[i] = input[in_offset + sum_d idx_d(i) * in_strides[d]], i in row-major order over
+ * out_shape. Strides may be negative (STRIDED_SLICE with a negative step) or permuted. */
 typedef struct {
     int32_t out_shape[TINYML_MAX_DIMS];
     int32_t in_strides[TINYML_MAX_DIMS]; /* input element stride for each output axis */
     int32_t element_size;
+    int32_t in_offset; /* input element of output element 0 */
 } tinyml_transpose_params_t;
 
 void tinyml_transpose(const tinyml_transpose_params_t *p, const void *input, void *output);
+
+/* ---- GATHER: output[o][j] = input[o][indices[j]] along one axis -------- */
+typedef struct {
+    int32_t outer_size;       /* product of the dimensions before the axis */
+    int32_t axis_size;        /* the input's length along the axis */
+    int32_t num_indices;
+    int32_t inner_bytes;      /* bytes of one slice: product of the dimensions after the axis x element size */
+    const int32_t *indices;   /* [num_indices], each in [0, axis_size) (checked at compile time) */
+} tinyml_gather_params_t;
+
+void tinyml_gather(const tinyml_gather_params_t *p, const void *input, void *output);
+
+/* ---- MAXIMUM / MINIMUM: element-wise on the raw int8 values, N-d broadcasting */
+typedef struct {
+    tinyml_broadcast_t geometry;
+    int32_t minimum; /* 0: MAXIMUM, 1: MINIMUM */
+} tinyml_max_min_params_t;
+
+void tinyml_max_min_s8(const tinyml_max_min_params_t *p, const int8_t *in1, const int8_t *in2, int8_t *output);
 
 /* ---- RESIZE_NEAREST_NEIGHBOR ------------------------------------------ */
 typedef struct {
