@@ -307,6 +307,7 @@ class CopyRectParams:
 ALL_PARAM_TYPES: tuple[type, ...] = (
     Dims, Tile, Activation, PerChannelQuant, Broadcast, Conv2DParams, DepthwiseConv2DParams, FullyConnectedParams,
     AddParams, MulParams, Pool2DParams, MeanParams, SoftmaxParams, LogisticParams, HardSwishParams, RequantizeParams,
-    AffineParams, PadParams, ConcatParams, TransposeParams, ResizeNearestParams, CopyRectParams,
+    AffineParams, PadParams, ConcatParams, SplitParams, TransposeParams, GatherParams, MaxMinParams,
+    ResizeNearestParams, CopyRectParams,
 )
 
