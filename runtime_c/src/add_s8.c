@@ -1,4 +1,4 @@
-/* ADD, int8, with N-d broadcasting (TFLite's 20-bit headroom scheme). */
+/* ADD and SUB, int8, with N-d broadcasting (TFLite's 20-bit headroom scheme). */
 #include "tinyml/kernels.h"
 #include "tinyml/nd_index.h"
 
@@ -8,7 +8,7 @@ static int32_t add_one(const tinyml_add_params_t *p, int32_t a, int32_t b)
     const int32_t shifted2 = (int32_t)((uint32_t)(b + p->input2_offset) << p->left_shift);
     const int32_t scaled1 = tm_mbqm_lt_one(shifted1, p->input1_multiplier, p->input1_shift, TM_ROUNDING(p->rounding));
     const int32_t scaled2 = tm_mbqm_lt_one(shifted2, p->input2_multiplier, p->input2_shift, TM_ROUNDING(p->rounding));
-    const int32_t raw_sum = scaled1 + scaled2;
+    const int32_t raw_sum = p->subtract ? scaled1 - scaled2 : scaled1 + scaled2;
     const int32_t raw_out =
         tm_mbqm_lt_one(raw_sum, p->output_multiplier, p->output_shift, TM_ROUNDING(p->rounding)) + p->output_offset;
     return tm_clamp(raw_out, p->activation.min, p->activation.max);

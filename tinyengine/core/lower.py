@@ -41,6 +41,7 @@ from .params import (
     Dims,
     FullyConnectedParams,
     HardSwishParams,
+    LeakyReluParams,
     LogisticParams,
     MaxMinParams,
     MeanParams,
@@ -48,6 +49,7 @@ from .params import (
     PadParams,
     PerChannelQuant,
     Pool2DParams,
+    ReduceMaxParams,
     RequantizeParams,
     ResizeNearestParams,
     Rounding,
@@ -61,7 +63,7 @@ SUPPORTED_OPS = (
     "MAX_POOL_2D", "MEAN", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SOFTMAX", "LOG_SOFTMAX", "PAD",
     "PADV2", "QUANTIZE", "DEQUANTIZE", "CONCATENATION", "TRANSPOSE", "RESIZE_NEAREST_NEIGHBOR",
     "LOGISTIC", "HARD_SWISH", "RELU", "RELU6", "RELU_N1_TO_1", "SLICE", "STRIDED_SLICE", "SPLIT",
-    "SPLIT_V", "UNPACK", "PACK", "GATHER", "MAXIMUM", "MINIMUM",
+    "SPLIT_V", "UNPACK", "PACK", "GATHER", "MAXIMUM", "MINIMUM", "SUB", "LEAKY_RELU", "SUM", "REDUCE_MAX",
 )
 
 
@@ -231,7 +233,8 @@ def _max_min(ctx: _Ctx, minimum: bool) -> Layer:
     return ctx.layer(params, [ctx.act_arg(0), ctx.act_arg(1), ctx.out_arg()])
 
 
-def _add(ctx: _Ctx) -> Layer:
+def _add(ctx: _Ctx, subtract: bool = False) -> Layer:
+    """ADD, or SUB (the same scheme with the scaled second input subtracted, as TFLite's)."""
     a, b, y = ctx.t(0), ctx.t(1), ctx.out()
     s1, z1 = ctx.int8_act(a, "input 1")
     s2, z2 = ctx.int8_act(b, "input 2")
@@ -246,7 +249,7 @@ def _add(ctx: _Ctx) -> Layer:
         input1_offset=-z1, input1_multiplier=m1, input1_shift=sh1,
         input2_offset=-z2, input2_multiplier=m2, input2_shift=sh2,
         output_offset=zo, output_multiplier=mo, output_shift=sho,
-        activation=ctx.activation(so, zo), rounding=_rounding_enum(ctx))
+        activation=ctx.activation(so, zo), rounding=_rounding_enum(ctx), subtract=int(subtract))
     return ctx.layer(params, [ctx.act_arg(0), ctx.act_arg(1), ctx.out_arg()], macs=y.num_elements)
 
 
@@ -280,11 +283,14 @@ def _pool(ctx: _Ctx, kind: str) -> Layer:
     return ctx.layer(params, [ctx.act_arg(0), ctx.out_arg()], macs=y.num_elements * fh * fw)
 
 
-def _mean(ctx: _Ctx) -> Layer:
+def _reduction(ctx: _Ctx) -> tuple[tuple[int, ...], tuple[int, ...], int, int]:
+    """(input shape, output strides with 0 on the reduced axes, outputs, values per output) of a
+    reduction over the op's constant axes, right-aligned to MAX_DIMS."""
     x, y = ctx.t(0), ctx.out()
-    in_scale, in_zp = ctx.int8_act(x, "input")
-    out_scale, out_zp = ctx.int8_act(y, "output")
-    axes = sorted({int(a) % len(x.shape) for a in ctx.const(ctx.t(1), "axis").reshape(-1)})
+    if len(x.shape) > MAX_DIMS:
+        raise ctx.fail(f"more than {MAX_DIMS} dimensions")
+    rank = max(len(x.shape), 1)
+    axes = sorted({int(a) % rank for a in ctx.const(ctx.t(1), "axis").reshape(-1)})
     in_shape = right_align(x.shape)
     pad = MAX_DIMS - len(x.shape)
     reduced = [d + pad for d in axes]
@@ -292,13 +298,37 @@ def _mean(ctx: _Ctx) -> Layer:
     out_strides = list(contiguous_strides(out_shape))
     for d in reduced:
         out_strides[d] = 0
-    n = int(np.prod([in_shape[d] for d in reduced]))
     num_outputs = int(np.prod(out_shape))
+    if num_outputs != y.num_elements:
+        raise ctx.fail(f"reducing {list(x.shape)} over axes {axes} gives {num_outputs} values, the output "
+                       f"'{y.name}' has {y.num_elements}")
+    return in_shape, tuple(out_strides), num_outputs, int(np.prod([in_shape[d] for d in reduced]))
+
+
+def _reduce_max(ctx: _Ctx) -> Layer:
+    """REDUCE_MAX: the raw int8 maximum, as TFLite takes it."""
+    ctx.int8_act(ctx.t(0), "input")
+    ctx.int8_act(ctx.out(), "output")
+    in_shape, out_strides, num_outputs, _ = _reduction(ctx)
+    params = ReduceMaxParams(in_shape=in_shape, out_strides=out_strides, num_outputs=num_outputs)
+    return ctx.layer(params, [ctx.act_arg(0), ctx.out_arg()], macs=ctx.t(0).num_elements)
+
+
+def _mean(ctx: _Ctx, compute_sum: bool = False) -> Layer:
+    """MEAN, or SUM (TFLite's QuantizedMeanOrSum without the 1/n)."""
+    x, y = ctx.t(0), ctx.out()
+    in_scale, in_zp = ctx.int8_act(x, "input")
+    out_scale, out_zp = ctx.int8_act(y, "output")
+    in_shape, out_strides, num_outputs, n = _reduction(ctx)
+    if compute_sum and not ctx.contract.sum_supported:
+        raise ctx.fail("SUM is not supported with --reference litert (LiteRT's int8 SUM is not reproduced; "
+                       "TF-Lite Micro's, the default, is)")
     m, s = Q.quantize_multiplier(float(in_scale) / float(out_scale), ctx.single)
-    # QuantizedMeanOrSum folds 1/n into the multiplier: floor(log2 n) bits of headroom.
-    fold = min(n.bit_length() - 1, 32, 31 + s)
-    m = (m << fold) // n
-    s -= fold
+    if not compute_sum:
+        # QuantizedMeanOrSum folds 1/n into the multiplier: floor(log2 n) bits of headroom.
+        fold = min(n.bit_length() - 1, 32, 31 + s)
+        m = (m << fold) // n
+        s -= fold
     params = MeanParams(
         in_shape=in_shape, out_strides=tuple(out_strides), num_outputs=num_outputs, num_elements_in_axis=n,
         input_zero_point=in_zp, output_zero_point=out_zp, multiplier=m, shift=s, rounding=_rounding_enum(ctx))
@@ -397,6 +427,22 @@ def _requantize_layer(ctx: _Ctx, in_zp: int, out_zp: int, multiplier: int, shift
         size=ctx.t(0).num_elements, input_zero_point=in_zp, output_zero_point=out_zp, multiplier=multiplier,
         shift=shift, activation=Activation(act_min, act_max), rounding=_rounding_enum(ctx))
     return ctx.layer(params, [ctx.act_arg(0), ctx.out_arg()], macs=ctx.t(0).num_elements)
+
+
+def _leaky_relu(ctx: _Ctx) -> Layer:
+    """TFLite's QuantizeLeakyRelu: the multipliers input_scale * alpha / output_scale and
+    input_scale / output_scale, computed in float32 as TFLite does, then as doubles."""
+    x, y = ctx.t(0), ctx.out()
+    in_scale, in_zp = ctx.int8_act(x, "input")
+    out_scale, out_zp = ctx.int8_act(y, "output")
+    alpha = np.float32(ctx.op.options.get("alpha", 0.2))
+    si, so = np.float32(in_scale), np.float32(out_scale)
+    ma, sa = Q.quantize_multiplier(float(si * alpha / so), ctx.single)
+    mi, shi = Q.quantize_multiplier(float(si / so), ctx.single)
+    params = LeakyReluParams(size=x.num_elements, input_zero_point=in_zp, output_zero_point=out_zp,
+                             identity_multiplier=mi, identity_shift=shi, alpha_multiplier=ma, alpha_shift=sa,
+                             rounding=_rounding_enum(ctx))
+    return ctx.layer(params, [ctx.act_arg(0), ctx.out_arg()])
 
 
 def _relu6(ctx: _Ctx) -> Layer:
@@ -579,6 +625,10 @@ _LOWERINGS: dict[str, Callable[[_Ctx], Layer]] = {
     "GATHER": lower_slicing.gather,
     "MAXIMUM": lambda c: _max_min(c, minimum=False),
     "MINIMUM": lambda c: _max_min(c, minimum=True),
+    "SUB": lambda c: _add(c, subtract=True),
+    "LEAKY_RELU": _leaky_relu,
+    "SUM": lambda c: _mean(c, compute_sum=True),
+    "REDUCE_MAX": _reduce_max,
 }
 
 assert set(_LOWERINGS) == set(SUPPORTED_OPS)

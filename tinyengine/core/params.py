@@ -134,6 +134,7 @@ class AddParams:
     output_shift: int
     activation: Activation
     rounding: Rounding
+    subtract: int = 0   # SUB
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,27 @@ class RequantizeParams:
 
 
 @dataclass(frozen=True)
+class LeakyReluParams:
+    C_TYPE: ClassVar[str] = "tinyml_leaky_relu_params_t"
+    size: int
+    input_zero_point: int
+    output_zero_point: int
+    identity_multiplier: int
+    identity_shift: int
+    alpha_multiplier: int
+    alpha_shift: int
+    rounding: Rounding
+
+
+@dataclass(frozen=True)
+class ReduceMaxParams:
+    C_TYPE: ClassVar[str] = "tinyml_reduce_max_params_t"
+    in_shape: tuple[int, ...]
+    out_strides: tuple[int, ...]
+    num_outputs: int
+
+
+@dataclass(frozen=True)
 class AffineParams:
     C_TYPE: ClassVar[str] = "tinyml_affine_params_t"
     size: int
@@ -308,6 +330,6 @@ ALL_PARAM_TYPES: tuple[type, ...] = (
     Dims, Tile, Activation, PerChannelQuant, Broadcast, Conv2DParams, DepthwiseConv2DParams, FullyConnectedParams,
     AddParams, MulParams, Pool2DParams, MeanParams, SoftmaxParams, LogisticParams, HardSwishParams, RequantizeParams,
     AffineParams, PadParams, ConcatParams, SplitParams, TransposeParams, GatherParams, MaxMinParams,
-    ResizeNearestParams, CopyRectParams,
+    ResizeNearestParams, CopyRectParams, LeakyReluParams, ReduceMaxParams,
 )
 

@@ -175,6 +175,10 @@ VARIANTS: dict[str, tuple[KernelVariant, ...]] = {
     "GATHER": (_ref("tinyml_gather", P.GatherParams),),
     "MAXIMUM": (_ref("tinyml_max_min_s8", P.MaxMinParams),),
     "MINIMUM": (_ref("tinyml_max_min_s8", P.MaxMinParams),),
+    "SUB": (_ref("tinyml_add_s8", P.AddParams),),
+    "LEAKY_RELU": (_ref("tinyml_leaky_relu_s8", P.LeakyReluParams),),
+    "SUM": (_ref("tinyml_mean_s8", P.MeanParams, lambda p: 4 * p.num_outputs, "tinyml_mean_s8_scratch_size"),),
+    "REDUCE_MAX": (_ref("tinyml_reduce_max_s8", P.ReduceMaxParams),),
     "RESIZE_NEAREST_NEIGHBOR": (_ref("tinyml_resize_nearest", P.ResizeNearestParams),),
 }
 

@@ -185,6 +185,7 @@ typedef struct {
     int32_t output_offset, output_multiplier, output_shift;
     tinyml_activation_t activation;
     tinyml_rounding_t rounding;
+    int32_t subtract; /* SUB: the scaled input 2 is subtracted (reference kernel only) */
 } tinyml_add_params_t;
 
 void tinyml_add_s8(const tinyml_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output);
@@ -281,6 +282,26 @@ typedef struct {
 } tinyml_requantize_params_t;
 
 void tinyml_requantize_s8(const tinyml_requantize_params_t *p, const int8_t *input, int8_t *output);
+
+/* ---- LEAKY_RELU: x - zp_in >= 0 scaled by input/output, else by alpha * input/output */
+typedef struct {
+    int32_t size;
+    int32_t input_zero_point, output_zero_point;
+    int32_t identity_multiplier, identity_shift;
+    int32_t alpha_multiplier, alpha_shift;
+    tinyml_rounding_t rounding;
+} tinyml_leaky_relu_params_t;
+
+void tinyml_leaky_relu_s8(const tinyml_leaky_relu_params_t *p, const int8_t *input, int8_t *output);
+
+/* ---- REDUCE_MAX over any set of axes: the raw int8 maximum ------------- */
+typedef struct {
+    int32_t in_shape[TINYML_MAX_DIMS];
+    int32_t out_strides[TINYML_MAX_DIMS]; /* 0 on the reduced axes */
+    int32_t num_outputs;
+} tinyml_reduce_max_params_t;
+
+void tinyml_reduce_max_s8(const tinyml_reduce_max_params_t *p, const int8_t *input, int8_t *output);
 
 /* ---- QUANTIZE (float32 -> int8) / DEQUANTIZE (int8 -> float32) -------- */
 typedef struct {

@@ -1,0 +1,73 @@
+"""SUB (with broadcasting and fused activations), LEAKY_RELU, SUM and REDUCE_MAX: bit-exact with
+TFLM and LiteRT on the host and in QEMU, over shapes, axes, alphas and quantization drawn by
+hypothesis. SUM is checked against TFLM only: under --reference litert it is refused."""
+
+from __future__ import annotations
+
+from helpers import assert_bit_exact
+from hypothesis import given
+from hypothesis import strategies as st
+from opmodels import build
+from strategies import activation, apply_activation, input_range, seed
+
+shapes = st.sampled_from([((1, 4, 5, 3), (1, 4, 5, 3)), ((1, 4, 5, 3), (1, 1, 1, 3)), ((1, 6, 6, 8), (1, 6, 1, 8)),
+                          ((2, 7), (2, 7)), ((1, 9), (1, 1))])
+
+
+def _sub_factory(r):
+    import tensorflow as tf
+
+    def f(a, b):
+        return apply_activation(tf, a - b, r["act"])
+    return f
+
+
+@given(shp=shapes, act=activation, r1=input_range, r2=input_range, s=seed)
+def test_sub_bit_exact(shp, act, r1, r2, s):
+    model = build("sub", dict(act=act), _sub_factory, list(shp), [r1, r2])
+    assert_bit_exact(model, count=6, seed=s, expect_ops={"SUB"})
+
+
+def _leaky_factory(r):
+    import tensorflow as tf
+
+    def f(x):
+        return tf.nn.leaky_relu(x, alpha=r["alpha"])
+    return f
+
+
+@given(alpha=st.sampled_from([0.01, 0.1, 0.2, 0.3333, 0.5, 0.9]), rng=input_range, s=seed)
+def test_leaky_relu_bit_exact(alpha, rng, s):
+    model = build("leaky_relu", dict(alpha=alpha), _leaky_factory, [(1, 6, 6, 4)], [rng])
+    assert_bit_exact(model, count=6, seed=s, expect_ops={"LEAKY_RELU"})
+
+
+def _reduce_factory(r):
+    import tensorflow as tf
+
+    def f(x):
+        fn = tf.reduce_sum if r["op"] == "sum" else tf.reduce_max
+        return fn(x, axis=r["axes"], keepdims=r["keep"])
+    return f
+
+
+@given(op=st.sampled_from(["sum", "max"]), axes=st.sampled_from([[1, 2], [3], [1], [2, 3], [-1]]),
+       keep=st.booleans(), rng=input_range, s=seed)
+def test_sum_and_reduce_max_bit_exact(op, axes, keep, rng, s):
+    """SUM against TF-Lite Micro only: LiteRT's int8 SUM is refused (see the next test)."""
+    model = build("reduce", dict(op=op, axes=axes, keep=keep), _reduce_factory, [(1, 5, 4, 6)], [rng])
+    assert_bit_exact(model, count=6, seed=s, expect_ops={"SUM" if op == "sum" else "REDUCE_MAX"},
+                     contracts=("tflm",) if op == "sum" else ("tflm", "litert"))
+
+
+def test_sum_under_litert_is_refused_in_one_line():
+    from tinyengine.core.errors import UnsupportedModelError
+    from tinyengine.driver.pipeline import compile_model
+
+    model = build("reduce", dict(op="sum", axes=[3], keep=False), _reduce_factory, [(1, 5, 4, 6)], [(-1.0, 1.0)])
+    try:
+        compile_model(model, "litert")
+    except UnsupportedModelError as exc:
+        assert "SUM #0" in str(exc) and "--reference litert" in str(exc) and "\n" not in str(exc)
+    else:
+        raise AssertionError("SUM compiled under the litert contract")
