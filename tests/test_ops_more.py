@@ -1,4 +1,4 @@
-"""SUB (with broadcasting and fused activations), LEAKY_RELU, SUM and REDUCE_MAX: bit-exact with
+"""SUB (with broadcasting and fused activations), LEAKY_RELU, TANH, SUM and REDUCE_MAX: bit-exact with
 TFLM and LiteRT on the host and in QEMU, over shapes, axes, alphas and quantization drawn by
 hypothesis. SUM is checked against TFLM only: under --reference litert it is refused."""
 
@@ -71,3 +71,17 @@ def test_sum_under_litert_is_refused_in_one_line():
         assert "SUM #0" in str(exc) and "--reference litert" in str(exc) and "\n" not in str(exc)
     else:
         raise AssertionError("SUM compiled under the litert contract")
+
+
+def _tanh_factory(r):
+    import tensorflow as tf
+
+    def f(x):
+        return tf.tanh(x * r["gain"])
+    return f
+
+
+@given(gain=st.sampled_from([1.0, 3.0, 0.2]), rng=input_range, s=seed)
+def test_tanh_bit_exact(gain, rng, s):
+    model = build("tanh", dict(gain=gain), _tanh_factory, [(1, 8, 8, 4)], [rng])
+    assert_bit_exact(model, count=6, seed=s, expect_ops={"TANH"})

@@ -27,7 +27,8 @@ from .layers import Layer, ScratchArg, TensorArg
 from .params import Conv2DParams
 from .variants import Memory, select
 
-ELEMENTWISE = {"ADD", "MUL", "RELU", "RELU6", "RELU_N1_TO_1", "QUANTIZE", "LOGISTIC", "HARD_SWISH"}
+ELEMENTWISE = {"ADD", "MUL", "RELU", "RELU6", "RELU_N1_TO_1", "QUANTIZE", "LOGISTIC", "HARD_SWISH", "TANH",
+               "LEAKY_RELU"}
 
 
 def _last_uses(graph: Graph, layers: list[Layer]) -> dict[int, int]:

@@ -64,6 +64,7 @@ SUPPORTED_OPS = (
     "PADV2", "QUANTIZE", "DEQUANTIZE", "CONCATENATION", "TRANSPOSE", "RESIZE_NEAREST_NEIGHBOR",
     "LOGISTIC", "HARD_SWISH", "RELU", "RELU6", "RELU_N1_TO_1", "SLICE", "STRIDED_SLICE", "SPLIT",
     "SPLIT_V", "UNPACK", "PACK", "GATHER", "MAXIMUM", "MINIMUM", "SUB", "LEAKY_RELU", "SUM", "REDUCE_MAX",
+    "TANH",
 )
 
 
@@ -372,10 +373,11 @@ def _log_softmax(ctx: _Ctx) -> Layer:
     return ctx.layer(params, [ctx.act_arg(0), ctx.out_arg()], macs=x.num_elements)
 
 
-def _logistic(ctx: _Ctx) -> Layer:
+def _logistic(ctx: _Ctx, tanh: bool = False) -> Layer:
+    """LOGISTIC, or TANH (the same input scaling; output scale 1/128, zero point 0)."""
     x = ctx.t(0)
     in_scale, in_zp = ctx.int8_act(x, "input")
-    _check_output_quant(ctx, 1.0 / 256, -128)
+    _check_output_quant(ctx, *((1.0 / 128, 0) if tanh else (1.0 / 256, -128)))
     real = float(in_scale) * float(1 << (31 - 4))
     if ctx.single:
         m, ls = Q.quantize_multiplier(real, True)
@@ -629,6 +631,7 @@ _LOWERINGS: dict[str, Callable[[_Ctx], Layer]] = {
     "LEAKY_RELU": _leaky_relu,
     "SUM": lambda c: _mean(c, compute_sum=True),
     "REDUCE_MAX": _reduce_max,
+    "TANH": lambda c: _logistic(c, tanh=True),
 }
 
 assert set(_LOWERINGS) == set(SUPPORTED_OPS)

@@ -179,6 +179,7 @@ VARIANTS: dict[str, tuple[KernelVariant, ...]] = {
     "LEAKY_RELU": (_ref("tinyml_leaky_relu_s8", P.LeakyReluParams),),
     "SUM": (_ref("tinyml_mean_s8", P.MeanParams, lambda p: 4 * p.num_outputs, "tinyml_mean_s8_scratch_size"),),
     "REDUCE_MAX": (_ref("tinyml_reduce_max_s8", P.ReduceMaxParams),),
+    "TANH": (_ref("tinyml_tanh_s8", P.LogisticParams),),
     "RESIZE_NEAREST_NEIGHBOR": (_ref("tinyml_resize_nearest", P.ResizeNearestParams),),
 }
 

@@ -259,6 +259,8 @@ typedef struct {
 } tinyml_logistic_params_t;
 
 void tinyml_logistic_s8(const tinyml_logistic_params_t *p, const int8_t *input, int8_t *output);
+/* TANH with the same parameters: output scale 1/128, zero point 0 (gemmlowp's fixed-point tanh). */
+void tinyml_tanh_s8(const tinyml_logistic_params_t *p, const int8_t *input, int8_t *output);
 
 /* ---- HARD_SWISH ------------------------------------------------------- */
 typedef struct {
