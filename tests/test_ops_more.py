@@ -1,4 +1,4 @@
-"""SUB (with broadcasting and fused activations), LEAKY_RELU, TANH, SUM and REDUCE_MAX: bit-exact with
+"""SUB, SQUARED_DIFFERENCE (with broadcasting), LEAKY_RELU, PRELU, TANH, SUM and REDUCE_MAX: bit-exact with
 TFLM and LiteRT on the host and in QEMU, over shapes, axes, alphas and quantization drawn by
 hypothesis. SUM is checked against TFLM only: under --reference litert it is refused."""
 
@@ -85,3 +85,37 @@ def _tanh_factory(r):
 def test_tanh_bit_exact(gain, rng, s):
     model = build("tanh", dict(gain=gain), _tanh_factory, [(1, 8, 8, 4)], [rng])
     assert_bit_exact(model, count=6, seed=s, expect_ops={"TANH"})
+
+
+def _sqdiff_factory(r):
+    import tensorflow as tf
+
+    def f(a, b):
+        return tf.math.squared_difference(a, b)
+    return f
+
+
+@given(shp=shapes, r1=input_range, r2=input_range, s=seed)
+def test_squared_difference_bit_exact(shp, r1, r2, s):
+    model = build("sqdiff", {}, _sqdiff_factory, list(shp), [r1, r2])
+    assert_bit_exact(model, count=6, seed=s, expect_ops={"SQUARED_DIFFERENCE"})
+
+
+def _prelu_factory(r):
+    import numpy as np
+    import tensorflow as tf
+
+    shared = [d + 1 for d, n in enumerate(r["alpha"]) if n == 1]
+    alpha = np.random.default_rng(r["seed"]).uniform(-0.5, 0.9, r["alpha"]).astype(np.float32)
+    layer = tf.keras.layers.PReLU(alpha_initializer=tf.keras.initializers.Constant(alpha), shared_axes=shared or None)
+    layer.build((1, 6, 6, 4))
+
+    def f(x):
+        return layer(x)
+    return f
+
+
+@given(alpha=st.sampled_from([(1, 1, 4), (6, 6, 4), (1, 1, 1)]), rng=input_range, s=seed)
+def test_prelu_bit_exact(alpha, rng, s):
+    model = build("prelu", dict(alpha=list(alpha), seed=s % 7, v=3), _prelu_factory, [(1, 6, 6, 4)], [rng])
+    assert_bit_exact(model, count=6, seed=s, expect_ops={"PRELU"})

@@ -1,4 +1,5 @@
-/* ADD and SUB, int8, with N-d broadcasting (TFLite's 20-bit headroom scheme). */
+/* ADD, SUB and SQUARED_DIFFERENCE, int8, with N-d broadcasting (TFLite's headroom schemes: 20 bits
+ * for ADD / SUB, 7 bits for SQUARED_DIFFERENCE, whose scaled difference is squared). */
 #include "tinyml/kernels.h"
 #include "tinyml/nd_index.h"
 
@@ -8,7 +9,12 @@ static int32_t add_one(const tinyml_add_params_t *p, int32_t a, int32_t b)
     const int32_t shifted2 = (int32_t)((uint32_t)(b + p->input2_offset) << p->left_shift);
     const int32_t scaled1 = tm_mbqm_lt_one(shifted1, p->input1_multiplier, p->input1_shift, TM_ROUNDING(p->rounding));
     const int32_t scaled2 = tm_mbqm_lt_one(shifted2, p->input2_multiplier, p->input2_shift, TM_ROUNDING(p->rounding));
-    const int32_t raw_sum = p->subtract ? scaled1 - scaled2 : scaled1 + scaled2;
+    if (p->mode == 2) { /* SQUARED_DIFFERENCE: (2^7 scaled difference)^2 fits int32 */
+        const int32_t diff = scaled1 - scaled2;
+        const int32_t raw = tm_mbqm_lt_one(diff * diff, p->output_multiplier, p->output_shift, TM_ROUNDING(p->rounding));
+        return tm_clamp(raw + p->output_offset, p->activation.min, p->activation.max);
+    }
+    const int32_t raw_sum = p->mode == 1 ? scaled1 - scaled2 : scaled1 + scaled2;
     const int32_t raw_out =
         tm_mbqm_lt_one(raw_sum, p->output_multiplier, p->output_shift, TM_ROUNDING(p->rounding)) + p->output_offset;
     return tm_clamp(raw_out, p->activation.min, p->activation.max);

@@ -49,6 +49,7 @@ from .params import (
     PadParams,
     PerChannelQuant,
     Pool2DParams,
+    PreluParams,
     ReduceMaxParams,
     RequantizeParams,
     ResizeNearestParams,
@@ -64,7 +65,7 @@ SUPPORTED_OPS = (
     "PADV2", "QUANTIZE", "DEQUANTIZE", "CONCATENATION", "TRANSPOSE", "RESIZE_NEAREST_NEIGHBOR",
     "LOGISTIC", "HARD_SWISH", "RELU", "RELU6", "RELU_N1_TO_1", "SLICE", "STRIDED_SLICE", "SPLIT",
     "SPLIT_V", "UNPACK", "PACK", "GATHER", "MAXIMUM", "MINIMUM", "SUB", "LEAKY_RELU", "SUM", "REDUCE_MAX",
-    "TANH",
+    "TANH", "SQUARED_DIFFERENCE", "PRELU",
 )
 
 
@@ -225,6 +226,42 @@ def _broadcast(ctx: _Ctx, a: Tensor, b: Tensor, y: Tensor) -> Broadcast:
     return Broadcast(out, *strides_of)
 
 
+def _squared_difference(ctx: _Ctx) -> Layer:
+    """TFLite's int8 SQUARED_DIFFERENCE: the ADD scheme with 7 bits of headroom, the scaled
+    difference squared, then rescaled by twice_max^2 / (2^14 * output_scale)."""
+    a, b, y = ctx.t(0), ctx.t(1), ctx.out()
+    s1, z1 = ctx.int8_act(a, "input 1")
+    s2, z2 = ctx.int8_act(b, "input 2")
+    so, zo = ctx.int8_act(y, "output")
+    left_shift = 7
+    twice_max = 2.0 * float(max(np.float32(s1), np.float32(s2)))
+    m1, sh1 = Q.quantize_multiplier(float(s1) / twice_max, ctx.single)
+    m2, sh2 = Q.quantize_multiplier(float(s2) / twice_max, ctx.single)
+    mo, sho = Q.quantize_multiplier(twice_max * twice_max / ((1 << (2 * left_shift)) * float(so)), ctx.single)
+    params = AddParams(
+        geometry=_broadcast(ctx, a, b, y), left_shift=left_shift,
+        input1_offset=-z1, input1_multiplier=m1, input1_shift=sh1,
+        input2_offset=-z2, input2_multiplier=m2, input2_shift=sh2,
+        output_offset=zo, output_multiplier=mo, output_shift=sho,
+        activation=Activation(-128, 127), rounding=_rounding_enum(ctx), mode=2)
+    return ctx.layer(params, [ctx.act_arg(0), ctx.act_arg(1), ctx.out_arg()], macs=y.num_elements)
+
+
+def _prelu(ctx: _Ctx) -> Layer:
+    """TFLite's int8 PRELU: x - zp >= 0 scaled by input/output, else (x - zp)(alpha - zp_alpha)
+    scaled by input * alpha / output; alpha broadcast against the input."""
+    x, alpha, y = ctx.t(0), ctx.t(1), ctx.out()
+    si, zi = ctx.int8_act(x, "input")
+    sa, za = ctx.int8_act(alpha, "alpha")
+    so, zo = ctx.int8_act(y, "output")
+    m1, sh1 = Q.quantize_multiplier(float(si) / float(so), ctx.single)
+    m2, sh2 = Q.quantize_multiplier(float(si) * float(sa) / float(so), ctx.single)
+    params = PreluParams(geometry=_broadcast(ctx, x, alpha, y), input_offset=-zi, alpha_offset=-za,
+                         output_offset=zo, identity_multiplier=m1, identity_shift=sh1, alpha_multiplier=m2,
+                         alpha_shift=sh2, rounding=_rounding_enum(ctx))
+    return ctx.layer(params, [ctx.act_arg(0), ctx.act_arg(1), ctx.out_arg()], macs=y.num_elements)
+
+
 def _max_min(ctx: _Ctx, minimum: bool) -> Layer:
     """MAXIMUM / MINIMUM: TFLite compares the raw int8 values, whatever their quantization."""
     a, b, y = ctx.t(0), ctx.t(1), ctx.out()
@@ -250,7 +287,7 @@ def _add(ctx: _Ctx, subtract: bool = False) -> Layer:
         input1_offset=-z1, input1_multiplier=m1, input1_shift=sh1,
         input2_offset=-z2, input2_multiplier=m2, input2_shift=sh2,
         output_offset=zo, output_multiplier=mo, output_shift=sho,
-        activation=ctx.activation(so, zo), rounding=_rounding_enum(ctx), subtract=int(subtract))
+        activation=ctx.activation(so, zo), rounding=_rounding_enum(ctx), mode=int(subtract))
     return ctx.layer(params, [ctx.act_arg(0), ctx.act_arg(1), ctx.out_arg()], macs=y.num_elements)
 
 
@@ -632,6 +669,8 @@ _LOWERINGS: dict[str, Callable[[_Ctx], Layer]] = {
     "SUM": lambda c: _mean(c, compute_sum=True),
     "REDUCE_MAX": _reduce_max,
     "TANH": lambda c: _logistic(c, tanh=True),
+    "SQUARED_DIFFERENCE": _squared_difference,
+    "PRELU": _prelu,
 }
 
 assert set(_LOWERINGS) == set(SUPPORTED_OPS)

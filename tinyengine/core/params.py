@@ -134,7 +134,7 @@ class AddParams:
     output_shift: int
     activation: Activation
     rounding: Rounding
-    subtract: int = 0   # SUB
+    mode: int = 0   # 0 ADD, 1 SUB, 2 SQUARED_DIFFERENCE (tinyml_add_s8 only)
 
 
 @dataclass(frozen=True)
@@ -237,6 +237,20 @@ class LeakyReluParams:
 
 
 @dataclass(frozen=True)
+class PreluParams:
+    C_TYPE: ClassVar[str] = "tinyml_prelu_params_t"
+    geometry: Broadcast
+    input_offset: int
+    alpha_offset: int
+    output_offset: int
+    identity_multiplier: int
+    identity_shift: int
+    alpha_multiplier: int
+    alpha_shift: int
+    rounding: Rounding
+
+
+@dataclass(frozen=True)
 class ReduceMaxParams:
     C_TYPE: ClassVar[str] = "tinyml_reduce_max_params_t"
     in_shape: tuple[int, ...]
@@ -331,5 +345,6 @@ ALL_PARAM_TYPES: tuple[type, ...] = (
     AddParams, MulParams, Pool2DParams, MeanParams, SoftmaxParams, LogisticParams, HardSwishParams, RequantizeParams,
     AffineParams, PadParams, ConcatParams, SplitParams, TransposeParams, GatherParams, MaxMinParams,
     ResizeNearestParams, CopyRectParams, LeakyReluParams, ReduceMaxParams,
+    PreluParams,
 )
 

@@ -180,6 +180,8 @@ VARIANTS: dict[str, tuple[KernelVariant, ...]] = {
     "SUM": (_ref("tinyml_mean_s8", P.MeanParams, lambda p: 4 * p.num_outputs, "tinyml_mean_s8_scratch_size"),),
     "REDUCE_MAX": (_ref("tinyml_reduce_max_s8", P.ReduceMaxParams),),
     "TANH": (_ref("tinyml_tanh_s8", P.LogisticParams),),
+    "SQUARED_DIFFERENCE": (_ref("tinyml_add_s8", P.AddParams),),
+    "PRELU": (_ref("tinyml_prelu_s8", P.PreluParams),),
     "RESIZE_NEAREST_NEIGHBOR": (_ref("tinyml_resize_nearest", P.ResizeNearestParams),),
 }
 

@@ -185,7 +185,7 @@ typedef struct {
     int32_t output_offset, output_multiplier, output_shift;
     tinyml_activation_t activation;
     tinyml_rounding_t rounding;
-    int32_t subtract; /* SUB: the scaled input 2 is subtracted (reference kernel only) */
+    int32_t mode; /* TINYML_ADD_*: 0 ADD, 1 SUB, 2 SQUARED_DIFFERENCE (reference kernel only) */
 } tinyml_add_params_t;
 
 void tinyml_add_s8(const tinyml_add_params_t *p, const int8_t *input1, const int8_t *input2, int8_t *output);
@@ -295,6 +295,18 @@ typedef struct {
 } tinyml_leaky_relu_params_t;
 
 void tinyml_leaky_relu_s8(const tinyml_leaky_relu_params_t *p, const int8_t *input, int8_t *output);
+
+/* ---- PRELU: x - zp >= 0 scaled by the identity multiplier, else (x - zp)(alpha - zp_alpha)
+ * scaled by the alpha multiplier; alpha broadcast against the input (N-d). */
+typedef struct {
+    tinyml_broadcast_t geometry; /* in1: the input, in2: alpha */
+    int32_t input_offset, alpha_offset, output_offset;
+    int32_t identity_multiplier, identity_shift;
+    int32_t alpha_multiplier, alpha_shift;
+    tinyml_rounding_t rounding;
+} tinyml_prelu_params_t;
+
+void tinyml_prelu_s8(const tinyml_prelu_params_t *p, const int8_t *input, const int8_t *alpha, int8_t *output);
 
 /* ---- REDUCE_MAX over any set of axes: the raw int8 maximum ------------- */
 typedef struct {
