@@ -1,4 +1,5 @@
-"""SUB, SQUARED_DIFFERENCE (with broadcasting), LEAKY_RELU, PRELU, TANH, SUM and REDUCE_MAX: bit-exact with
+"""SUB, SQUARED_DIFFERENCE (with broadcasting), LEAKY_RELU, PRELU, TANH, SUM, REDUCE_MAX and
+TRANSPOSE_CONV (strides 1-3, SAME and VALID, with and without bias): bit-exact with
 TFLM and LiteRT on the host and in QEMU, over shapes, axes, alphas and quantization drawn by
 hypothesis. SUM is checked against TFLM only: under --reference litert it is refused."""
 
@@ -119,3 +120,30 @@ def _prelu_factory(r):
 def test_prelu_bit_exact(alpha, rng, s):
     model = build("prelu", dict(alpha=list(alpha), seed=s % 7, v=3), _prelu_factory, [(1, 6, 6, 4)], [rng])
     assert_bit_exact(model, count=6, seed=s, expect_ops={"PRELU"})
+
+
+def _tconv_factory(r):
+    import numpy as np
+    import tensorflow as tf
+
+    k, cin, cout, stride, padding, out_hw = r["k"], 4, r["cout"], r["stride"], r["padding"], r["out"]
+    w = tf.constant(np.random.default_rng(5).normal(0, 0.3, (k, k, cout, cin)).astype(np.float32))
+    b = tf.constant(np.random.default_rng(6).normal(0, 0.2, (cout,)).astype(np.float32))
+
+    def f(x):
+        y = tf.nn.conv2d_transpose(x, w, (1, out_hw, out_hw, cout), stride, padding)
+        return tf.nn.relu(y + b) if r["bias"] else y
+    return f
+
+
+TCONV = [dict(k=3, cout=6, stride=2, padding="SAME", out=10, bias=True),
+         dict(k=2, cout=3, stride=2, padding="VALID", out=10, bias=False),
+         dict(k=3, cout=5, stride=1, padding="SAME", out=5, bias=True),
+         dict(k=4, cout=8, stride=2, padding="SAME", out=9, bias=False),
+         dict(k=3, cout=4, stride=3, padding="VALID", out=15, bias=True)]
+
+
+@given(case=st.sampled_from(TCONV), rng=input_range, s=seed)
+def test_transpose_conv_bit_exact(case, rng, s):
+    model = build("transpose_conv", case, _tconv_factory, [(1, 5, 5, 4)], [rng])
+    assert_bit_exact(model, count=4, seed=s, expect_ops={"TRANSPOSE_CONV"})

@@ -65,7 +65,7 @@ SUPPORTED_OPS = (
     "PADV2", "QUANTIZE", "DEQUANTIZE", "CONCATENATION", "TRANSPOSE", "RESIZE_NEAREST_NEIGHBOR",
     "LOGISTIC", "HARD_SWISH", "RELU", "RELU6", "RELU_N1_TO_1", "SLICE", "STRIDED_SLICE", "SPLIT",
     "SPLIT_V", "UNPACK", "PACK", "GATHER", "MAXIMUM", "MINIMUM", "SUB", "LEAKY_RELU", "SUM", "REDUCE_MAX",
-    "TANH", "SQUARED_DIFFERENCE", "PRELU",
+    "TANH", "SQUARED_DIFFERENCE", "PRELU", "TRANSPOSE_CONV",
 )
 
 
@@ -172,6 +172,41 @@ def _conv_common(ctx: _Ctx, depthwise: bool) -> Layer:
         quant=PerChannelQuant(ctx.array("multiplier", "int32_t", mult), ctx.array("shift", "int32_t", shift)))
     args = [ctx.act_arg(0), ctx.array("weights", "int8_t", wdata.astype(np.int8)), _bias_arg(ctx, 2, out_c),
             ctx.out_arg()]
+    return ctx.layer(params, args, macs=macs)
+
+
+def _transpose_conv(ctx: _Ctx) -> Layer:
+    """TRANSPOSE_CONV: inputs (output shape, weights C_out x KH x KW x C_in, input, bias); the
+    padding is TFLite's, computed from the output size as a convolution's would be."""
+    w, x, y = ctx.t(1), ctx.t(2), ctx.out()
+    in_scale, in_zp = ctx.int8_act(x, "input")
+    out_scale, out_zp = ctx.int8_act(y, "output")
+    if w.dtype != "int8":
+        raise ctx.fail(f"weights '{w.name}' are {w.dtype}; only int8 weights are supported")
+    if len(x.shape) != 4 or len(w.shape) != 4 or len(y.shape) != 4:
+        raise ctx.fail(f"expects 4-d NHWC tensors, got input {list(x.shape)}, weights {list(w.shape)}")
+    if w.shape[3] != x.shape[3] or w.shape[0] != y.shape[3] or x.shape[0] != y.shape[0]:
+        raise ctx.fail(f"weights {list(w.shape)} do not map input {list(x.shape)} to output {list(y.shape)}")
+    wdata = ctx.const(w, "weights")
+    o = ctx.op.options
+    sh, sw = o.get("strideH", 1), o.get("strideW", 1)
+    kh, kw = w.shape[1], w.shape[2]
+    same = o.get("padding", 0) == 0   # tflite Padding.SAME
+
+    def pad(out_size: int, k: int, stride: int) -> int:
+        conv_out = -(-out_size // stride) if same else (out_size - k + stride) // stride
+        return Q.padding(out_size, conv_out, k, stride, 1)
+
+    out_c = y.shape[3]
+    mult, shift = _per_channel_multipliers(ctx, in_scale, w, out_scale, out_c)
+    params = Conv2DParams(
+        input=_dims(x.shape), filter=_dims(w.shape), output=_dims(y.shape), stride=Tile(sh, sw), dilation=Tile(1, 1),
+        pad=Tile(pad(y.shape[1], kh, sh), pad(y.shape[2], kw, sw)), input_offset=-in_zp, output_offset=out_zp,
+        activation=ctx.activation(out_scale, out_zp), rounding=_rounding_enum(ctx),
+        quant=PerChannelQuant(ctx.array("multiplier", "int32_t", mult), ctx.array("shift", "int32_t", shift)))
+    args = [ctx.act_arg(2), ctx.array("weights", "int8_t", wdata.astype(np.int8)), _bias_arg(ctx, 3, out_c),
+            ctx.out_arg(), ScratchArg()]
+    macs = x.shape[0] * x.shape[1] * x.shape[2] * x.shape[3] * kh * kw * out_c
     return ctx.layer(params, args, macs=macs)
 
 
@@ -671,6 +706,7 @@ _LOWERINGS: dict[str, Callable[[_Ctx], Layer]] = {
     "TANH": lambda c: _logistic(c, tanh=True),
     "SQUARED_DIFFERENCE": _squared_difference,
     "PRELU": _prelu,
+    "TRANSPOSE_CONV": _transpose_conv,
 }
 
 assert set(_LOWERINGS) == set(SUPPORTED_OPS)

@@ -111,6 +111,16 @@ size_t tinyml_conv2d_1x1_s8_fast_scratch_size(const tinyml_conv2d_params_t *p);
 void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
                                const int32_t *folded_bias, int8_t *output, int8_t *scratch);
 
+/* ---- TRANSPOSE_CONV (TFLite's reference scheme) ----------------------- *
+ * The CONV_2D struct, read backwards: filter is C_out x KH x KW x C_in, input pixel (y, x)
+ * adds (input + input_offset) * filter into the output pixels (y * stride - pad + ky,
+ * x * stride - pad + kx) that lie inside the output; dilation must be 1. The int32 sums live
+ * in `scratch` (tinyml_transpose_conv_s8_scratch_size(): 4 bytes per output value), then the
+ * bias (may be NULL) is added and each sum requantized per output channel. */
+size_t tinyml_transpose_conv_s8_scratch_size(const tinyml_conv2d_params_t *p);
+void tinyml_transpose_conv_s8(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
+                              const int32_t *bias, int8_t *output, void *scratch);
+
 /* ---- DEPTHWISE_CONV_2D ------------------------------------------------ */
 typedef struct {
     tinyml_dims_t input;   /* N, H, W, C_in */
