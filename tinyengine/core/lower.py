@@ -34,6 +34,7 @@ from .params import (
     Activation,
     AddParams,
     AffineParams,
+    BatchMatMulParams,
     Broadcast,
     ConcatParams,
     Conv2DParams,
@@ -65,7 +66,7 @@ SUPPORTED_OPS = (
     "PADV2", "QUANTIZE", "DEQUANTIZE", "CONCATENATION", "TRANSPOSE", "RESIZE_NEAREST_NEIGHBOR",
     "LOGISTIC", "HARD_SWISH", "RELU", "RELU6", "RELU_N1_TO_1", "SLICE", "STRIDED_SLICE", "SPLIT",
     "SPLIT_V", "UNPACK", "PACK", "GATHER", "MAXIMUM", "MINIMUM", "SUB", "LEAKY_RELU", "SUM", "REDUCE_MAX",
-    "TANH", "SQUARED_DIFFERENCE", "PRELU", "TRANSPOSE_CONV",
+    "TANH", "SQUARED_DIFFERENCE", "PRELU", "TRANSPOSE_CONV", "BATCH_MATMUL",
 )
 
 
@@ -295,6 +296,46 @@ def _prelu(ctx: _Ctx) -> Layer:
                          output_offset=zo, identity_multiplier=m1, identity_shift=sh1, alpha_multiplier=m2,
                          alpha_shift=sh2, rounding=_rounding_enum(ctx))
     return ctx.layer(params, [ctx.act_arg(0), ctx.act_arg(1), ctx.out_arg()], macs=y.num_elements)
+
+
+def _batch_matmul(ctx: _Ctx) -> Layer:
+    """BATCH_MATMUL, int8: lhs [..., M, K] (or [..., K, M] with adj_x) times rhs [..., K, N] (or
+    [..., N, K] with adj_y), batch dimensions broadcast, one per-tensor requantization."""
+    a, b, y = ctx.t(0), ctx.t(1), ctx.out()
+    sa, za = ctx.int8_act(a, "lhs")
+    sb, zb = ctx.int8_act(b, "rhs")
+    so, zo = ctx.int8_act(y, "output")
+    if min(len(a.shape), len(b.shape)) < 2 or max(len(a.shape), len(b.shape)) > 2 + 4:
+        raise ctx.fail(f"operands {list(a.shape)} x {list(b.shape)}: ranks 2 to 6 are supported")
+    adj_x, adj_y = bool(ctx.op.options.get("adjX", False)), bool(ctx.op.options.get("adjY", False))
+    m, k = (a.shape[-1], a.shape[-2]) if adj_x else (a.shape[-2], a.shape[-1])
+    k2, n = (b.shape[-1], b.shape[-2]) if adj_y else (b.shape[-2], b.shape[-1])
+    if k != k2:
+        raise ctx.fail(f"inner dimensions differ: {list(a.shape)} x {list(b.shape)}")
+    lead_rank = MAX_DIMS
+    batch = [1] * lead_rank
+    strides = []
+    for t in (a, b):
+        lead = (1,) * (lead_rank - (len(t.shape) - 2)) + tuple(t.shape[:-2])
+        contig = contiguous_strides(list(lead) + [t.shape[-2] * t.shape[-1]])[:lead_rank]
+        strides.append([0 if d == 1 else s for d, s in zip(lead, contig)])
+        batch = [max(x, d) for x, d in zip(batch, lead)]
+    for t in (a, b):
+        lead = (1,) * (lead_rank - (len(t.shape) - 2)) + tuple(t.shape[:-2])
+        if any(d not in (1, full) for d, full in zip(lead, batch)):
+            raise ctx.fail(f"cannot broadcast the batch dimensions of {list(a.shape)} and {list(b.shape)}")
+    if int(np.prod(batch)) * m * n != y.num_elements:
+        raise ctx.fail(f"the product has {int(np.prod(batch)) * m * n} values, the output '{y.name}' "
+                       f"{y.num_elements}")
+    mult, shift = Q.quantize_multiplier(float(sa) * float(sb) / float(so), ctx.single)
+    params = BatchMatMulParams(
+        batch_shape=tuple(batch), lhs_batch_strides=tuple(strides[0]), rhs_batch_strides=tuple(strides[1]),
+        rows=m, cols=n, depth=k, lhs_row_stride=1 if adj_x else k, lhs_depth_stride=m if adj_x else 1,
+        rhs_depth_stride=1 if adj_y else n, rhs_col_stride=k if adj_y else 1, lhs_offset=-za, rhs_offset=-zb,
+        output_offset=zo, output_multiplier=mult, output_shift=shift, activation=Activation(-128, 127),
+        rounding=_rounding_enum(ctx))
+    return ctx.layer(params, [ctx.act_arg(0), ctx.act_arg(1), ctx.out_arg()],
+                     macs=int(np.prod(batch)) * m * n * k)
 
 
 def _max_min(ctx: _Ctx, minimum: bool) -> Layer:
@@ -707,6 +748,7 @@ _LOWERINGS: dict[str, Callable[[_Ctx], Layer]] = {
     "SQUARED_DIFFERENCE": _squared_difference,
     "PRELU": _prelu,
     "TRANSPOSE_CONV": _transpose_conv,
+    "BATCH_MATMUL": _batch_matmul,
 }
 
 assert set(_LOWERINGS) == set(SUPPORTED_OPS)

@@ -251,6 +251,28 @@ class PreluParams:
 
 
 @dataclass(frozen=True)
+class BatchMatMulParams:
+    C_TYPE: ClassVar[str] = "tinyml_batch_matmul_params_t"
+    batch_shape: tuple[int, ...]
+    lhs_batch_strides: tuple[int, ...]
+    rhs_batch_strides: tuple[int, ...]
+    rows: int
+    cols: int
+    depth: int
+    lhs_row_stride: int
+    lhs_depth_stride: int
+    rhs_depth_stride: int
+    rhs_col_stride: int
+    lhs_offset: int
+    rhs_offset: int
+    output_offset: int
+    output_multiplier: int
+    output_shift: int
+    activation: Activation
+    rounding: Rounding
+
+
+@dataclass(frozen=True)
 class ReduceMaxParams:
     C_TYPE: ClassVar[str] = "tinyml_reduce_max_params_t"
     in_shape: tuple[int, ...]
@@ -345,6 +367,6 @@ ALL_PARAM_TYPES: tuple[type, ...] = (
     AddParams, MulParams, Pool2DParams, MeanParams, SoftmaxParams, LogisticParams, HardSwishParams, RequantizeParams,
     AffineParams, PadParams, ConcatParams, SplitParams, TransposeParams, GatherParams, MaxMinParams,
     ResizeNearestParams, CopyRectParams, LeakyReluParams, ReduceMaxParams,
-    PreluParams,
+    PreluParams, BatchMatMulParams,
 )
 

@@ -182,6 +182,7 @@ VARIANTS: dict[str, tuple[KernelVariant, ...]] = {
     "TANH": (_ref("tinyml_tanh_s8", P.LogisticParams),),
     "SQUARED_DIFFERENCE": (_ref("tinyml_add_s8", P.AddParams),),
     "PRELU": (_ref("tinyml_prelu_s8", P.PreluParams),),
+    "BATCH_MATMUL": (_ref("tinyml_batch_matmul_s8", P.BatchMatMulParams),),
     "TRANSPOSE_CONV": (_ref("tinyml_transpose_conv_s8", P.Conv2DParams,
                             lambda p: 4 * p.output.n * p.output.h * p.output.w * p.output.c,
                             "tinyml_transpose_conv_s8_scratch_size"),),

@@ -318,6 +318,23 @@ typedef struct {
 
 void tinyml_prelu_s8(const tinyml_prelu_params_t *p, const int8_t *input, const int8_t *alpha, int8_t *output);
 
+/* ---- BATCH_MATMUL: out[b][m][n] = requantize(sum_k (lhs[b][m][k] + lhs_offset)(rhs[b][k][n] + rhs_offset))
+ * Up to 4 batch dimensions, broadcast (stride 0); adj_x / adj_y are in the element strides. */
+typedef struct {
+    int32_t batch_shape[TINYML_MAX_DIMS]; /* the batch dimensions, right-aligned, leading 1s */
+    int32_t lhs_batch_strides[TINYML_MAX_DIMS], rhs_batch_strides[TINYML_MAX_DIMS];
+    int32_t rows, cols, depth;               /* M, N, K */
+    int32_t lhs_row_stride, lhs_depth_stride; /* elements between lhs[m][k] and lhs[m+1][k] / lhs[m][k+1] */
+    int32_t rhs_depth_stride, rhs_col_stride;
+    int32_t lhs_offset, rhs_offset, output_offset;
+    int32_t output_multiplier, output_shift;
+    tinyml_activation_t activation;
+    tinyml_rounding_t rounding;
+} tinyml_batch_matmul_params_t;
+
+void tinyml_batch_matmul_s8(const tinyml_batch_matmul_params_t *p, const int8_t *lhs, const int8_t *rhs,
+                            int8_t *output);
+
 /* ---- REDUCE_MAX over any set of axes: the raw int8 maximum ------------- */
 typedef struct {
     int32_t in_shape[TINYML_MAX_DIMS];
