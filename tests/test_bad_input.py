@@ -85,10 +85,10 @@ def test_unsupported_op(tmp_path):
     def factory(r):
         import tensorflow as tf
 
-        return lambda x: tf.nn.tanh(x) * 2.0
+        return lambda x: tf.math.rsqrt(x) * 2.0
 
-    model = build("tanh", {}, factory, [(1, 16)])
-    assert_clean_failure(tmp_path, model, "unsupported op TANH", "#0")
+    model = build("rsqrt", {}, factory, [(1, 16)], [(0.5, 2.0)])
+    assert_clean_failure(tmp_path, model, "unsupported op RSQRT", "#0")
 
 
 def _litert_refuses(tmp_path: Path) -> Path:
