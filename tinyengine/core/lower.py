@@ -262,27 +262,6 @@ def _broadcast(ctx: _Ctx, a: Tensor, b: Tensor, y: Tensor) -> Broadcast:
     return Broadcast(out, *strides_of)
 
 
-def _squared_difference(ctx: _Ctx) -> Layer:
-    """TFLite's int8 SQUARED_DIFFERENCE: the ADD scheme with 7 bits of headroom, the scaled
-    difference squared, then rescaled by twice_max^2 / (2^14 * output_scale)."""
-    a, b, y = ctx.t(0), ctx.t(1), ctx.out()
-    s1, z1 = ctx.int8_act(a, "input 1")
-    s2, z2 = ctx.int8_act(b, "input 2")
-    so, zo = ctx.int8_act(y, "output")
-    left_shift = 7
-    twice_max = 2.0 * float(max(np.float32(s1), np.float32(s2)))
-    m1, sh1 = Q.quantize_multiplier(float(s1) / twice_max, ctx.single)
-    m2, sh2 = Q.quantize_multiplier(float(s2) / twice_max, ctx.single)
-    mo, sho = Q.quantize_multiplier(twice_max * twice_max / ((1 << (2 * left_shift)) * float(so)), ctx.single)
-    params = AddParams(
-        geometry=_broadcast(ctx, a, b, y), left_shift=left_shift,
-        input1_offset=-z1, input1_multiplier=m1, input1_shift=sh1,
-        input2_offset=-z2, input2_multiplier=m2, input2_shift=sh2,
-        output_offset=zo, output_multiplier=mo, output_shift=sho,
-        activation=Activation(-128, 127), rounding=_rounding_enum(ctx), mode=2)
-    return ctx.layer(params, [ctx.act_arg(0), ctx.act_arg(1), ctx.out_arg()], macs=y.num_elements)
-
-
 def _prelu(ctx: _Ctx) -> Layer:
     """TFLite's int8 PRELU: x - zp >= 0 scaled by input/output, else (x - zp)(alpha - zp_alpha)
     scaled by input * alpha / output; alpha broadcast against the input."""
@@ -347,23 +326,29 @@ def _max_min(ctx: _Ctx, minimum: bool) -> Layer:
     return ctx.layer(params, [ctx.act_arg(0), ctx.act_arg(1), ctx.out_arg()])
 
 
-def _add(ctx: _Ctx, subtract: bool = False) -> Layer:
-    """ADD, or SUB (the same scheme with the scaled second input subtracted, as TFLite's)."""
+def _add_layer(ctx: _Ctx, mode: int) -> Layer:
+    """ADD (mode 0), SUB (1: the scaled second input subtracted) and SQUARED_DIFFERENCE (2: the
+    scaled difference squared) in TFLite's scheme: both inputs shifted left (20 bits of headroom,
+    7 for SQUARED_DIFFERENCE), scaled by s_i / (2 max(s1, s2)), then the result rescaled by
+    (2 max)^p / (2^(p * shift) * output scale), p = 2 when squared."""
     a, b, y = ctx.t(0), ctx.t(1), ctx.out()
     s1, z1 = ctx.int8_act(a, "input 1")
     s2, z2 = ctx.int8_act(b, "input 2")
     so, zo = ctx.int8_act(y, "output")
-    left_shift = 20
-    twice_max = 2 * float(max(np.float32(s1), np.float32(s2)))
+    squared = mode == 2
+    left_shift = 7 if squared else 20
+    twice_max = 2.0 * float(max(np.float32(s1), np.float32(s2)))
     m1, sh1 = Q.quantize_multiplier(float(s1) / twice_max, ctx.single)
     m2, sh2 = Q.quantize_multiplier(float(s2) / twice_max, ctx.single)
-    mo, sho = Q.quantize_multiplier(twice_max / ((1 << left_shift) * float(so)), ctx.single)
+    power = 2 if squared else 1
+    mo, sho = Q.quantize_multiplier(twice_max ** power / ((1 << (power * left_shift)) * float(so)), ctx.single)
     params = AddParams(
         geometry=_broadcast(ctx, a, b, y), left_shift=left_shift,
         input1_offset=-z1, input1_multiplier=m1, input1_shift=sh1,
         input2_offset=-z2, input2_multiplier=m2, input2_shift=sh2,
         output_offset=zo, output_multiplier=mo, output_shift=sho,
-        activation=ctx.activation(so, zo), rounding=_rounding_enum(ctx), mode=int(subtract))
+        activation=Activation(-128, 127) if squared else ctx.activation(so, zo), rounding=_rounding_enum(ctx),
+        mode=mode)
     return ctx.layer(params, [ctx.act_arg(0), ctx.act_arg(1), ctx.out_arg()], macs=y.num_elements)
 
 
@@ -709,7 +694,7 @@ _LOWERINGS: dict[str, Callable[[_Ctx], Layer]] = {
     "CONV_2D": _conv2d,
     "DEPTHWISE_CONV_2D": _depthwise,
     "FULLY_CONNECTED": _fully_connected,
-    "ADD": _add,
+    "ADD": lambda c: _add_layer(c, 0),
     "MUL": _mul,
     "AVERAGE_POOL_2D": lambda c: _pool(c, "avg"),
     "MAX_POOL_2D": lambda c: _pool(c, "max"),
@@ -740,12 +725,12 @@ _LOWERINGS: dict[str, Callable[[_Ctx], Layer]] = {
     "GATHER": lower_slicing.gather,
     "MAXIMUM": lambda c: _max_min(c, minimum=False),
     "MINIMUM": lambda c: _max_min(c, minimum=True),
-    "SUB": lambda c: _add(c, subtract=True),
+    "SUB": lambda c: _add_layer(c, 1),
     "LEAKY_RELU": _leaky_relu,
     "SUM": lambda c: _mean(c, compute_sum=True),
     "REDUCE_MAX": _reduce_max,
     "TANH": lambda c: _logistic(c, tanh=True),
-    "SQUARED_DIFFERENCE": _squared_difference,
+    "SQUARED_DIFFERENCE": lambda c: _add_layer(c, 2),
     "PRELU": _prelu,
     "TRANSPOSE_CONV": _transpose_conv,
     "BATCH_MATMUL": _batch_matmul,

@@ -204,8 +204,9 @@ static inline int32_t tm_exp_on_negative_values(int32_t a, int integer_bits)
     return result;
 }
 
-/* 1 / (1 + a) for a Q0.31 value a in [0, 1); result in Q0.31 (Newton-Raphson). */
-static inline int32_t tm_one_over_one_plus_x(int32_t a)
+/* 1 / (1 + a) in Q2.29 for a Q0.31 value a in [0, 1): Newton-Raphson on the half denominator
+ * (gemmlowp's one_over_one_plus_x_for_x_in_0_1 before its final rescale). */
+static inline int32_t tm_newton_one_over_one_plus_x(int32_t a)
 {
     const int32_t half_denominator = tm_rounding_half_sum(a, INT32_MAX);
     const int32_t c_48_over_17 = 1515870810;      /* Q2.29 */
@@ -217,23 +218,19 @@ static inline int32_t tm_one_over_one_plus_x(int32_t a)
         const int32_t one_minus = tm_wsub(one_q2, half_denominator_times_x);
         x = tm_wadd(x, tm_sat_shift_left(tm_srdhm(x, one_minus), 2));
     }
-    return tm_sat_shift_left(x, 1);
+    return x;
 }
 
-/* (1 - a) / (1 + a) for a Q0.31 value a in [0, 1); result in Q0.31 (the same Newton-Raphson). */
+/* 1 / (1 + a) for a Q0.31 value a in [0, 1); result in Q0.31. */
+static inline int32_t tm_one_over_one_plus_x(int32_t a)
+{
+    return tm_sat_shift_left(tm_newton_one_over_one_plus_x(a), 1);
+}
+
+/* (1 - a) / (1 + a) = 2 / (1 + a) - 1 for a Q0.31 value a in [0, 1); result in Q0.31. */
 static inline int32_t tm_one_minus_x_over_one_plus_x(int32_t a)
 {
-    const int32_t half_denominator = tm_rounding_half_sum(a, INT32_MAX);
-    const int32_t c_48_over_17 = 1515870810;      /* Q2.29 */
-    const int32_t c_neg_32_over_17 = -1010580540; /* Q2.29 */
-    const int32_t one_q2 = (int32_t)1 << 29;
-    int32_t x = tm_wadd(c_48_over_17, tm_srdhm(half_denominator, c_neg_32_over_17));
-    for (int i = 0; i < 3; ++i) {
-        const int32_t half_denominator_times_x = tm_srdhm(half_denominator, x);
-        const int32_t one_minus = tm_wsub(one_q2, half_denominator_times_x);
-        x = tm_wadd(x, tm_sat_shift_left(tm_srdhm(x, one_minus), 2));
-    }
-    return tm_sat_shift_left(tm_wsub(x, one_q2), 2);
+    return tm_sat_shift_left(tm_wsub(tm_newton_one_over_one_plus_x(a), (int32_t)1 << 29), 2);
 }
 
 /* tanh(a) for a in Q(integer_bits); result in Q0.31: -tanh(-|a|) = (1 - e) / (1 + e), e = exp(-2|a|).
