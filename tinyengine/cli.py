@@ -131,6 +131,13 @@ def cmd_boards(args: argparse.Namespace) -> int:
     return 0
 
 
+def _model_dirs_args(p: argparse.ArgumentParser) -> None:
+    """`build` and `export`: one compiled directory, or several for one firmware."""
+    p.add_argument("dir", nargs="+", help="directory written by 'tinyml compile' (several: one firmware)")
+    p.add_argument("--shared-arena", action="store_true",
+                   help="several models that never run at the same time share one arena, sized to the largest plan")
+
+
 def _schedule_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--patch", default="off", metavar="auto|off|RxC@L",
                    help="patch-based inference for the first stage: 'auto' picks the split layer and grid with the "
@@ -233,9 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "or a board (firmware.elf with arm-none-eabi-gcc, size.json, and .bin/.hex for "
                                    "real boards). Several directories (compiled with different --name) build into "
                                    "one firmware. Fails with the numbers if the firmware does not fit the board.")
-    p.add_argument("dir", nargs="+", help="directory written by 'tinyml compile' (several: one firmware)")
-    p.add_argument("--shared-arena", action="store_true",
-                   help="several models that never run at the same time share one arena, sized to the largest plan")
+    _model_dirs_args(p)
     p.add_argument("--target", help="host or a board name (see 'tinyml boards'); default: the board given to "
                                     "'tinyml compile --board', else host")
     p.add_argument("-o", "--output", help="firmware directory (default: DIR/fw-<board>)")
@@ -271,9 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Copy the generated models, the runtime, the board's start-up/clock/console code "
                                    "and a self-test vector per model into a folder that builds with 'make' alone; "
                                    "README.md there says how to flash it (pyocd or openocd).")
-    p.add_argument("dir", nargs="+", help="directory written by 'tinyml compile' (several: one firmware)")
-    p.add_argument("--shared-arena", action="store_true",
-                   help="several models that never run at the same time share one arena, sized to the largest plan")
+    _model_dirs_args(p)
     p.add_argument("--board", required=True, help="board name (see 'tinyml boards')")
     p.add_argument("-o", "--output", required=True, help="project directory (replaced atomically)")
     p.set_defaults(func=cmd_export)
