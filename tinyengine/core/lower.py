@@ -123,6 +123,25 @@ def _per_channel_multipliers(ctx: _Ctx, in_scale: float, weights: Tensor, out_sc
     return np.array(mults, dtype=np.int32), np.array(shifts, dtype=np.int32)
 
 
+def _per_channel_quant(ctx: _Ctx, in_scale: float, weights: Tensor, out_scale: float,
+                       channels: int) -> PerChannelQuant:
+    """The layer's multiplier and shift arrays, per output channel (_per_channel_multipliers)."""
+    mult, shift = _per_channel_multipliers(ctx, in_scale, weights, out_scale, channels)
+    return PerChannelQuant(ctx.array("multiplier", "int32_t", mult), ctx.array("shift", "int32_t", shift))
+
+
+def _conv_operands(ctx: _Ctx, x: Tensor, w: Tensor, y: Tensor) -> tuple[float, int, float, int, np.ndarray]:
+    """A convolution's int8 input and output quantization (scale, zero point each) and its int8
+    weights, checked: all three tensors 4-d."""
+    in_scale, in_zp = ctx.int8_act(x, "input")
+    out_scale, out_zp = ctx.int8_act(y, "output")
+    if w.dtype != "int8":
+        raise ctx.fail(f"weights '{w.name}' are {w.dtype}; only int8 weights are supported")
+    if len(x.shape) != 4 or len(w.shape) != 4 or len(y.shape) != 4:
+        raise ctx.fail(f"expects 4-d NHWC tensors, got input {list(x.shape)}, weights {list(w.shape)}")
+    return in_scale, in_zp, out_scale, out_zp, ctx.const(w, "weights")
+
+
 def _bias_arg(ctx: _Ctx, index: int, channels: int) -> Arg:
     if not ctx.has_input(index):
         return NullArg("int32_t")
@@ -137,19 +156,13 @@ def _bias_arg(ctx: _Ctx, index: int, channels: int) -> Arg:
 
 def _conv_common(ctx: _Ctx, depthwise: bool) -> Layer:
     x, w, y = ctx.t(0), ctx.t(1), ctx.out()
-    in_scale, in_zp = ctx.int8_act(x, "input")
-    out_scale, out_zp = ctx.int8_act(y, "output")
-    if w.dtype != "int8":
-        raise ctx.fail(f"weights '{w.name}' are {w.dtype}; only int8 weights are supported")
-    if len(x.shape) != 4 or len(w.shape) != 4 or len(y.shape) != 4:
-        raise ctx.fail(f"expects 4-d NHWC tensors, got input {list(x.shape)}, weights {list(w.shape)}")
-    wdata = ctx.const(w, "weights")
+    in_scale, in_zp, out_scale, out_zp, wdata = _conv_operands(ctx, x, w, y)
     o = ctx.op.options
     stride_h, stride_w = o.get("strideH", 1), o.get("strideW", 1)
     dil_h, dil_w = o.get("dilationHFactor", 1), o.get("dilationWFactor", 1)
     kh, kw = w.shape[1], w.shape[2]
     out_c = y.shape[3]
-    mult, shift = _per_channel_multipliers(ctx, in_scale, w, out_scale, out_c)
+    quant = _per_channel_quant(ctx, in_scale, w, out_scale, out_c)
     if depthwise:
         dm = o.get("depthMultiplier", 0) or (out_c // x.shape[3])
         if x.shape[3] * dm != out_c:
@@ -169,8 +182,7 @@ def _conv_common(ctx: _Ctx, depthwise: bool) -> Layer:
     }
     params = (DepthwiseConv2DParams if depthwise else Conv2DParams)(
         **geometry, input_offset=-in_zp, output_offset=out_zp, activation=ctx.activation(out_scale, out_zp),
-        rounding=_rounding_enum(ctx),
-        quant=PerChannelQuant(ctx.array("multiplier", "int32_t", mult), ctx.array("shift", "int32_t", shift)))
+        rounding=_rounding_enum(ctx), quant=quant)
     args = [ctx.act_arg(0), ctx.array("weights", "int8_t", wdata.astype(np.int8)), _bias_arg(ctx, 2, out_c),
             ctx.out_arg()]
     return ctx.layer(params, args, macs=macs)
@@ -180,15 +192,9 @@ def _transpose_conv(ctx: _Ctx) -> Layer:
     """TRANSPOSE_CONV: inputs (output shape, weights C_out x KH x KW x C_in, input, bias); the
     padding is TFLite's, computed from the output size as a convolution's would be."""
     w, x, y = ctx.t(1), ctx.t(2), ctx.out()
-    in_scale, in_zp = ctx.int8_act(x, "input")
-    out_scale, out_zp = ctx.int8_act(y, "output")
-    if w.dtype != "int8":
-        raise ctx.fail(f"weights '{w.name}' are {w.dtype}; only int8 weights are supported")
-    if len(x.shape) != 4 or len(w.shape) != 4 or len(y.shape) != 4:
-        raise ctx.fail(f"expects 4-d NHWC tensors, got input {list(x.shape)}, weights {list(w.shape)}")
+    in_scale, in_zp, out_scale, out_zp, wdata = _conv_operands(ctx, x, w, y)
     if w.shape[3] != x.shape[3] or w.shape[0] != y.shape[3] or x.shape[0] != y.shape[0]:
         raise ctx.fail(f"weights {list(w.shape)} do not map input {list(x.shape)} to output {list(y.shape)}")
-    wdata = ctx.const(w, "weights")
     o = ctx.op.options
     sh, sw = o.get("strideH", 1), o.get("strideW", 1)
     kh, kw = w.shape[1], w.shape[2]
@@ -199,12 +205,11 @@ def _transpose_conv(ctx: _Ctx) -> Layer:
         return Q.padding(out_size, conv_out, k, stride, 1)
 
     out_c = y.shape[3]
-    mult, shift = _per_channel_multipliers(ctx, in_scale, w, out_scale, out_c)
     params = Conv2DParams(
         input=_dims(x.shape), filter=_dims(w.shape), output=_dims(y.shape), stride=Tile(sh, sw), dilation=Tile(1, 1),
         pad=Tile(pad(y.shape[1], kh, sh), pad(y.shape[2], kw, sw)), input_offset=-in_zp, output_offset=out_zp,
         activation=ctx.activation(out_scale, out_zp), rounding=_rounding_enum(ctx),
-        quant=PerChannelQuant(ctx.array("multiplier", "int32_t", mult), ctx.array("shift", "int32_t", shift)))
+        quant=_per_channel_quant(ctx, in_scale, w, out_scale, out_c))
     args = [ctx.act_arg(2), ctx.array("weights", "int8_t", wdata.astype(np.int8)), _bias_arg(ctx, 3, out_c),
             ctx.out_arg(), ScratchArg()]
     macs = x.shape[0] * x.shape[1] * x.shape[2] * x.shape[3] * kh * kw * out_c
@@ -245,21 +250,26 @@ def _fully_connected(ctx: _Ctx) -> Layer:
     return ctx.layer(params, args, macs=batches * units * depth)
 
 
+def _broadcast_strides(shape: tuple[int, ...], out: tuple[int, ...]) -> tuple[int, ...] | None:
+    """Element strides of a row-major `shape` read over `out` (both right-aligned to MAX_DIMS),
+    0 on the broadcast dimensions; None if `shape` does not broadcast to `out`."""
+    shape, out = right_align(shape), right_align(out)
+    strides = list(contiguous_strides(shape))
+    for d in range(MAX_DIMS):
+        if shape[d] != out[d]:
+            if shape[d] != 1:
+                return None
+            strides[d] = 0
+    return tuple(strides)
+
+
 def _broadcast(ctx: _Ctx, a: Tensor, b: Tensor, y: Tensor) -> Broadcast:
     if max(len(a.shape), len(b.shape), len(y.shape)) > MAX_DIMS:
         raise ctx.fail(f"more than {MAX_DIMS} dimensions")
-    out = right_align(y.shape)
-    strides_of = []
-    for t in (a, b):
-        shape = right_align(t.shape)
-        strides = list(contiguous_strides(shape))
-        for d in range(MAX_DIMS):
-            if shape[d] != out[d]:
-                if shape[d] != 1:
-                    raise ctx.fail(f"cannot broadcast {list(a.shape)} with {list(b.shape)} to {list(y.shape)}")
-                strides[d] = 0
-        strides_of.append(tuple(strides))
-    return Broadcast(out, *strides_of)
+    strides_of = [_broadcast_strides(t.shape, y.shape) for t in (a, b)]
+    if None in strides_of:
+        raise ctx.fail(f"cannot broadcast {list(a.shape)} with {list(b.shape)} to {list(y.shape)}")
+    return Broadcast(right_align(y.shape), *strides_of)
 
 
 def _prelu(ctx: _Ctx) -> Layer:
@@ -291,30 +301,27 @@ def _batch_matmul(ctx: _Ctx) -> Layer:
     k2, n = (b.shape[-1], b.shape[-2]) if adj_y else (b.shape[-2], b.shape[-1])
     if k != k2:
         raise ctx.fail(f"inner dimensions differ: {list(a.shape)} x {list(b.shape)}")
-    lead_rank = MAX_DIMS
-    batch = [1] * lead_rank
+    if tuple(y.shape[-2:]) != (m, n) or len(y.shape) > MAX_DIMS:
+        raise ctx.fail(f"the product of {list(a.shape)} x {list(b.shape)} is not the output '{y.name}' "
+                       f"{list(y.shape)}")
+    # batch strides: each operand's batch dimensions, with its matrix as one trailing element
+    batch = tuple(y.shape[:-2])
     strides = []
     for t in (a, b):
-        lead = (1,) * (lead_rank - (len(t.shape) - 2)) + tuple(t.shape[:-2])
-        contig = contiguous_strides(list(lead) + [t.shape[-2] * t.shape[-1]])[:lead_rank]
-        strides.append([0 if d == 1 else s for d, s in zip(lead, contig)])
-        batch = [max(x, d) for x, d in zip(batch, lead)]
-    for t in (a, b):
-        lead = (1,) * (lead_rank - (len(t.shape) - 2)) + tuple(t.shape[:-2])
-        if any(d not in (1, full) for d, full in zip(lead, batch)):
-            raise ctx.fail(f"cannot broadcast the batch dimensions of {list(a.shape)} and {list(b.shape)}")
-    if int(np.prod(batch)) * m * n != y.num_elements:
-        raise ctx.fail(f"the product has {int(np.prod(batch)) * m * n} values, the output '{y.name}' "
-                       f"{y.num_elements}")
+        matrix = t.shape[-2] * t.shape[-1]
+        s = _broadcast_strides(tuple(t.shape[:-2]) + (matrix,), batch + (matrix,))
+        if s is None:
+            raise ctx.fail(f"cannot broadcast the batch dimensions of {list(a.shape)} and {list(b.shape)} to "
+                           f"{list(y.shape)}")
+        strides.append((0,) + s[:-1])
     mult, shift = Q.quantize_multiplier(float(sa) * float(sb) / float(so), ctx.single)
     params = BatchMatMulParams(
-        batch_shape=tuple(batch), lhs_batch_strides=tuple(strides[0]), rhs_batch_strides=tuple(strides[1]),
+        batch_shape=right_align(batch), lhs_batch_strides=strides[0], rhs_batch_strides=strides[1],
         rows=m, cols=n, depth=k, lhs_row_stride=1 if adj_x else k, lhs_depth_stride=m if adj_x else 1,
         rhs_depth_stride=1 if adj_y else n, rhs_col_stride=k if adj_y else 1, lhs_offset=-za, rhs_offset=-zb,
         output_offset=zo, output_multiplier=mult, output_shift=shift, activation=Activation(-128, 127),
         rounding=_rounding_enum(ctx))
-    return ctx.layer(params, [ctx.act_arg(0), ctx.act_arg(1), ctx.out_arg()],
-                     macs=int(np.prod(batch)) * m * n * k)
+    return ctx.layer(params, [ctx.act_arg(0), ctx.act_arg(1), ctx.out_arg()], macs=y.num_elements * k)
 
 
 def _max_min(ctx: _Ctx, minimum: bool) -> Layer:

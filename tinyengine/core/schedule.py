@@ -87,24 +87,22 @@ def _plan(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool,
     placed = apply_inplace(graph, layers, skip) if inplace else layers
     folds = fold_layers(layers) if folds is None else folds
     flash = param_bytes + (stage_param_bytes(graph, layers, stage) if stage else 0)
-    if quick:
-        def lean(placed: list[Layer]) -> tuple[list[Layer], Plan]:
+
+    def plan_for(placed: list[Layer]) -> tuple[list[Layer], Plan]:
+        if quick:
             scheduled = select_kernels(graph, placed, kernels, stage, frozenset(x.index for x in placed), folds)
             return scheduled, plan_memory(graph, scheduled, flash, stage, quick)
-        scheduled, plan = lean(placed)
-    else:
-        scheduled, plan = _kernels_and_plan(graph, placed, flash, stage, kernels, folds)
+        return _kernels_and_plan(graph, placed, flash, stage, kernels, folds)
+
+    scheduled, plan = plan_for(placed)
     # an in-place PAD makes its input's buffer output-sized for the input's whole life: where that
     # raises the peak elsewhere, the PADs run out of place
     pads = {x.index for x in placed if x.op in ("PAD", "PADV2") and x.inplace_of is not None}
     if pads:
-        skip |= pads
-        apart = apply_inplace(graph, layers, skip)
-        trial = lean(apart) if quick else _kernels_and_plan(graph, apart, flash, stage, kernels, folds)
+        trial = plan_for(apply_inplace(graph, layers, skip | pads))
         if trial[1].arena_bytes < plan.arena_bytes:
-            placed, (scheduled, plan) = apart, trial
-        else:
-            skip -= pads
+            skip |= pads
+            scheduled, plan = trial
     if quick:
         return scheduled, plan
     if not inplace or kernels == "reference":

@@ -356,10 +356,6 @@ def export_model_dir(model_dir: Path | list[Path], board: str, output: Path,
     loaded = [load_compiled_dir(d)[0] for d in dirs]
     b = load_board(board)
     models = [firmware_model(c, d, testvector_bytes(c)) for c, d in zip(loaded, dirs)]
-    names = [m.glue.c_name for m in models]
-    if len(set(names)) != len(names):
-        raise TinyMLError(f"two models of one firmware have the same symbol prefix ({', '.join(names)}); "
-                          "compile them with different --name")
     out = export_project(models, b, output, __version__, models_defines(loaded), shared_arena)
     return ExportResult(loaded[0], b, out)
 

@@ -197,7 +197,14 @@ class FirmwareModel:
 
 def check_models_fit(board: Board, models: list[FirmwareModel], shared_arena: bool) -> int:
     """The firmware's arena (the sum of the models' arenas, or the largest with a shared arena),
-    checked with the constants against the board; returns the arena bytes."""
+    checked with the constants against the board; returns the arena bytes. Raises TinyMLError
+    for no model, two models with one symbol prefix, or a firmware too big for the board."""
+    names = [m.glue.c_name for m in models]
+    if not models:
+        raise TinyMLError("no model to build")
+    if len(set(names)) != len(names):
+        raise TinyMLError(f"two models of one firmware have the same symbol prefix ({', '.join(names)}); "
+                          "compile them with different --name")
     arenas = [m.glue.arena_bytes for m in models]
     arena = max(arenas) if shared_arena else sum(arenas)
     if len(models) == 1:
@@ -216,12 +223,6 @@ def build_firmware(models: list[FirmwareModel], board: Board, out_dir: Path, app
     for the runtime and every model.c (codegen.build.build_defines over all the models' layers).
     `shared_arena`: the models share one arena, as large as the largest plan."""
     require_toolchain()
-    names = [m.glue.c_name for m in models]
-    if not models:
-        raise TinyMLError("no model to build")
-    if len(set(names)) != len(names):
-        raise TinyMLError(f"two models of one firmware have the same symbol prefix ({', '.join(names)}); "
-                          "compile them with different --name")
     arena = check_models_fit(board, models, shared_arena)
     out_dir.mkdir(parents=True, exist_ok=True)
     for m in models:
