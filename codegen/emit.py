@@ -12,9 +12,10 @@ import jinja2
 import numpy as np
 
 from tinyengine.core.ir import Graph
-from tinyengine.core.layers import ConstArray, Layer, NullArg, ScratchArg, TensorArg, TensorListArg
+from tinyengine.core.layers import ConstArray, Layer, NullArg, ScratchArg, StateArg, TensorArg, TensorListArg
 from tinyengine.core.patch import PatchStage
 from tinyengine.core.planner import Plan
+from tinyengine.core.state import state_layout
 
 from .args import fixed_arg
 from .build import forbidden_defines
@@ -84,6 +85,7 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
         qual = "const " if const else ""
         return f"({qual}{ctype} *)ARENA({plan.tensor_offset(t)}) /* {short_name(graph, t)} */"
 
+    state = state_layout(graph)
     calls = []
     stage_params: list[dict[str, Any]] = []
     in_stage = set(stage.layers) if stage else set()
@@ -111,6 +113,8 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
                 args.append(tensor_ref(a.tensor, a.ctype, a.const))
             elif isinstance(a, (ConstArray, ScratchArg, NullArg)):
                 args.append(fixed_arg(a, layer.index, plan))
+            elif isinstance(a, StateArg):
+                args.append(f"({a.ctype} *)STATE({state.offset(a.tensor)}) /* state {short_name(graph, a.tensor)} */")
             elif isinstance(a, TensorListArg):
                 refs = ", ".join(f"ARENA({plan.tensor_offset(t)}) /* {short_name(graph, t)} */" for t in a.tensors)
                 what, qual = ("outputs", "") if a.writable else ("inputs", "const ")
@@ -154,6 +158,9 @@ def generate(graph: Graph, layers: list[Layer], plan: Plan, contract: str, versi
         "num_layers": len(layers), "layer_names": [layer.name for layer in layers],
         "layer_ops": [layer.op for layer in layers],
         "arena_decl": max(plan.arena_bytes, 4),
+        "state": {"bytes": state.total_bytes,
+                  "slots": [{"offset": s.offset, "bytes": s.nbytes, "fill": s.fill, "name": c_comment(s.name),
+                             "short": short_name(graph, s.tensor)} for s in state.slots]},
         "buffers": [{"short": short_name(graph, b.tensor) if b.tensor is not None else b.key, "size": b.size,
                      "offset": b.offset, "first": b.first, "last": b.last, "name": c_comment(b.name)}
                     for b in sorted(plan.buffers, key=lambda b: (b.first, b.offset))],

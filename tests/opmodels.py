@@ -35,7 +35,32 @@ def build(name: str, recipe: dict, fn_factory: Callable[[dict], Callable], input
     module = tf.Module()
     module.f = tf.function(fn, input_signature=specs)
     concrete = module.f.get_concrete_function()
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([concrete], module)
+    return _convert(tf.lite.TFLiteConverter.from_concrete_functions([concrete], module), path, key, input_shapes,
+                    ranges, float_io)
+
+
+def build_keras(name: str, recipe: dict, model_factory: Callable[[dict], object],
+                input_shapes: list[tuple[int, ...]], input_ranges: list[tuple[float, float]] | None = None) -> Path:
+    """Like `build`, for a tf_keras (Keras 2) model: the converter fuses Keras 2 recurrent layers
+    into single TFLite ops (an LSTM layer becomes UNIDIRECTIONAL_SEQUENCE_LSTM); Keras 3 lowers
+    them to a WHILE loop instead."""
+    key = hashlib.sha256(json.dumps(["keras", name, recipe, input_shapes, input_ranges], sort_keys=True,
+                                    default=str).encode()).hexdigest()[:16]
+    path = CACHE / f"{name}-{key}.tflite"
+    if path.exists():
+        return path
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    import tensorflow as tf
+
+    ranges = input_ranges or [(-1.0, 1.0)] * len(input_shapes)
+    model = model_factory(recipe)
+    return _convert(tf.lite.TFLiteConverter.from_keras_model(model), path, key, input_shapes, ranges, False)
+
+
+def _convert(converter, path: Path, key: str, input_shapes: list[tuple[int, ...]],
+             ranges: list[tuple[float, float]], float_io: bool) -> Path:
+    import tensorflow as tf
+
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
     seed = int(key[:8], 16)
 

@@ -1,11 +1,13 @@
 """SUB, SQUARED_DIFFERENCE (with broadcasting), LEAKY_RELU, PRELU, TANH, SUM, REDUCE_MAX and
-TRANSPOSE_CONV (strides 1-3, SAME and VALID, with and without bias) and BATCH_MATMUL (adjoints,
-broadcast batches, constant or activation operands): bit-exact with
+TRANSPOSE_CONV (strides 1-3, SAME and VALID, with and without bias), BATCH_MATMUL (adjoints,
+broadcast batches, constant or activation operands) and RSQRT (input zero points, scales, inside an
+RMS norm; its output multiplier per contract): bit-exact with
 TFLM and LiteRT on the host and in QEMU, over shapes, axes, alphas and quantization drawn by
 hypothesis. SUM is checked against TFLM only: under --reference litert it is refused."""
 
 from __future__ import annotations
 
+import pytest
 from helpers import assert_bit_exact
 from hypothesis import given
 from hypothesis import strategies as st
@@ -177,3 +179,102 @@ def test_batch_matmul_bit_exact(case, r1, s):
     shapes = [lhs] if const else [lhs, rhs]
     model = build("batch_matmul", recipe, _bmm_factory, shapes, [r1] * len(shapes))
     assert_bit_exact(model, count=4, seed=s)
+
+
+def _rsqrt_factory(r):
+    import tensorflow as tf
+
+    def f(x):
+        return tf.math.rsqrt(x)
+    return f
+
+
+def _rsqrt_inputs(model, count: int, seed: int) -> list:
+    """Random int8 inputs at or above the input zero point: on a negative real input both oracles
+    stop with an error ("Rsqrt is only defined for positive values")."""
+    import numpy as np
+
+    from tinyengine.core.reader import read_tflite
+
+    graph = read_tflite(model)
+    t = graph.tensors[graph.inputs[0]]
+    rng = np.random.default_rng(seed)
+    return [[rng.integers(t.quant.zero_point, 128, size=t.shape).astype(np.int8)] for _ in range(count)]
+
+
+# lo 0 gives the input zero point -128 (every int8 value valid, the zero point itself included),
+# lo < 0 zero points above it; hi the input scale, and with it the output's.
+@given(shape=st.sampled_from([(1, 6, 6, 4), (2, 9), (1, 1, 1, 3), (3, 5, 7)]),
+       lo=st.sampled_from([0.0, -0.5, -4.0]), hi=st.sampled_from([0.25, 1.0, 6.0, 40.0]), s=seed)
+def test_rsqrt_bit_exact(shape, lo, hi, s):
+    model = build("rsqrt", dict(v=1), _rsqrt_factory, [shape], [(lo, hi)])
+    assert_bit_exact(model, seed=s, expect_ops={"RSQRT"}, input_sets=_rsqrt_inputs(model, 6, s))
+
+
+def _rms_norm_factory(r):
+    import tensorflow as tf
+
+    def f(x):
+        return x * tf.math.rsqrt(tf.reduce_mean(x * x, axis=-1, keepdims=True) + r["eps"])
+    return f
+
+
+@given(shape=st.sampled_from([(1, 4, 4, 8), (2, 16)]), eps=st.sampled_from([1e-3, 0.1]), rng=input_range, s=seed)
+def test_rsqrt_in_rms_norm_bit_exact(shape, eps, rng, s):
+    """RSQRT after MEAN and ADD (its input's zero point -128), its output broadcast into a MUL;
+    the RSQRT runs in place over the ADD's output."""
+    model = build("rms_norm", dict(eps=eps), _rms_norm_factory, [shape], [rng])
+    assert_bit_exact(model, count=4, seed=s, expect_ops={"RSQRT", "MEAN"})
+
+
+def _rsqrt_with_scales(tmp_path, input_scale: float, output_scale: float, output_zero_point: int):
+    """The (1, 256) RSQRT model with its tensors' quantization rewritten (input zero point -128)."""
+    import flatbuffers
+    from tflite_micro.tensorflow.lite.micro.python import schema_py_generated as schema
+
+    base = build("rsqrt", dict(v=1), _rsqrt_factory, [(1, 256)], [(0.0, 2.0)])
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(base.read_bytes(), 0))
+    graph = model.subgraphs[0]
+    rsqrt = schema.BuiltinOperator.RSQRT
+    op = next(o for o in graph.operators if model.operatorCodes[o.opcodeIndex].builtinCode == rsqrt)
+    for t, scale, zp in ((op.inputs[0], input_scale, -128), (op.outputs[0], output_scale, output_zero_point)):
+        graph.tensors[t].quantization.scale = [scale]
+        graph.tensors[t].quantization.zeroPoint = [zp]
+    b = flatbuffers.Builder(1024)
+    b.Finish(model.Pack(b), file_identifier=b"TFL3")
+    path = tmp_path / f"rsqrt_{input_scale}_{output_scale}.tflite"
+    path.write_bytes(b.Output())
+    return path
+
+
+# Scale pairs (found by search) on which 1 / (sqrt(input_scale) * output_scale) quantizes to different
+# multipliers in double (TFLM) and in float32 (LiteRT), and some output differs.
+RSQRT_CONTRACT_CASES = [(0.0012196915922686458, 0.010749872773885727, -92),
+                        (0.1492992788553238, 0.006365316454321146, -11),
+                        (0.0005983461742289364, 0.16858257353305817, -114)]
+
+
+@pytest.mark.parametrize("case", RSQRT_CONTRACT_CASES)
+def test_rsqrt_output_multiplier_follows_the_contract(tmp_path, case):
+    """Every int8 input once: each contract's multiplier is bit-exact with its own oracle, and the
+    two multipliers differ."""
+    import numpy as np
+
+    from tinyengine.driver.pipeline import compile_model
+
+    model = _rsqrt_with_scales(tmp_path, *case)
+    every = [[np.arange(-128, 128, dtype=np.int8).reshape(1, 256)]]
+    params = {c: next(layer.params for layer in compile_model(model, c).layers if layer.op == "RSQRT")
+              for c in ("tflm", "litert")}
+    assert (params["tflm"].multiplier, params["tflm"].shift) != (params["litert"].multiplier, params["litert"].shift)
+    assert_bit_exact(model, input_sets=every, expect_ops={"RSQRT"})
+
+
+def test_rsqrt_scale_out_of_range_is_refused_in_one_line(tmp_path):
+    from tinyengine.core.errors import UnsupportedModelError
+    from tinyengine.driver.pipeline import compile_model
+
+    model = _rsqrt_with_scales(tmp_path, 0.01, 1e6, 0)
+    with pytest.raises(UnsupportedModelError) as exc:
+        compile_model(model, "tflm")
+    assert "RSQRT #0" in str(exc.value) and "outside the range" in str(exc.value) and "\n" not in str(exc.value)

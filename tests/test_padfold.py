@@ -247,3 +247,60 @@ def test_unfoldable_pad_runs_in_place():
     out_of_place = compile_model(model, inplace=False).plan.arena_bytes
     assert plan.arena_bytes < out_of_place
     assert_bit_exact(model, count=4, expect_ops={"PAD", "MAX_POOL_2D"})
+
+
+# ---- an NCHW input, as PyTorch exports it ----------------------------------------------------
+
+def _nchw_net(recipe: dict):
+    """An NCHW input transposed to NHWC, then the PyTorch export's PAD + VALID conv."""
+    import tensorflow as tf
+
+    k = tf.constant(np.random.default_rng(5).normal(0, 0.3, (3, 3, recipe["c"], 8)).astype(np.float32))
+
+    def f(x):
+        y = tf.pad(tf.transpose(x, [0, 2, 3, 1]), [[0, 0], [1, 1], [1, 1], [0, 0]])
+        return tf.nn.relu(tf.nn.conv2d(y, k, 2, "VALID"))
+
+    return f
+
+
+def test_transpose_that_moves_only_unit_dimensions_is_a_view():
+    """[1,1,H,W] -> [1,H,W,1] (an NCHW input with one channel, as onnx2tf exports it): the bytes
+    are already in order, so the layer is a view; [1,3,H,W] -> [1,H,W,3] stays a copy."""
+    for channels, view in ((1, True), (3, False)):
+        b = Builder()
+        x = b.act((1, channels, 6, 5), "x")
+        y = b.act((1, 6, 5, channels), "y")
+        b.op("TRANSPOSE", [x, b.const(np.array([0, 2, 3, 1], dtype=np.int32), "perm")], [y])
+        (layer,) = lowered(b.graph((x,), (y,)))
+        assert (layer.kernel is None) == view and (layer.alias_of == x) == view
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_nchw_input_model(channels):
+    """The TensorFlow converter itself turns the one-channel transpose into a RESHAPE; either way
+    no copy of the input is made then, the PAD folds, and the outputs are bit-exact."""
+    model = build("nchw", {"c": channels, "v": 1}, _nchw_net, [(1, channels, 16, 16)])
+    compiled = compile_model(model)
+    copies = [layer for layer in compiled.layers if layer.op in ("TRANSPOSE", "RESHAPE") and layer.kernel]
+    assert len(copies) == (0 if channels == 1 else 1)
+    assert "PAD" not in [layer.op for layer in compiled.layers]
+    assert_bit_exact(model, count=3)
+
+
+@pytest.mark.parametrize("contract", ["tflm", "litert"])
+def test_unfoldable_pad_runs_inside_a_patched_stage(contract):
+    """conv -> PAD -> MAX_POOL as one patched stage: each patch pads only where it touches the
+    image's edge (the PAD's padding shifted like a conv's); bit-exact, and --patch auto now finds
+    a split across the PAD."""
+    from tinyengine.core.patch import parse_patch
+
+    model = build("pad-pool", {"version": 1}, _pool_net, [(1, 16, 16, 3)])
+    compiled = compile_model(model, contract, patch=parse_patch("3x3@2"))
+    assert compiled.stage is not None and compiled.layers[1].op == "PAD" and 1 in compiled.stage.layers
+    result = verify_model(model, contract, count=4, patch=parse_patch("3x3@2"))
+    assert result.ok, result.summary()
+    result = verify_model(model, contract, count=4, patch=parse_patch("2x1@2"), target="qemu-an386")
+    assert result.ok, result.summary()
+    auto = compile_model(model, contract, patch="auto", max_overhead=1.0)
+    assert auto.stage is not None and 1 in auto.stage.layers

@@ -23,6 +23,13 @@ class Contract:
     # LiteRT 2.3.0's int8 SUM gives results its own kernels' source does not explain (measured:
     # an all-zero-point input sums to -1 where TFLM gives the output zero point): not reproduced.
     sum_supported: bool = True
+    # RSQRT's output multiplier 1 / (sqrt(input_scale) * output_scale): TFLM takes the square root and the
+    # product in double, LiteRT (std::sqrt of a float) in float32. Measured: on scale pairs where the two
+    # multipliers give different outputs, each oracle matches its own formula only.
+    rsqrt_scale_float32: bool = False
+    # LiteRT's integer LSTM computes sigmoid and tanh with gemmlowp's int16 fixed point and rounds
+    # the cell products once, where TFLM uses its table and rounds twice: only TFLM's is reproduced.
+    lstm_supported: bool = True
 
     def rounding(self, op_kind: str) -> str:
         return "single" if op_kind in self.single_rounding_ops else "double"
@@ -40,7 +47,8 @@ def get_contract(name: str) -> Contract:
     if name == "tflm":
         return Contract("tflm", relu6_clamps_input_domain=True)
     if name == "litert":
-        return Contract("litert", _LITERT_SINGLE, sum_supported=False)
+        return Contract("litert", _LITERT_SINGLE, sum_supported=False, lstm_supported=False,
+                        rsqrt_scale_float32=True)
     from .errors import TinyMLError
 
     raise TinyMLError(f"unknown reference contract '{name}'; choose one of: {', '.join(CONTRACTS)}")

@@ -12,7 +12,7 @@ dies at that layer, wherever the kernel can do it exactly.
 * PAD (one the padfold pass left) writes its padded copy back to front over its input, in
   a buffer of the output's size (tinyml_pad_inplace): the pair costs the output alone.
 * ADD and MUL without broadcasting on that input, and the per-element ops
-  (RELU, RELU6, RELU_N1_TO_1, int8 QUANTIZE, LOGISTIC, HARD_SWISH) read element
+  (RELU, RELU6, RELU_N1_TO_1, int8 QUANTIZE, LOGISTIC, HARD_SWISH, TANH, LEAKY_RELU, RSQRT) read element
   i before writing element i, so they run unchanged with output == input.
 
 A pure pass from lowered layers to lowered layers; the planner then gives the
@@ -28,7 +28,7 @@ from .params import Conv2DParams
 from .variants import Memory, select
 
 ELEMENTWISE = {"ADD", "MUL", "RELU", "RELU6", "RELU_N1_TO_1", "QUANTIZE", "LOGISTIC", "HARD_SWISH", "TANH",
-               "LEAKY_RELU"}
+               "LEAKY_RELU", "RSQRT"}
 
 
 def _last_uses(graph: Graph, layers: list[Layer]) -> dict[int, int]:

@@ -45,6 +45,7 @@ class Tensor:
     dtype: str
     quant: Quant | None = None
     data: np.ndarray | None = field(default=None, compare=False, repr=False)
+    is_variable: bool = False   # state that persists between calls (an LSTM's hidden and cell state)
 
     @property
     def is_constant(self) -> bool:
@@ -75,6 +76,11 @@ class Graph:
     ops: tuple[Op, ...]
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
+
+    @property
+    def variables(self) -> tuple[int, ...]:
+        """The variable tensors (state kept between calls), in index order."""
+        return tuple(t.index for t in self.tensors if t.is_variable)
 
     def describe_op(self, op: Op) -> str:
         """'CONV_2D #3 (output 'model/conv1/Relu')': how errors and reports name an op."""

@@ -48,11 +48,19 @@ class ScratchArg:
 
 
 @dataclass(frozen=True)
+class StateArg:
+    """A variable tensor (state kept between calls, tinyengine.core.state), read and written."""
+
+    tensor: int
+    ctype: str
+
+
+@dataclass(frozen=True)
 class NullArg:
     ctype: str
 
 
-Arg = TensorArg | TensorListArg | ConstArray | ScratchArg | NullArg
+Arg = TensorArg | TensorListArg | ConstArray | ScratchArg | NullArg | StateArg
 
 
 @dataclass(frozen=True)

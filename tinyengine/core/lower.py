@@ -30,6 +30,7 @@ from .layers import (
 )
 from .lower_ctx import LowerCtx as _Ctx
 from .lower_ctx import element as _element
+from .lower_recurrent import lower_lstm, lower_svdf
 from .params import (
     Activation,
     AddParams,
@@ -55,6 +56,7 @@ from .params import (
     RequantizeParams,
     ResizeNearestParams,
     Rounding,
+    RsqrtParams,
     SoftmaxParams,
     Tile,
     TransposeParams,
@@ -64,9 +66,9 @@ SUPPORTED_OPS = (
     "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL", "AVERAGE_POOL_2D",
     "MAX_POOL_2D", "MEAN", "RESHAPE", "SQUEEZE", "EXPAND_DIMS", "SOFTMAX", "LOG_SOFTMAX", "PAD",
     "PADV2", "QUANTIZE", "DEQUANTIZE", "CONCATENATION", "TRANSPOSE", "RESIZE_NEAREST_NEIGHBOR",
-    "LOGISTIC", "HARD_SWISH", "RELU", "RELU6", "RELU_N1_TO_1", "SLICE", "STRIDED_SLICE", "SPLIT",
+    "LOGISTIC", "HARD_SWISH", "RELU", "RELU6", "RELU_N1_TO_1", "RSQRT", "SLICE", "STRIDED_SLICE", "SPLIT",
     "SPLIT_V", "UNPACK", "PACK", "GATHER", "MAXIMUM", "MINIMUM", "SUB", "LEAKY_RELU", "SUM", "REDUCE_MAX",
-    "TANH", "SQUARED_DIFFERENCE", "PRELU", "TRANSPOSE_CONV", "BATCH_MATMUL",
+    "TANH", "SQUARED_DIFFERENCE", "PRELU", "TRANSPOSE_CONV", "BATCH_MATMUL", "UNIDIRECTIONAL_SEQUENCE_LSTM", "SVDF",
 )
 
 
@@ -552,6 +554,27 @@ def _leaky_relu(ctx: _Ctx) -> Layer:
     return ctx.layer(params, [ctx.act_arg(0), ctx.out_arg()])
 
 
+def _rsqrt(ctx: _Ctx) -> Layer:
+    """TFLite's RsqrtEvalQuantized: 1/sqrt(x - zp_in) from GetInvSqrtQuantizedMultiplierExp, then the
+    output multiplier 1 / (sqrt(input_scale) * output_scale). TFLM computes it in doubles, LiteRT
+    takes the square root and the product in float32 (Contract.rsqrt_scale_float32)."""
+    x, y = ctx.t(0), ctx.out()
+    in_scale, in_zp = ctx.int8_act(x, "input")
+    out_scale, out_zp = ctx.int8_act(y, "output")
+    si, so = np.float32(in_scale), np.float32(out_scale)
+    if ctx.contract.rsqrt_scale_float32:
+        real = 1.0 / float(np.sqrt(si) * so)
+    else:
+        real = 1.0 / (math.sqrt(float(si)) * float(so))
+    m, s = Q.quantize_multiplier(real, ctx.single)
+    if not -11 <= s <= 30:  # the kernel takes 20 bits of headroom back: shift - 20 must stay in [-31, 10]
+        raise ctx.fail(f"1 / (sqrt(input scale {in_scale}) * output scale {out_scale}) = {real:.3g} is outside "
+                       "the range the kernel handles [2^-12, 2^30)")
+    params = RsqrtParams(size=x.num_elements, input_zero_point=in_zp, output_zero_point=out_zp, multiplier=m,
+                         shift=s, rounding=_rounding_enum(ctx))
+    return ctx.layer(params, [ctx.act_arg(0), ctx.out_arg()], macs=x.num_elements)
+
+
 def _relu6(ctx: _Ctx) -> Layer:
     if not ctx.contract.relu6_clamps_input_domain:
         return _requantize(ctx, 0.0, 6.0, float_multiplier=True)
@@ -651,6 +674,13 @@ def _transpose(ctx: _Ctx) -> Layer:
     if x.dtype == "int8" and x.quant != y.quant:
         raise ctx.fail("input and output quantization differ")
     perm = [int(p) % len(x.shape) for p in ctx.const(ctx.t(1), "perm").reshape(-1)]
+    if sorted(perm) != list(range(len(x.shape))):
+        raise ctx.fail(f"perm {perm} is not a permutation of the input's {len(x.shape)} dimensions")
+    moved = [p for p in perm if x.shape[p] != 1]
+    if moved == sorted(moved):
+        # only dimensions of size 1 move (an NCHW input with one channel, [1,1,H,W] -> [1,H,W,1]):
+        # the bytes are already in the output's order, so the transpose is a view
+        return _view(ctx)
     if len(x.shape) > MAX_DIMS:
         raise ctx.fail(f"more than {MAX_DIMS} dimensions")
     in_strides = contiguous_strides(list(x.shape))
@@ -734,6 +764,7 @@ _LOWERINGS: dict[str, Callable[[_Ctx], Layer]] = {
     "MINIMUM": lambda c: _max_min(c, minimum=True),
     "SUB": lambda c: _add_layer(c, 1),
     "LEAKY_RELU": _leaky_relu,
+    "RSQRT": _rsqrt,
     "SUM": lambda c: _mean(c, compute_sum=True),
     "REDUCE_MAX": _reduce_max,
     "TANH": lambda c: _logistic(c, tanh=True),
@@ -741,6 +772,8 @@ _LOWERINGS: dict[str, Callable[[_Ctx], Layer]] = {
     "PRELU": _prelu,
     "TRANSPOSE_CONV": _transpose_conv,
     "BATCH_MATMUL": _batch_matmul,
+    "UNIDIRECTIONAL_SEQUENCE_LSTM": lower_lstm,
+    "SVDF": lower_svdf,
 }
 
 assert set(_LOWERINGS) == set(SUPPORTED_OPS)

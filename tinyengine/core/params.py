@@ -237,6 +237,17 @@ class LeakyReluParams:
 
 
 @dataclass(frozen=True)
+class RsqrtParams:
+    C_TYPE: ClassVar[str] = "tinyml_rsqrt_params_t"
+    size: int
+    input_zero_point: int
+    output_zero_point: int
+    multiplier: int
+    shift: int
+    rounding: Rounding
+
+
+@dataclass(frozen=True)
 class PreluParams:
     C_TYPE: ClassVar[str] = "tinyml_prelu_params_t"
     geometry: Broadcast
@@ -361,12 +372,73 @@ class CopyRectParams:
     dst_stride: int
 
 
+@dataclass(frozen=True)
+class LstmGate:
+    """One LSTM gate's two fully connected parts, each requantized to the gate's Q3.12 int16
+    pre-activation: the input's (bias folded with the input zero point) and the recurrent one's
+    (its bias is minus the hidden zero point times the weight row sums)."""
+
+    C_TYPE: ClassVar[str] = "tinyml_lstm_gate_t"
+    input_weights: ConstArray
+    recurrent_weights: ConstArray
+    input_bias: ConstArray
+    recurrent_bias: ConstArray
+    input_multiplier: int
+    input_shift: int
+    recurrent_multiplier: int
+    recurrent_shift: int
+
+
+@dataclass(frozen=True)
+class LstmParams:
+    C_TYPE: ClassVar[str] = "tinyml_lstm_params_t"
+    batches: int
+    time_steps: int
+    input_size: int
+    units: int
+    time_major: int
+    input_gate: LstmGate
+    forget_gate: LstmGate
+    cell_gate: LstmGate
+    output_gate: LstmGate
+    input_cell_shift: int      # input gate x cell gate -> cell state: multiplier 2^30 with this shift
+    cell_clip: int             # |cell state| <= cell_clip when has_cell_clip
+    has_cell_clip: int
+    tanh_multiplier: int       # tanh of the cell state: its Q3.12 argument is (c * m + round) >> s
+    tanh_shift: int
+    hidden_multiplier: int     # output gate x tanh(cell) -> int8 hidden state
+    hidden_shift: int
+    hidden_zero_point: int
+    rounding: Rounding
+
+
+@dataclass(frozen=True)
+class SvdfParams:
+    C_TYPE: ClassVar[str] = "tinyml_svdf_params_t"
+    batches: int
+    input_size: int
+    filters: int
+    rank: int
+    memory: int
+    units: int
+    feature_weights: ConstArray
+    feature_bias: ConstArray
+    time_weights: ConstArray
+    bias: ConstArray
+    feature_multiplier: int
+    feature_shift: int
+    output_multiplier: int
+    output_shift: int
+    output_zero_point: int
+    rounding: Rounding
+
+
 # Every parameter struct and building block (tests/test_kernel_params.py checks each against kernels.h).
 ALL_PARAM_TYPES: tuple[type, ...] = (
     Dims, Tile, Activation, PerChannelQuant, Broadcast, Conv2DParams, DepthwiseConv2DParams, FullyConnectedParams,
     AddParams, MulParams, Pool2DParams, MeanParams, SoftmaxParams, LogisticParams, HardSwishParams, RequantizeParams,
     AffineParams, PadParams, ConcatParams, SplitParams, TransposeParams, GatherParams, MaxMinParams,
-    ResizeNearestParams, CopyRectParams, LeakyReluParams, ReduceMaxParams,
-    PreluParams, BatchMatMulParams,
+    ResizeNearestParams, CopyRectParams, LeakyReluParams, RsqrtParams, ReduceMaxParams,
+    PreluParams, BatchMatMulParams, LstmGate, LstmParams, SvdfParams,
 )
 

@@ -8,6 +8,8 @@ plan the compiler emits."""
 
 from __future__ import annotations
 
+import dataclasses
+
 from .contracts import get_contract
 from .errors import TinyMLError
 from .ir import Graph
@@ -16,6 +18,7 @@ from .lower import lower_graph
 from .padfold import fold_pads
 from .patch import PatchSpec
 from .schedule import DEFAULT_MAX_OVERHEAD, Schedule, schedule
+from .state import state_layout
 from .variants import DEFAULT_KERNELS
 
 
@@ -28,4 +31,8 @@ def plan_model(graph: Graph, contract: str = "tflm", inplace: bool = True, patch
     if not graph.inputs or not graph.outputs:
         raise TinyMLError(f"'{graph.name}' has no inputs or no outputs")
     lowered = fold_pads(graph, lower_graph(graph, rules))
-    return schedule(graph, lowered, param_bytes_estimate(lowered), inplace, patch, max_overhead, kernels)
+    sched = schedule(graph, lowered, param_bytes_estimate(lowered), inplace, patch, max_overhead, kernels)
+    state = state_layout(graph).total_bytes
+    if not state:
+        return sched
+    return dataclasses.replace(sched, plan=dataclasses.replace(sched.plan, state_bytes=state))

@@ -27,7 +27,9 @@ from .layers import Layer, contiguous_strides, right_align
 from .params import Broadcast, Conv2DParams, DepthwiseConv2DParams, Dims, Tile
 
 SPATIAL = {"CONV_2D", "DEPTHWISE_CONV_2D", "AVERAGE_POOL_2D", "MAX_POOL_2D"}
-PATCHABLE = SPATIAL | ELEMENTWISE
+PADS = {"PAD", "PADV2"}      # a PAD the padfold pass left (before a pool, or of another value), H and W only
+PATCHABLE = SPATIAL | ELEMENTWISE | PADS
+_H, _W = -3, -2              # H and W in the kernels' right-aligned NHWC shapes
 
 
 @dataclass(frozen=True)
@@ -135,6 +137,10 @@ def stage_problem(graph: Graph, layers: list[Layer], split: int) -> str | None:
         if layer.op in ELEMENTWISE and any(graph.tensors[t].shape != graph.tensors[layer.outputs[0]].shape
                                            for t in layer.inputs):
             return f"layer {layer.index} {layer.op} broadcasts"
+        if layer.op in PADS:
+            before = layer.params.pad_before
+            if any(b for d, b in enumerate(before) if d - len(before) not in (_H, _W)):
+                return f"layer {layer.index} {layer.op} pads other dimensions than H and W"
         produced.update(layer.outputs)
     output = layers[split].outputs[0]
     for layer in layers[split + 1:]:
@@ -156,11 +162,15 @@ def _bands(n: int, parts: int) -> list[tuple[int, int]]:
 def _input_region(graph: Graph, layer: Layer, out: Region, t_in: int) -> Region:
     if layer.op in ELEMENTWISE:
         return out
+    h, w = graph.tensors[t_in].shape[1], graph.tensors[t_in].shape[2]
+    if layer.op in PADS:
+        top, left = layer.params.pad_before[_H], layer.params.pad_before[_W]
+        return Region(min(max(out.y0 - top, 0), h), min(max(out.y1 - top, 0), h),
+                      min(max(out.x0 - left, 0), w), min(max(out.x1 - left, 0), w))
     p = layer.params
     kh, kw = p.filter.h, p.filter.w
     dh, dw = (p.dilation.h, p.dilation.w) if isinstance(p, Conv2DParams | DepthwiseConv2DParams) else (1, 1)
     sh, sw, ph, pw = p.stride.h, p.stride.w, p.pad.h, p.pad.w
-    h, w = graph.tensors[t_in].shape[1], graph.tensors[t_in].shape[2]
     return Region(max(0, out.y0 * sh - ph), min(h, (out.y1 - 1) * sh - ph + (kh - 1) * dh + 1),
                   max(0, out.x0 * sw - pw), min(w, (out.x1 - 1) * sw - pw + (kw - 1) * dw + 1))
 
@@ -193,6 +203,10 @@ def build_stage(graph: Graph, layers: list[Layer], spec: PatchSpec) -> PatchStag
                     need[t] = _input_region(graph, layer, out_region, t).union(need.get(t))
             regions.append(need)
     for need in regions:
+        for layer in stage:
+            if layer.op in PADS and (need[layer.inputs[0]].h < 1 or need[layer.inputs[0]].w < 1):
+                raise TinyMLError(f"cannot patch at layer {spec.split}: a patch of layer {layer.index} {layer.op} "
+                                  "lies wholly in its padding")
         for layer in stage:
             if layer.op in ELEMENTWISE and layer.op not in ("ADD", "MUL"):
                 if need[layer.inputs[0]] != need[layer.outputs[0]]:
@@ -265,6 +279,14 @@ def patch_params(graph: Graph, layer: Layer, in_regions: list[Region],
             offsets[k] = ((out_region.y0 - r.y0) * r.w + (out_region.x0 - r.x0)) * out_c
         geometry = Broadcast(right_align((1, out_region.h, out_region.w, out_c)), *strides)
         return dataclasses.replace(p, geometry=geometry), offsets
+    if layer.op in PADS:
+        r_in = in_regions[0]
+        before = list(p.pad_before)
+        before[_H] = p.pad_before[_H] + r_in.y0 - out_region.y0
+        before[_W] = p.pad_before[_W] + r_in.x0 - out_region.x0
+        return dataclasses.replace(p, in_shape=right_align((1, r_in.h, r_in.w, out_c)),
+                                   out_shape=right_align((1, out_region.h, out_region.w, out_c)),
+                                   pad_before=tuple(before)), offsets
     return dataclasses.replace(p, size=out_region.h * out_region.w * out_c), offsets
 
 

@@ -70,6 +70,7 @@ class Plan:
     # (a, b) -> d: buffer a may overlap buffer b while both are live if a starts at most d bytes after b
     # (a pointwise conv's output over its input, a patched stage's output over its input)
     shared: dict[tuple[str, str], int] = dataclasses.field(default_factory=dict)
+    state_bytes: int = 0             # variable tensors kept between calls, outside the arena (core/state.py)
 
     @property
     def gap_to_lower_bound(self) -> float:
@@ -78,7 +79,7 @@ class Plan:
 
     @property
     def peak_sram_bytes(self) -> int:
-        return self.arena_bytes
+        return self.arena_bytes + self.state_bytes
 
     def tensor_offset(self, tensor: int) -> int:
         root = self.alias.get(tensor, tensor)

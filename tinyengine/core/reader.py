@@ -106,7 +106,11 @@ def _read_tensor(index: int, t: Any, buffers: list, buf: bytes, model_name: str)
             data = np.frombuffer(bytes(raw), dtype=_NUMPY_DTYPES[dtype]).reshape(shape)
     elif t.buffer >= len(buffers) and t.buffer != 0:
         raise MalformedModelError(f"'{model_name}': tensor '{tname}' refers to buffer {t.buffer}, which does not exist")
-    return Tensor(index, tname, shape, dtype, quant, data)
+    variable = bool(t.isVariable)
+    if variable and data is not None:
+        raise UnsupportedModelError(
+            f"variable tensor '{tname}' has an initial value in the file; only zero-initialised state is supported")
+    return Tensor(index, tname, shape, dtype, quant, data, variable)
 
 
 def _buffer_bytes(b: Any, buf: bytes) -> bytes | None:

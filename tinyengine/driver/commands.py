@@ -42,8 +42,9 @@ class CompileResult:
     def lines(self) -> list[str]:
         c, p = self.compiled, self.compiled.plan
         fit = f", fits {self.board}" if self.board else ""
+        state = f", state {p.state_bytes:,} B" if p.state_bytes else ""
         lines = [f"{c.graph.name}: {len(c.layers)} layers -> {self.out}/model.c "
-                 f"(arena {p.arena_bytes:,} B, flash {p.flash_bytes:,} B, contract {c.contract}{fit})"]
+                 f"(arena {p.arena_bytes:,} B{state}, flash {p.flash_bytes:,} B, contract {c.contract}{fit})"]
         st = c.stage
         if st is not None:
             lines.append(f"  patch-based stage: layers {st.layers[0]}-{st.split} in a {st.spec.rows}x{st.spec.cols} "
@@ -71,7 +72,7 @@ def compile_for_board(model: str | Path, reference: str = "tflm", board: str | N
         from .targets import peak_description
 
         try:
-            check_plan_fits(load_board(board), compiled.plan.arena_bytes, compiled.plan.flash_bytes,
+            check_plan_fits(load_board(board), compiled.plan.peak_sram_bytes, compiled.plan.flash_bytes,
                             peak_description(compiled))
         except TinyMLError as exc:
             if patch != "off":

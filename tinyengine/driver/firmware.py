@@ -193,6 +193,7 @@ class FirmwareModel:
     glue: GlueModel
     flash_bytes: int
     peak_layer: str
+    state_bytes: int = 0    # variable tensors (never shared between models)
 
 
 def check_models_fit(board: Board, models: list[FirmwareModel], shared_arena: bool) -> int:
@@ -212,7 +213,7 @@ def check_models_fit(board: Board, models: list[FirmwareModel], shared_arena: bo
     else:
         where = ", ".join(f"{m.glue.c_name} {a:,} B" for m, a in zip(models, arenas))
         where = f"{len(models)} models ({where}{', shared' if shared_arena else ''})"
-    check_plan_fits(board, arena, sum(m.flash_bytes for m in models), where)
+    check_plan_fits(board, arena + sum(m.state_bytes for m in models), sum(m.flash_bytes for m in models), where)
     return arena
 
 

@@ -40,6 +40,7 @@ void tinyml_host_set_dump(uint8_t *buf, const uint32_t *offsets)
 _CDEF = """
 int tinyml_host_invoke(const void *const *inputs, void *const *outputs);
 void tinyml_host_set_dump(uint8_t *buf, const uint32_t *offsets);
+void tinyml_host_reset(void);
 """
 
 
@@ -47,7 +48,8 @@ def _harness(c_name: str) -> str:
     """The cffi module's C: the model's hook (dumps) and its invoke under fixed names."""
     return (_HARNESS.replace("MODEL_", f"{c_name}_")
             + f"int tinyml_host_invoke(const void *const *inputs, void *const *outputs)\n"
-              f"{{\n    return {c_name}_invoke_multi(inputs, outputs);\n}}\n")
+              f"{{\n    return {c_name}_invoke_multi(inputs, outputs);\n}}\n"
+              f"void tinyml_host_reset(void)\n{{\n    {c_name}_reset();\n}}\n")
 
 
 def cache_root() -> Path:
@@ -77,6 +79,10 @@ class HostModel:
     module: ModuleType
     input_bytes: list[int]
     output_specs: list[tuple[tuple[int, ...], np.dtype]]
+
+    def reset(self) -> None:
+        """Back to the model's initial state (a stateful model's variable tensors)."""
+        self.module.lib.tinyml_host_reset()
 
     def run(self, inputs: list[np.ndarray], dump_offsets: np.ndarray | None = None,
             dump_bytes: int = 0) -> tuple[list[np.ndarray], bytes | None]:

@@ -44,6 +44,11 @@ class Oracle:
         """Value of tensor `index` from the last run (intermediate tensors included)."""
         raise NotImplementedError
 
+    def reset(self) -> None:
+        """Back to the initial state: a stateful model's variable tensors, which otherwise
+        carry over from one run to the next."""
+        raise NotImplementedError
+
 
 class TflmOracle(Oracle):
     name = "tflm"
@@ -70,6 +75,9 @@ class TflmOracle(Oracle):
     def tensor(self, index: int) -> np.ndarray:
         return np.array(self._interp.GetTensor(index, 0)["tensor_data"])
 
+    def reset(self) -> None:
+        self._interp.reset()
+
 
 class LiteRTOracle(Oracle):
     name = "litert"
@@ -95,6 +103,9 @@ class LiteRTOracle(Oracle):
 
     def tensor(self, index: int) -> np.ndarray:
         return np.array(self._interp.get_tensor(index))
+
+    def reset(self) -> None:
+        self._interp.reset_all_variables()
 
 
 class InterfaceOracle(Oracle):
@@ -123,6 +134,9 @@ class InterfaceOracle(Oracle):
 
     def tensor(self, index: int) -> np.ndarray:
         return self._base.tensor(index)
+
+    def reset(self) -> None:
+        self._base.reset()
 
 
 def make_oracle(name: str, model_path: Path, num_outputs: int) -> Oracle:

@@ -23,6 +23,7 @@ def plan_json(plan: Plan, graph: Graph, layers: list[Layer], schedule: dict | No
         "totals": {
             "arena_bytes": plan.arena_bytes,
             "scratch_bytes": plan.scratch_bytes,
+            "state_bytes": plan.state_bytes,
             "peak_sram_bytes": plan.peak_sram_bytes,
             "flash_bytes": plan.flash_bytes,
             "lower_bound_bytes": plan.lower_bound_bytes,
@@ -33,7 +34,8 @@ def plan_json(plan: Plan, graph: Graph, layers: list[Layer], schedule: dict | No
         },
         "notes": {
             "arena_bytes": "one static arena holding every activation tensor and kernel scratch buffer",
-            "peak_sram_bytes": "arena_bytes (the planned data memory of the network; excludes stack)",
+            "state_bytes": "variable tensors kept from one call to the next (an LSTM's state), outside the arena",
+            "peak_sram_bytes": "arena_bytes + state_bytes (the planned data memory of the network; excludes stack)",
             "flash_bytes": "constant data in flash: weights, biases, requantization tables, layer parameters",
             "lower_bound_bytes": "largest sum of buffers live at the same step, less what in-place pairs may "
                                  "share (no placement can use less)",

@@ -53,7 +53,8 @@ def firmware_model(compiled: Compiled, model_dir: Path, testvector: tuple[bytes,
     g = compiled.graph
     glue = GlueModel(g.name, compiled.c_name, len(compiled.layers), tuple(g.tensors[t].nbytes for t in g.inputs),
                      tuple(g.tensors[t].nbytes for t in g.outputs), compiled.plan.arena_bytes, testvector)
-    return FirmwareModel(Path(model_dir), glue, compiled.plan.flash_bytes, peak_description(compiled))
+    return FirmwareModel(Path(model_dir), glue, compiled.plan.flash_bytes, peak_description(compiled),
+                         compiled.plan.state_bytes)
 
 
 def models_defines(compiled: list[Compiled]) -> tuple[str, ...]:
@@ -113,6 +114,7 @@ def run_batch(compiled: Compiled, model_dir: Path, target: str, input_sets: list
                            build_defines(compiled.layers), compiled.c_name)
         offsets, total = dump_layout(compiled)
         outs, dumps = [], []
+        model.reset()   # a batch is one sequence from the initial state, as a fresh firmware run is
         for inputs in input_sets:
             o, d = model.run(inputs, offsets if dump else None, total)
             outs.append(o)

@@ -119,6 +119,12 @@ def verify_target(compiled: Compiled, model_dir: Path, input_sets: list[list[np.
     result = VerifyResult(g.name, reference, target, len(compiled.layers), arena_bytes=compiled.plan.arena_bytes,
                           patch=str(compiled.stage.spec) if compiled.stage else "off")
     instructions = []
+    # A stateful model (LSTM) carries its state from one input to the next: the inputs are one
+    # sequence from the initial state, run as one batch on the target and in order by the oracle.
+    stateful = bool(g.variables)
+    if stateful:
+        chunk = max(len(input_sets), 1)
+        oracle.reset()
     for base in range(0, len(input_sets), chunk):
         sets = input_sets[base:base + chunk]
         batch = run_batch(compiled, model_dir, target, sets, canary=canary)
@@ -131,10 +137,14 @@ def verify_target(compiled: Compiled, model_dir: Path, input_sets: list[list[np.
                 result.exact += 1
                 continue
             result.failed_input = base + k
-            dumped = run_batch(compiled, model_dir, target, [inputs], dump=True)
-            oracle.run(inputs)
+            rerun = input_sets[:base + k + 1] if stateful else [inputs]
+            dumped = run_batch(compiled, model_dir, target, rerun, dump=True)
+            if stateful:
+                oracle.reset()
+            for x in rerun:
+                oracle.run(x)
             offsets, _ = dump_layout(compiled)
-            result.first_mismatch = first_layer_mismatch(compiled, dumped.dumps[0], offsets, oracle)
+            result.first_mismatch = first_layer_mismatch(compiled, dumped.dumps[-1], offsets, oracle)
             return result
         if progress:
             progress(result.inputs)

@@ -306,6 +306,18 @@ typedef struct {
 
 void tinyml_leaky_relu_s8(const tinyml_leaky_relu_params_t *p, const int8_t *input, int8_t *output);
 
+/* ---- RSQRT: 1 / sqrt(x - zp_in) scaled by 1 / (sqrt(input_scale) * output_scale), shift in [-11, 30].
+ * x == zp_in gives 127; so does x < zp_in, a negative real input on which TFLM and LiteRT stop
+ * with an error. */
+typedef struct {
+    int32_t size;
+    int32_t input_zero_point, output_zero_point;
+    int32_t multiplier, shift;
+    tinyml_rounding_t rounding;
+} tinyml_rsqrt_params_t;
+
+void tinyml_rsqrt_s8(const tinyml_rsqrt_params_t *p, const int8_t *input, int8_t *output);
+
 /* ---- PRELU: x - zp >= 0 scaled by the identity multiplier, else (x - zp)(alpha - zp_alpha)
  * scaled by the alpha multiplier; alpha broadcast against the input (N-d). */
 typedef struct {
@@ -429,6 +441,60 @@ typedef struct {
 } tinyml_resize_nearest_params_t;
 
 void tinyml_resize_nearest(const tinyml_resize_nearest_params_t *p, const void *input, void *output);
+
+/* ---- UNIDIRECTIONAL_SEQUENCE_LSTM, int8 activations, int16 cell state ----------------------
+ * TF-Lite Micro's integer LSTM: no CIFG, peephole, projection or layer normalisation. Per time
+ * step and batch row, each gate's pre-activation (Q3.12, int16) is the saturated sum of its
+ * input part and its recurrent part, each saturated to int16 on its own; forget, input and
+ * output gates take the int16 sigmoid, the cell gate the int16 tanh (Q0.15 results). Then
+ *   c = sat16(f * c >> 15) + sat16(i * g, 2^30 with input_cell_shift), saturated, clipped;
+ *   h = sat8(hidden_zero_point + (o * tanh(c)) scaled by the hidden multiplier),
+ * and h is the step's output row. The hidden state (int8 [batches][units]) and the cell state
+ * (int16 [batches][units]) are the model's variable tensors: read at the start of a call,
+ * written at its end; the caller keeps them between calls. */
+typedef struct {
+    const int8_t *input_weights;      /* [units][input_size] */
+    const int8_t *recurrent_weights;  /* [units][units] */
+    const int32_t *input_bias;        /* [units]: the gate bias - input zero point * row sum */
+    const int32_t *recurrent_bias;    /* [units]: - hidden zero point * row sum */
+    int32_t input_multiplier, input_shift;         /* input part -> Q3.12 */
+    int32_t recurrent_multiplier, recurrent_shift; /* recurrent part -> Q3.12 */
+} tinyml_lstm_gate_t;
+
+typedef struct {
+    int32_t batches, time_steps, input_size, units;
+    int32_t time_major;              /* input [time][batch][input_size], else [batch][time][input_size] */
+    tinyml_lstm_gate_t input_gate, forget_gate, cell_gate, output_gate;
+    int32_t input_cell_shift;        /* i * g -> cell scale: multiplier 2^30 with this shift */
+    int32_t cell_clip, has_cell_clip;
+    int32_t tanh_multiplier, tanh_shift; /* tanh(c): argument (c * multiplier + round) >> shift, in Q3.12 x 3 */
+    int32_t hidden_multiplier, hidden_shift, hidden_zero_point;
+    tinyml_rounding_t rounding;
+} tinyml_lstm_params_t;
+
+/* scratch: 3 int16 vectors of `units` */
+size_t tinyml_lstm_s8_scratch_size(const tinyml_lstm_params_t *p);
+void tinyml_lstm_s8(const tinyml_lstm_params_t *p, const int8_t *input, int8_t *output, int8_t *hidden,
+                    int16_t *cell, int16_t *scratch);
+
+/* ---- SVDF, int8 input and output, int16 weights_time and state (TF-Lite Micro's integer SVDF) --
+ * Per call: the state (int16 [batches][filters][memory], the model's variable tensor; the newest
+ * value last) shifts one place towards the oldest; each filter's feature dot product, scaled by
+ * the feature multiplier and saturated to int16, becomes its newest value; each unit sums its
+ * `rank` filters' time dot products with its bias, scaled by the output multiplier. The model's
+ * fused activation is not applied (TFLM and LiteRT ignore it too). */
+typedef struct {
+    int32_t batches, input_size, filters, rank, memory, units;
+    const int8_t *feature_weights;  /* [filters][input_size] */
+    const int32_t *feature_bias;    /* [filters]: - input zero point * row sum */
+    const int16_t *time_weights;    /* [filters][memory] */
+    const int32_t *bias;            /* [units] */
+    int32_t feature_multiplier, feature_shift;
+    int32_t output_multiplier, output_shift, output_zero_point;
+    tinyml_rounding_t rounding;
+} tinyml_svdf_params_t;
+
+void tinyml_svdf_s8(const tinyml_svdf_params_t *p, const int8_t *input, int8_t *output, int16_t *state);
 
 /* ---- rectangle copy (patch gather / stitch) ------------------------- */
 typedef struct {

@@ -1,0 +1,96 @@
+"""UNIDIRECTIONAL_SEQUENCE_LSTM (int8, TF-Lite Micro's integer LSTM) and the state it keeps.
+
+Properties checked, on Keras (tf_keras) LSTMs converted with full integer quantization:
+- bit-exact with TF-Lite Micro on the host and in QEMU over shapes, batch sizes, time-major
+  layout, a Dense after it, two stacked LSTMs and return_sequences=False (hypothesis), with the
+  state carried across every call of a sequence, compared call by call;
+- the state matters (the oracle's outputs after earlier calls differ from a fresh run), and
+  `tinyml_reset()` starts a new sequence: the generated code then repeats its first outputs;
+- the state lives outside the arena (plan.state_bytes, model.h's _STATE_BYTES);
+- under the litert contract the op is refused in one line (LiteRT's arithmetic differs)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from helpers import assert_bit_exact
+from hypothesis import given
+from hypothesis import strategies as st
+from opmodels import build_keras
+from strategies import seed
+
+from tinyengine.core.errors import TinyMLError
+from tinyengine.core.reader import read_tflite
+from tinyengine.driver.pipeline import compile_model, write_output
+from tinyengine.driver.targets import run_batch
+from tinyengine.driver.verify import random_inputs
+
+
+def _lstm_factory(r):
+    import tf_keras as keras
+
+    if r["time_major"]:
+        inp = keras.Input((r["b"], r["f"]), batch_size=r["t"])
+    else:
+        inp = keras.Input((r["t"], r["f"]), batch_size=r["b"])
+    x = inp
+    for k in range(r["layers"]):
+        last = k == r["layers"] - 1
+        x = keras.layers.LSTM(r["u"], return_sequences=r["seq"] or not last, time_major=r["time_major"])(x)
+    if r["dense"]:
+        x = keras.layers.Dense(3)(x)
+    return keras.Model(inp, x)
+
+
+def _model(b=1, t=6, f=4, u=8, seq=True, time_major=False, layers=1, dense=False, rng=(-1.0, 1.0)):
+    r = dict(b=b, t=t, f=f, u=u, seq=seq, time_major=time_major, layers=layers, dense=dense, v=1)
+    shape = (t, b, f) if time_major else (b, t, f)
+    return build_keras("lstm", r, _lstm_factory, [shape], [rng])
+
+
+cases = st.sampled_from([
+    dict(), dict(b=2, t=4, f=5, u=7), dict(t=10, f=3, u=16, seq=False), dict(u=5, dense=True),
+    dict(b=3, t=3, f=2, u=4, time_major=True), dict(layers=2, u=6, t=5), dict(f=12, u=20, t=3, rng=(-4.0, 4.0)),
+    dict(b=2, t=7, f=1, u=3, seq=False, dense=True),
+])
+
+
+@given(case=cases, s=seed)
+def test_lstm_bit_exact_call_by_call(case, s):
+    model = _model(**case)
+    assert_bit_exact(model, count=6, seed=s, contracts=("tflm",), expect_ops={"UNIDIRECTIONAL_SEQUENCE_LSTM"})
+
+
+def test_state_carries_over_and_reset_starts_again(tmp_path):
+    model = _model(b=2, t=4, f=5, u=7)
+    compiled = compile_model(model)
+    g = compiled.graph
+    assert len(g.variables) == 2
+    assert compiled.plan.state_bytes == 16 + 2 * 7 * 2      # int8 hidden (14 B in a 16-byte slot), int16 cell
+    out = write_output(compiled, tmp_path / "m")
+    assert "#define TINYML_STATE_BYTES 44" in (out / "model.h").read_text()
+    sets = random_inputs(g, 4, seed=1)
+    oracle = compiled.oracle()
+    oracle.reset()
+    in_sequence = [oracle.run(x)[0] for x in sets]
+    oracle.reset()
+    fresh = [oracle.run(x)[0] for x in sets[1:2]]
+    assert not np.array_equal(in_sequence[1], fresh[0]), "the state should change the second call's output"
+    ours = run_batch(compiled, out, "host", sets + sets).outputs    # no reset in between: state continues
+    assert all(np.array_equal(a[0], b) for a, b in zip(ours[:4], in_sequence))
+    assert not np.array_equal(ours[4][0], in_sequence[0])
+    again = run_batch(compiled, out, "host", sets).outputs          # a batch starts from tinyml_reset()
+    assert all(np.array_equal(a[0], b) for a, b in zip(again, in_sequence))
+
+
+def test_lstm_under_litert_is_refused_in_one_line():
+    with pytest.raises(TinyMLError) as err:
+        compile_model(_model(), "litert")
+    msg = str(err.value)
+    assert "\n" not in msg and "UNIDIRECTIONAL_SEQUENCE_LSTM #0" in msg and "--contract tflm" in msg
+
+
+def test_converter_emits_the_fused_op_with_variable_state():
+    g = read_tflite(_model())
+    assert [op.kind for op in g.ops] == ["UNIDIRECTIONAL_SEQUENCE_LSTM"]
+    assert sorted(g.tensors[t].dtype for t in g.variables) == ["int16", "int8"]
