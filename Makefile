@@ -6,7 +6,7 @@ APT_STAMP := .cache/apt.stamp
 APT_PACKAGES := gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm dataset-fashion-mnist
 JOBS ?= 2
 
-.PHONY: setup demo test test-all lint clean
+.PHONY: setup demo test test-all fuzz lint clean
 
 setup: $(APT_STAMP) $(VENV_STAMP)
 
@@ -38,7 +38,12 @@ test: setup
 	$(PY) -m pytest -n $(JOBS) -m "not slow" tests
 
 test-all: setup
-	TINYML_EXAMPLES=60 $(PY) -m pytest -n $(JOBS) tests
+	TINYML_EXAMPLES=60 TINYML_RANDOM_NETS=200 TINYML_RANDOM_QEMU=20 $(PY) -m pytest -n $(JOBS) tests
+
+# The mutation fuzzer (tests/fuzzer.py) for FUZZ_MINUTES; failing mutants go to fuzz-failures/.
+FUZZ_MINUTES ?= 10
+fuzz: setup
+	$(PY) tests/fuzzer.py --minutes $(FUZZ_MINUTES) $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 
 lint: setup
 	.venv/bin/ruff check tinyengine codegen tinynas tests bench

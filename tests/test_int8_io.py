@@ -144,3 +144,27 @@ def test_float_input_without_quantize_is_refused_in_one_line():
     graph, interface = int8_interface(_float_graph("QUANTIZE"))
     assert graph.inputs == (1,) and [op.kind for op in graph.ops] == ["RELU"] and graph.ops[0].index == 0
     assert interface.inputs == (0,) and interface.outputs == (2,)
+
+
+def test_quantize_is_defined_for_nan_and_infinities(tmp_path):
+    """The float-to-int8 QUANTIZE kernel on NaN, infinities and values past int32: NaN gives -128
+    (as TF-Lite Micro gives on the host it is checked against), the rest saturate. TFLM's own
+    cast is undefined past int32 (x86 gives -128 for +inf); within int32 both agree."""
+    from tinyengine.driver.targets import dump_layout, run_batch
+
+    compiled = compile_model(_model(True))
+    out = write_output(compiled, tmp_path / "m")
+    g = compiled.graph
+    (q,) = [layer for layer in compiled.layers if layer.op == "QUANTIZE"]
+    x = np.random.default_rng(0).uniform(-2, 2, g.tensors[g.inputs[0]].shape).astype(np.float32)
+    x.reshape(-1)[:8] = np.array([np.nan, np.inf, -np.inf, 1e30, -1e30, 3e9, 1e6, -1e6], dtype=np.float32)
+    batch = run_batch(compiled, out, "host", [[x]], dump=True)
+    offsets, _ = dump_layout(compiled)
+    t = g.tensors[q.outputs[0]]
+    ours = np.frombuffer(batch.dumps[0], np.int8, t.num_elements, int(offsets[q.index]))
+    assert ours[:8].tolist() == [-128, 127, -128, 127, -128, 127, 127, -128]
+    oracle = compiled.oracle()
+    oracle.run([x])
+    ref = oracle.tensor(t.index).reshape(-1)
+    assert ref[0] == -128
+    assert np.array_equal(ours[6:], ref[6:])

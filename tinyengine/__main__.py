@@ -1,5 +1,10 @@
+import signal
 import sys
 
-from .cli import main
+# Ctrl-C while the CLI's modules load exits 130 like any other interrupt (tinyengine.cli
+# installs the same handler for the `tinyml` entry point)
+signal.signal(signal.SIGINT, lambda _signum, _frame: sys.exit(130))
+
+from .cli import main  # noqa: E402
 
 sys.exit(main())

@@ -5,15 +5,32 @@ This module only parses arguments and prints; the work is in tinyengine.driver.c
 
 from __future__ import annotations
 
-import argparse
+import signal
 import sys
-from pathlib import Path
 
-from . import __version__
-from .core.contracts import CONTRACTS
-from .core.errors import TinyMLError
-from .core.schedule import DEFAULT_MAX_OVERHEAD
-from .core.variants import DEFAULT_KERNELS, KERNEL_SETS
+
+def _interrupted_while_starting(_signum, _frame):
+    # Ctrl-C before main() runs (while the modules below load): exit 130, not a traceback or -2
+    raise SystemExit(130)
+
+
+def _on_interrupt(handler) -> None:
+    try:
+        signal.signal(signal.SIGINT, handler)
+    except ValueError:   # not the main thread (the CLI imported or called from a thread): leave it
+        pass
+
+
+_on_interrupt(_interrupted_while_starting)
+
+import argparse  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from . import __version__  # noqa: E402
+from .core.contracts import CONTRACTS  # noqa: E402
+from .core.errors import TinyMLError  # noqa: E402
+from .core.schedule import DEFAULT_MAX_OVERHEAD  # noqa: E402
+from .core.variants import DEFAULT_KERNELS, KERNEL_SETS  # noqa: E402
 
 EPILOG = """examples:
   tinyml compile model.tflite -o out/model --board qemu-an500   # C code, plan.json, report.md; fit check
@@ -309,8 +326,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        _on_interrupt(signal.default_int_handler)   # from here on, Ctrl-C unwinds and cleanup runs
+        args = build_parser().parse_args(argv)
         return args.func(args)
     except TinyMLError as exc:
         # an error may carry its own exit status (tinynas's NasInterrupted: 130, as for Ctrl-C)
@@ -319,6 +337,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("tinyml: interrupted", file=sys.stderr)
         return 130
+    finally:
+        if argv is None:   # the program's own run: once its status is known, a late Ctrl-C changes nothing
+            _on_interrupt(signal.SIG_IGN)
 
 
 if __name__ == "__main__":

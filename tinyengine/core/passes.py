@@ -19,6 +19,7 @@ from .padfold import fold_pads
 from .patch import PatchSpec
 from .schedule import DEFAULT_MAX_OVERHEAD, Schedule, schedule
 from .state import state_layout
+from .validate import validate
 from .variants import DEFAULT_KERNELS
 
 
@@ -30,6 +31,7 @@ def plan_model(graph: Graph, contract: str = "tflm", inplace: bool = True, patch
     rules = get_contract(contract)
     if not graph.inputs or not graph.outputs:
         raise TinyMLError(f"'{graph.name}' has no inputs or no outputs")
+    validate(graph)
     lowered = fold_pads(graph, lower_graph(graph, rules))
     sched = schedule(graph, lowered, param_bytes_estimate(lowered), inplace, patch, max_overhead, kernels)
     state = state_layout(graph).total_bytes

@@ -26,7 +26,13 @@ def read_tflite(path: str | Path) -> Graph:
         buf = path.read_bytes()
     except OSError as exc:
         raise MalformedModelError(f"cannot read model '{path}': {exc.strerror}") from None
-    return parse_tflite(buf, name=path.stem)
+    return parse_tflite(buf, name=printable(path.stem))
+
+
+def printable(text: str) -> str:
+    """`text` with control characters as '?': names reach one-line messages, C comments and
+    C strings."""
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def parse_tflite(buf: bytes, name: str = "model") -> Graph:
@@ -65,7 +71,7 @@ def _to_graph(model: Any, buf: bytes, name: str) -> Graph:
         kind = _OP_NAMES.get(builtin, f"BUILTIN_{builtin}")
         if kind == "CUSTOM":
             custom = code.customCode.decode() if isinstance(code.customCode, bytes) else code.customCode
-            kind = f"CUSTOM:{custom}"
+            kind = f"CUSTOM:{printable(custom or '')}"
         inputs = tuple(int(t) for t in (op.inputs if op.inputs is not None else []))
         outputs = tuple(int(t) for t in (op.outputs if op.outputs is not None else []))
         for t in inputs + outputs:
@@ -79,6 +85,7 @@ def _to_graph(model: Any, buf: bytes, name: str) -> Graph:
 
 def _read_tensor(index: int, t: Any, buffers: list, buf: bytes, model_name: str) -> Tensor:
     tname = t.name.decode(errors="replace") if isinstance(t.name, bytes) else (t.name or f"tensor_{index}")
+    tname = printable(tname) or f"tensor_{index}"
     dtype = _TENSOR_TYPES.get(t.type, f"type{t.type}")
     shape = tuple(int(d) for d in (t.shape if t.shape is not None else []))
     # A -1 in shape_signature (e.g. a dynamic batch) is resolved by the concrete `shape`,

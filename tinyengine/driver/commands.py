@@ -5,6 +5,7 @@ the function that needs them, so `tinyml boards` or `--help` stay quick."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from ..core.errors import TinyMLError
 from ..core.patch import parse_patch
 from ..core.schedule import DEFAULT_MAX_OVERHEAD
 from ..core.variants import DEFAULT_KERNELS
+from .atomic import check_output_dir, staged_dir
 
 if TYPE_CHECKING:
     from .bench import BenchRow
@@ -94,6 +96,7 @@ def compile_to(model: str | Path, output: str | Path, reference: str = "tflm", b
     `c_name` (--name): the model's name and the prefix of its C symbols (default tinyml_*)."""
     from .pipeline import write_output
 
+    check_output_dir(Path(output))   # before any work: -o naming a file is refused
     compiled = compile_for_board(model, reference, board, patch, inplace, max_overhead, kernels, int8_io, c_name)
     out = write_output(compiled, output, board=board)
     return CompileResult(compiled, out, board, patch, max_overhead)
@@ -214,7 +217,10 @@ def build_model_dir(model_dir: Path | list[Path], target: str | None = None, out
     out = output if output else dirs[0] / f"fw-{board.name}"
     with_vectors = board.console == "uart"
     models = [firmware_model(c, d, testvector_bytes(c) if with_vectors else None) for (c, _), d in zip(loaded, dirs)]
-    fw = build_firmware(models, board, out, defines=models_defines([c for c, _ in loaded]), shared_arena=shared_arena)
+    with staged_dir(Path(out)) as tmp:     # the firmware directory appears whole or not at all
+        built = build_firmware(models, board, tmp, defines=models_defines([c for c, _ in loaded]),
+                               shared_arena=shared_arena)
+    fw = dataclasses.replace(built, elf=Path(out) / built.elf.name)
     for d in dirs:
         update_report(d, f"firmware {board.name}", firmware_section(fw))
     names = tuple(c.graph.name for c, _ in loaded) if len(dirs) > 1 else ()
@@ -259,13 +265,18 @@ def read_inputs(compiled: Compiled, paths: list[str]) -> list[np.ndarray]:
     for path, t in zip(paths, g.inputs):
         tensor = g.tensors[t]
         try:
-            x = np.load(path)
-        except (OSError, ValueError) as exc:
-            raise TinyMLError(f"cannot read input '{path}': {exc}") from None
-        if x.dtype != NUMPY[tensor.dtype] or x.size != tensor.num_elements:
+            x = np.load(path, allow_pickle=False)
+        except OSError as exc:
+            raise TinyMLError(f"cannot read input '{path}': {exc.strerror or exc}") from None
+        except Exception as exc:   # numpy raises assorted errors on empty or corrupt files
+            raise TinyMLError(f"input '{path}' is not a readable .npy file ({type(exc).__name__}: "
+                              f"{str(exc).splitlines()[0] if str(exc) else 'no detail'})") from None
+        if not isinstance(x, np.ndarray):
+            raise TinyMLError(f"input '{path}' is an .npz archive; give one .npy file per input")
+        if x.dtype != NUMPY[tensor.dtype] or tuple(x.shape) != tuple(tensor.shape):
             raise TinyMLError(f"input '{path}' is {x.dtype} {list(x.shape)}; tensor '{tensor.name}' needs "
                               f"{tensor.dtype} {list(tensor.shape)}")
-        inputs.append(x.reshape(tensor.shape))
+        inputs.append(x)
     return inputs
 
 
@@ -288,7 +299,10 @@ def run_model_dir(model_dir: Path, inputs: list[str], target: str = "host", outp
     if output:
         for i, y in enumerate(outs):
             path = output if len(outs) == 1 else f"{Path(output).with_suffix('')}_{i}.npy"
-            np.save(path, y)
+            try:
+                np.save(path, y)
+            except OSError as exc:
+                raise TinyMLError(f"cannot write output '{path}': {exc.strerror or exc}") from None
             saved.append(path)
     if not profile:
         return RunResult(compiled, target, outs, saved)

@@ -6,11 +6,10 @@ without this tool."""
 from __future__ import annotations
 
 import shutil
-import tempfile
 from pathlib import Path
 
 from .appglue import SHARED_ARENA, glue_header, glue_source
-from .atomic import replace_dir
+from .atomic import staged_dir
 from .boards import Board
 from .firmware import C_FLAGS, LD_FLAGS, FirmwareModel, check_models_fit
 from .host import MODEL_FILES, RUNTIME, runtime_headers, runtime_sources
@@ -93,9 +92,7 @@ def export_project(models: list[FirmwareModel], board: Board, out_dir: Path, ver
     model.c (codegen.build.build_defines over all their layers); `shared_arena`: one arena."""
     arena = check_models_fit(board, models, shared_arena)
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
+    with staged_dir(out_dir) as tmp:
         for sub in ("runtime/src", "runtime/include/tinyml", "common", "board"):
             (tmp / sub).mkdir(parents=True)
         for m in models:
@@ -133,10 +130,6 @@ def export_project(models: list[FirmwareModel], board: Board, out_dir: Path, ver
             shared=", one arena shared by the models" if shared_arena and len(models) > 1 else "",
             flash_tool=(board.flash_tool or "flash {elf} with pyocd or openocd").format(
                 hex="build/firmware.hex", elf="build/firmware.elf")))
-        replace_dir(tmp, out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return out_dir
 
 

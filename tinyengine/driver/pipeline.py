@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -24,8 +23,9 @@ from ..core.patch import PatchSpec, PatchStage
 from ..core.planner import Plan
 from ..core.reader import read_tflite
 from ..core.schedule import DEFAULT_MAX_OVERHEAD, Schedule
+from ..core.validate import validate
 from ..core.variants import DEFAULT_KERNELS
-from .atomic import replace_dir
+from .atomic import staged_dir
 from .memplot import plot_memory
 from .oracle import InterfaceOracle, Oracle, make_oracle
 from .plan_json import plan_json
@@ -114,6 +114,7 @@ def compile_model(path: str | Path, contract: str = "tflm", name: str | None = N
     the prefix of the generated symbols (codegen.names.check_c_name)."""
     check_c_name(c_name)
     graph = read_tflite(path)
+    validate(graph)
     if name:
         graph = dataclasses.replace(graph, name=name)
     graph, interface = int8_interface(graph) if int8_io else (graph, Interface.own(graph))
@@ -126,9 +127,7 @@ def write_output(compiled: Compiled, out_dir: str | Path, board: str | None = No
     """Write model.c/.h, model_data.h, plan.json, meta.json, report.md into out_dir, atomically.
     `board`, if given, is recorded in meta.json (the plan was checked against it)."""
     out_dir = Path(out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
-    try:
+    with staged_dir(out_dir) as tmp:
         compiled.code.write(tmp)
         (tmp / "plan.json").write_text(plan_json(compiled.plan, compiled.graph, compiled.layers,
                                                  compiled.schedule_json()))
@@ -138,8 +137,4 @@ def write_output(compiled: Compiled, out_dir: str | Path, board: str | None = No
         plot_memory(compiled.plan, compiled.layers, tmp / "memory.png",
                     f"{compiled.graph.name}: arena {compiled.plan.arena_bytes:,} B", compiled.stage)
         shutil.copyfile(compiled.source, tmp / "model.tflite")
-        replace_dir(tmp, out_dir)
-    finally:
-        if tmp.exists():
-            shutil.rmtree(tmp, ignore_errors=True)
     return out_dir
