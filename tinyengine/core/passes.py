@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 
+from .bounds import check_bounds
 from .contracts import get_contract
 from .errors import TinyMLError
 from .ir import Graph
@@ -34,6 +35,7 @@ def plan_model(graph: Graph, contract: str = "tflm", inplace: bool = True, patch
     validate(graph)
     lowered = fold_pads(graph, lower_graph(graph, rules))
     sched = schedule(graph, lowered, param_bytes_estimate(lowered), inplace, patch, max_overhead, kernels)
+    check_bounds(graph, sched.layers, sched.plan, frozenset(sched.stage.layers) if sched.stage else frozenset())
     state = state_layout(graph).total_bytes
     if not state:
         return sched
