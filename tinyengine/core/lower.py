@@ -75,7 +75,14 @@ SUPPORTED_OPS = (
 def lower_graph(graph: Graph, contract: Contract) -> list[Layer]:
     """Lower every op; raise UnsupportedModelError naming the first op that cannot be."""
     check_supported(graph)
-    return [_LOWERINGS[op.kind](_Ctx(graph, op, contract)) for op in graph.ops]
+    layers = []
+    for op in graph.ops:
+        ctx = _Ctx(graph, op, contract)
+        try:
+            layers.append(_LOWERINGS[op.kind](ctx))
+        except Q.MultiplierRangeError as exc:
+            raise ctx.fail(str(exc)) from None
+    return layers
 
 
 def check_supported(graph: Graph) -> None:
@@ -470,12 +477,15 @@ def _log_softmax(ctx: _Ctx) -> Layer:
     in_scale, _ = ctx.int8_act(x, "input")
     _check_output_quant(ctx, 16.0 / 256, 127)
     m, ls = Q.softmax_scaling(1.0, in_scale, 5, ctx.single)
+    radius = Q.input_radius(5, ls)     # raises for a shift outside [0, 31]
+    if m == 0:
+        raise Q.MultiplierRangeError(f"input scale {in_scale:g} gives a zero multiplier")
     reverse = (1 << (31 - ls)) / float(m)
     rd, rs = Q.quantize_multiplier(reverse, ctx.single)
     depth = x.shape[-1]
     params = SoftmaxParams(
         outer_size=x.num_elements // depth, depth=depth, input_multiplier=m, input_left_shift=ls,
-        diff_min=-Q.input_radius(5, ls), reverse_scaling_divisor=rd, reverse_scaling_shift=rs,
+        diff_min=-radius, reverse_scaling_divisor=rd, reverse_scaling_shift=rs,
         rounding=_rounding_enum(ctx))
     return ctx.layer(params, [ctx.act_arg(0), ctx.out_arg()], macs=x.num_elements)
 

@@ -16,8 +16,19 @@ def round_half_away(x: float) -> int:
     return int(math.floor(x + 0.5)) if x >= 0 else -int(math.floor(-x + 0.5))
 
 
+class MultiplierRangeError(ValueError):
+    """A requantization multiplier the kernels cannot represent (from extreme scales)."""
+
+
+MAX_SHIFT = 30   # the kernels shift an int32 left by at most this (tm_mbqm)
+
+
 def quantize_multiplier(real: float, single_rounding: bool = False) -> tuple[int, int]:
-    """TFLite QuantizeMultiplier: real = multiplier * 2^(shift - 31), multiplier in [2^30, 2^31)."""
+    """TFLite QuantizeMultiplier: real = multiplier * 2^(shift - 31), multiplier in [2^30, 2^31).
+    Raises MultiplierRangeError for a multiplier that is not finite, negative, or 2^30 or more."""
+    if not math.isfinite(real) or real < 0 or real >= 2.0 ** MAX_SHIFT:
+        raise MultiplierRangeError(f"its requantization multiplier {real:g} is outside [0, 2^{MAX_SHIFT}) (the "
+                                   "model's scales are too far apart for int8 kernels)")
     if real == 0.0:
         return 0, 0
     q, shift = math.frexp(real)
@@ -38,7 +49,9 @@ def f32(x: float) -> np.float32:
 
 def quantize_f32(value: float, scale: float, zero_point: int) -> int:
     """zero_point + TfLiteRound(value / scale), all in float32 as TFLite does."""
-    return zero_point + round_half_away(float(f32(value) / f32(scale)))
+    q = float(f32(value) / f32(scale))
+    q = min(max(q, -2.0 ** 31), 2.0 ** 31)   # past int32 (a tiny scale): saturated, as every caller clamps
+    return zero_point + round_half_away(q)
 
 
 def activation_range(fused: int, scale: float, zero_point: int, op_name: str) -> tuple[int, int]:
@@ -61,6 +74,9 @@ def activation_range(fused: int, scale: float, zero_point: int, op_name: str) ->
 
 def input_radius(integer_bits: int, left_shift: int, total_signed_bits: int = 31) -> int:
     """CalculateInputRadius: the largest |input diff| that does not saturate."""
+    if not 0 <= left_shift <= total_signed_bits:
+        raise MultiplierRangeError(f"its input scaling needs a left shift of {left_shift}, outside [0, "
+                                   f"{total_signed_bits}] (TF-Lite Micro cannot run it either)")
     max_input_rescaled = (1.0 * ((1 << integer_bits) - 1) * (1 << (total_signed_bits - integer_bits))
                           / (1 << left_shift))
     return int(math.floor(max_input_rescaled))
@@ -71,6 +87,9 @@ def softmax_scaling(beta: float, input_scale: float, integer_bits: int,
     """PreprocessSoftmaxScaling: (multiplier, left_shift) for beta * input_scale in Q(integer_bits)."""
     max_real = float((1 << 30) - 1) if single_rounding else float((1 << 31) - 1)
     real = min(float(beta) * float(input_scale) * (1 << (31 - integer_bits)), max_real)
+    if not real > 1.0:   # TFLite's QuantizeMultiplierGreaterThanOne: TFLM's Prepare stops (aborts) otherwise
+        raise MultiplierRangeError(f"beta x input scale x 2^{31 - integer_bits} is {real:g}, not above 1 "
+                                   "(an input scale this small makes TF-Lite Micro's Prepare abort)")
     return quantize_multiplier(real, single_rounding)
 
 

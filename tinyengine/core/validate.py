@@ -27,6 +27,7 @@ import numpy as np
 from .errors import MalformedModelError
 from .ir import Graph, Op, Tensor
 from .layers import MAX_DIMS
+from .lower import SUPPORTED_OPS
 
 _MIN_INPUTS = {
     "CONV_2D": 2, "DEPTHWISE_CONV_2D": 2, "FULLY_CONNECTED": 2, "TRANSPOSE_CONV": 3, "ADD": 2, "SUB": 2, "MUL": 2,
@@ -105,7 +106,7 @@ def _check_order(graph: Graph) -> None:
     for op in graph.ops:
         if not op.outputs:
             raise _fail(graph, op, "has no output")
-        need = _MIN_INPUTS.get(op.kind, 1 if op.kind in _SAME_SHAPE else 0)
+        need = _MIN_INPUTS.get(op.kind, 1 if op.kind in SUPPORTED_OPS else 0)
         if len(op.inputs) < need or (need and op.inputs[0] < 0):
             raise _fail(graph, op, f"has {len(op.inputs)} inputs; {op.kind} needs at least {need}")
         for t in op.inputs:
