@@ -80,7 +80,7 @@ def lower_graph(graph: Graph, contract: Contract) -> list[Layer]:
         ctx = _Ctx(graph, op, contract)
         try:
             layers.append(_LOWERINGS[op.kind](ctx))
-        except Q.MultiplierRangeError as exc:
+        except (Q.MultiplierRangeError, _RankError) as exc:
             raise ctx.fail(str(exc)) from None
     return layers
 
@@ -104,9 +104,13 @@ def check_supported(graph: Graph) -> None:
                         "convert with full integer quantization")
 
 
+class _RankError(ValueError):
+    """A tensor that must be 4-d NHWC is not (lower_graph names the op)."""
+
+
 def _dims(shape: tuple[int, ...]) -> Dims:
     if len(shape) != 4:
-        raise ValueError(shape)
+        raise _RankError(f"expects 4-d NHWC tensors, got shape {list(shape)}")
     return Dims(*shape)
 
 
