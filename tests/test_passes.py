@@ -15,7 +15,7 @@ from tinyengine.core.inplace import apply_inplace
 from tinyengine.core.ir import Graph
 from tinyengine.core.lifetimes import buffer_requests
 from tinyengine.core.lower import lower_graph
-from tinyengine.core.patch import PatchSpec, Region, build_stage
+from tinyengine.core.patch import PatchSpec, Region, build_stage, stage_problem
 from tinyengine.core.planner import check_no_overlap
 from tinyengine.core.schedule import plan_memory
 
@@ -295,6 +295,19 @@ def test_stage_with_column_patches_gets_gather_and_scatter_buffers():
     assert {f"gather{x}", f"scatter{c}"} <= {b.key for b in plan.buffers}
     assert plan.arena_bytes >= plan.lower_bound_bytes
 
+
+def test_a_layer_whose_output_nobody_reads_stops_the_stage():
+    """A dead layer (its output read by no later layer, found by the fuzzer) cannot be in a
+    patched stage: the backward region walk has no region for its output."""
+    bld = Builder()
+    x = bld.act((1, 8, 8, 3), "x")
+    bld.conv(x, 8, 3, 1, "dead")
+    a = bld.conv(x, 8, 3, 2, "conv")
+    c = bld.conv(a, 4, 1, 1, "pw")
+    graph = bld.graph((x,), (c,))
+    layers = lowered(graph)
+    assert stage_problem(graph, layers, 2) == "layer 0 CONV_2D's output is used by no later layer in the stage"
+    assert stage_problem(graph, layers[1:], 1) is None
 
 # --- kernels that trade scratch for speed ------------------------------------------------------
 

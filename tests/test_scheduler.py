@@ -94,8 +94,10 @@ def test_plan_peak_is_what_the_generated_code_uses(models_dir, tmp_path):
 
 
 def test_canary_build_catches_a_stray_write(models_dir, tmp_path, monkeypatch):
-    """Negative control: a plan that gives a tensor 16 bytes less than the kernel writes must fail
-    in the canary build (tinyml_run returns 1000 + the layer)."""
+    """Negative control: a plan that gives a tensor 16 bytes less than the kernel writes is refused
+    at compile time by the bounds check, and with that check off it fails in the canary build
+    (tinyml_run returns 1000 + the layer)."""
+    import tinyengine.core.passes as passes
     import tinyengine.core.planner as planner
 
     original = planner.best_placement
@@ -106,6 +108,10 @@ def test_canary_build_catches_a_stray_write(models_dir, tmp_path, monkeypatch):
         return [b if b is not victim else planner.Buffer(b.key, b.tensor, b.name, b.size - 16, b.first, b.last,
                                                           b.offset) for b in placed], name
     monkeypatch.setattr(planner, "best_placement", shrunk)
+    with pytest.raises(TinyMLError, match=r"internal error: layer \d+ \w+ .* would touch bytes 0\.\.\d+ of .* "
+                                          r"whose buffer holds \d+"):
+        compile_model(models_dir / "kws_ref_model.tflite")
+    monkeypatch.setattr(passes, "check_bounds", lambda *args: None)
     compiled = compile_model(models_dir / "kws_ref_model.tflite")
     with pytest.raises(TinyMLError, match=r"returned 10\d\d"):
         _verify(compiled, tmp_path, count=1)

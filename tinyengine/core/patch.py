@@ -149,6 +149,10 @@ def stage_problem(graph: Graph, layers: list[Layer], split: int) -> str | None:
             return f"tensor '{graph.tensors[leaked.pop()].name}' of the stage is also used after layer {split}"
     if (set(graph.outputs) & produced) - {output}:
         return "a graph output is produced inside the stage"
+    used = {t for layer in layers[:split + 1] for t in layer.inputs} | {output}
+    for layer in layers[:split + 1]:
+        if not set(layer.outputs) & used:
+            return f"layer {layer.index} {layer.op}'s output is used by no later layer in the stage"
     if graph.tensors[output].shape[1] < 2:
         return "the stage output is too small to split"
     return None

@@ -25,8 +25,10 @@ MAX_SHIFT = 30   # the kernels shift an int32 left by at most this (tm_mbqm)
 
 def quantize_multiplier(real: float, single_rounding: bool = False) -> tuple[int, int]:
     """TFLite QuantizeMultiplier: real = multiplier * 2^(shift - 31), multiplier in [2^30, 2^31).
-    Raises MultiplierRangeError for a multiplier that is not finite, negative, or 2^30 or more."""
-    if not math.isfinite(real) or real < 0 or real >= 2.0 ** MAX_SHIFT:
+    Raises MultiplierRangeError for a multiplier that is not finite or negative, or (double
+    rounding: the left shift would pass 30) 2^30 or more; single rounding saturates there as
+    LiteRT's QuantizeMultiplier does."""
+    if not math.isfinite(real) or real < 0 or (real >= 2.0 ** MAX_SHIFT and not single_rounding):
         raise MultiplierRangeError(f"its requantization multiplier {real:g} is outside [0, 2^{MAX_SHIFT}) (the "
                                    "model's scales are too far apart for int8 kernels)")
     if real == 0.0:

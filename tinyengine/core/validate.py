@@ -77,6 +77,10 @@ def _check_tensor(graph: Graph, t: Tensor) -> None:
         if not lo <= z <= hi:
             raise MalformedModelError(f"{where} ({t.dtype}) has zero point {z}, outside [{lo}, {hi}]")
     if q.per_channel:
+        if len(t.shape) == 1 and len(q.scales) == t.shape[0]:
+            # a 1-d tensor (a bias) has one axis whatever quantized_dimension says: older
+            # exporters wrote the filter's axis there, and TF-Lite Micro reads it per element
+            return
         if not 0 <= q.axis < len(t.shape):
             raise MalformedModelError(f"{where} is quantized per channel on axis {q.axis}, "
                                       f"which its shape {list(t.shape)} does not have")
