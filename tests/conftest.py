@@ -40,3 +40,13 @@ settings.register_profile("tinyml", max_examples=int(os.environ.get("TINYML_EXAM
                           deadline=None, derandomize=True, print_blob=True,
                           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.load_profile("tinyml")
+
+
+# The test that runs for minutes (a wall-clock TinyNAS budget) goes first, so under
+# `pytest -n 2` one worker runs it while the other works through the rest, instead of one
+# worker finishing alone at the end.
+_LONG_FIRST = ("test_tiny_budget_end_to_end_interrupted_and_resumed",)
+
+
+def pytest_collection_modifyitems(config, items):
+    items.sort(key=lambda item: item.name not in _LONG_FIRST)
