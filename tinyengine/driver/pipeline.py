@@ -27,7 +27,8 @@ from ..core.validate import validate
 from ..core.variants import DEFAULT_KERNELS
 from .atomic import staged_dir
 from .memplot import plot_memory
-from .oracle import InterfaceOracle, Oracle, make_oracle
+from .oracle import InterfaceOracle, Oracle
+from .oracle_child import isolated_oracle
 from .plan_json import plan_json
 from .report import render_report
 
@@ -51,8 +52,8 @@ class Compiled:
 
     def oracle(self, reference: str | None = None) -> Oracle:
         """The reference interpreter (default: the contract's) behind this network's interface."""
-        base = make_oracle(reference or self.contract, self.source,
-                           len(self.interface.outputs if self.interface else self.graph.outputs))
+        base = isolated_oracle(reference or self.contract, self.source,
+                              len(self.interface.outputs if self.interface else self.graph.outputs))
         return InterfaceOracle(base, self.graph, self.interface.inputs) if self.int8_io else base
 
     @property
