@@ -42,8 +42,8 @@ def main() -> int:
     ap.add_argument("--models", type=_list, default=None,
                     help=f"comma-separated .tflite paths or shared model stems (default: all in {SHARED_MODELS})")
     ap.add_argument("--boards", type=_list, default=_list(DEFAULT_BOARDS), help=f"default {DEFAULT_BOARDS}")
-    ap.add_argument("--kernels", type=_list, default=["reference", "fast"],
-                    help="kernel sets, one column each, the first the baseline (default reference,fast)")
+    ap.add_argument("--kernels", type=_list, default=["reference", "fast", "speed"],
+                    help="kernel sets, one column each, the first the baseline (default reference,fast,speed)")
     ap.add_argument("--patch", choices=("off", "auto"), default="off")
     ap.add_argument("--inputs", type=int, default=2, help="random inputs per column; the minimum is reported")
     ap.add_argument("--out", type=Path, default=ROOT / "bench" / "results")

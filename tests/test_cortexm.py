@@ -53,6 +53,25 @@ def test_mlperf_model_bit_exact_in_qemu(models_dir, name, board):
     assert result.instructions is not None and result.instructions[0] > 0
 
 
+# --kernels speed (pointwise and fully connected weights widened to int16): the DSP cores and the
+# host, both contracts
+@pytest.mark.parametrize("name, board, contract", [
+    ("vww_96_int8", "qemu-an500", "tflm"), ("vww_96_int8", "host", "litert"), ("kws_ref_model", "qemu-an386", "tflm"),
+    ("kws_ref_model", "qemu-an500", "litert"), ("ad01_int8", "qemu-an386", "litert"), ("ad01_int8", "host", "tflm")])
+def test_speed_kernels_bit_exact(models_dir, name, board, contract):
+    result = verify_model(models_dir / f"{name}.tflite", contract, count=3, seed=5, target=board, kernels="speed")
+    assert result.ok and result.inputs == 3, result.summary()
+
+
+def test_speed_kernels_are_refused_on_helium(models_dir):
+    """On the Cortex-M55 the int16 weights only slow the layers down (their Helium build is plain
+    C): building for it says so in one line instead of running slow code."""
+    with pytest.raises(TinyMLError, match=r"^'kws_ref_model' was compiled with --kernels speed, whose int16 weights "
+                                          r"serve the DSP cores \(Cortex-M4/M7\); qemu-an547 has a cortex-m55 with "
+                                          r"Helium, where --kernels fast is faster: compile with that$"):
+        verify_model(models_dir / "kws_ref_model.tflite", "tflm", count=1, target="qemu-an547", kernels="speed")
+
+
 @pytest.mark.parametrize("board", ["qemu-an386", "qemu-stm32f405"])
 def test_litert_contract_bit_exact_in_qemu(models_dir, board):
     """The single-rounding FULLY_CONNECTED of the litert contract also holds on the Cortex-M build."""

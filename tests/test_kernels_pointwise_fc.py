@@ -1,5 +1,7 @@
-"""The fast pointwise CONV_2D and FULLY_CONNECTED kernels (runtime_c/src/conv2d_1x1_s8_fast.c,
-fully_connected_s8_fast.c) against their reference kernels, which are the spec: bit-identical
+"""The fast pointwise CONV_2D and FULLY_CONNECTED kernels (runtime_c/src/conv2d_1x1_s8_fast.c, with
+its int16-weight build tinyml_conv2d_1x1_s8_fast_w16 and the weights widened by
+tinyengine.core.variants.widen_pointwise_weights; fully_connected_s8_fast.c) against their
+reference kernels, which are the spec: bit-identical
 outputs on many generated cases, in one build per target and test (tests/kernelcheck.py): on the
 host (portable C) and in QEMU with the board's compiler flags: the SMLAD paths on qemu-an386
 (Cortex-M4) and qemu-an500 (Cortex-M7); on qemu-an547 (Cortex-M55) the Helium pointwise build
@@ -64,7 +66,7 @@ from kernelcheck import (
 
 from tinyengine.core.fold import folded_bias
 from tinyengine.core.params import Activation, Conv2DParams, Dims, FullyConnectedParams, PerChannelQuant, Rounding, Tile
-from tinyengine.core.variants import VARIANTS
+from tinyengine.core.variants import VARIANTS, widen_fc_weights, widen_pointwise_weights
 
 # the fast pointwise variant, whose scratch rule sizes the cases' scratch
 _PW_FAST = next(v for v in VARIANTS["CONV_2D"] if v.kernel == "tinyml_conv2d_1x1_s8_fast")
@@ -73,8 +75,8 @@ _PW_FAST = next(v for v in VARIANTS["CONV_2D"] if v.kernel == "tinyml_conv2d_1x1
 CHANNELS = [1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 20, 31, 33]
 # the fast requantization covers shifts [-21, -2]: its ends and neighbours, and the contract's ends
 EDGE_SHIFTS = [-31, -22, -21, -20, -3, -2, -1, 0, 1, 2, 30]
-POINTWISE_CASES = 90
-FC_CASES = 60
+POINTWISE_CASES = 120
+FC_CASES = 70
 CANARY = 4  # bytes after each output that no call may write
 
 
@@ -180,12 +182,13 @@ def _guarded(out_bytes: int, call: str) -> tuple[str, str]:
 
 def pointwise_case(rng: np.random.Generator, name: str, cin: int, cout: int, shape: tuple[int, int, int],
                    q: Quant, bias_kind: str = "small", overlap: int | None = None, misalign: int = 0,
-                   control: bool = False, narrow: bool | None = None) -> Case:
+                   control: bool = False, narrow: bool | None = None, w16: bool = False) -> Case:
     """One pointwise layer, input NHWC `shape` + (cin,). `overlap`: run the variant inside the
     `work` buffer with output - input == overlap bytes (within the kernel's rule); the reference
     runs out of place. `misalign` offsets the variant's scratch (and both buffers in `work`).
     `control`: call the variant with another multiplier table. `narrow`: see _inputs (default:
-    sometimes, when q.fit)."""
+    sometimes, when q.fit). `w16`: the variant is tinyml_conv2d_1x1_s8_fast_w16 with the weights
+    widened as the compiler widens them (C_in % 8 == 0, C_out even)."""
     n, h, w = shape
     pixels = n * h * w
     if narrow is None:
@@ -196,17 +199,20 @@ def pointwise_case(rng: np.random.Generator, name: str, cin: int, cout: int, sha
     params = Conv2DParams(Dims(n, h, w, cin), Dims(cout, 1, 1, cin), Dims(n, h, w, cout), Tile(1, 1), Tile(1, 1),
                           Tile(0, 0), q.input_offset, q.output_offset, Activation(*q.act), q.rounding, _tables(q))
     decls, var_params = layer_case_decls(params, control, x=x, f=f.reshape(cout, 1, 1, cin), fb=fb, b=bias)
+    kernel, weights = "tinyml_conv2d_1x1_s8_fast", "{p}f"
+    if w16:
+        decls += const_array("{p}", "f16", widen_pointwise_weights(f.reshape(cout, 1, 1, cin)))
+        kernel, weights = "tinyml_conv2d_1x1_s8_fast_w16", "{p}f16"
     out_bytes = pixels * cout
     ref = (f"tinyml_conv2d_1x1_s8(&{{p}}params, {{p}}x, {{p}}f, {'{p}b' if bias is not None else 'NULL'}, "
            f"out_ref, scratch);")
     scratch = (f"int8_t *sc = scratch + {misalign};\n"
-               "        const size_t n = tinyml_conv2d_1x1_s8_fast_scratch_size(&{p}params);\n"
+               f"        const size_t n = {kernel}_scratch_size(&{{p}}params);\n"
                f"        memset(sc + n, 0x77, {CANARY});\n")
     scratch_check = f"        for (size_t k = n; k < n + {CANARY}; ++k) if (sc[k] != 0x77) out_var[0] ^= 0x55;\n"
     scratch_bytes = _PW_FAST.scratch_bytes(params) + 3 + CANARY
     if overlap is None:
-        epilogue, var = _guarded(out_bytes, f"tinyml_conv2d_1x1_s8_fast(&{var_params}, {{p}}x, {{p}}f, {{p}}fb, "
-                                            "out_var, sc);")
+        epilogue, var = _guarded(out_bytes, f"{kernel}(&{var_params}, {{p}}x, {weights}, {{p}}fb, out_var, sc);")
         var = "{\n        " + scratch + "        " + var.replace("\n    ", "\n        ") + "\n" + scratch_check
         return Case(name, decls, ref + epilogue, var + "    }", out_bytes + CANARY, scratch_bytes=scratch_bytes)
     work, in_off, out_off = overlapping_work(rng, x, cout, overlap, misalign)
@@ -215,8 +221,7 @@ def pointwise_case(rng: np.random.Generator, name: str, cin: int, cout: int, sha
     # the output lands in work; every other byte of work must keep its initial value
     out_end = out_off + out_bytes
     var = ("{\n        " + scratch
-           + f"        tinyml_conv2d_1x1_s8_fast(&{var_params}, work + {in_off}, {{p}}f, {{p}}fb, work + {out_off}, "
-           "sc);\n"
+           + f"        {kernel}(&{var_params}, work + {in_off}, {weights}, {{p}}fb, work + {out_off}, sc);\n"
            f"        memcpy(out_var, work + {out_off}, {out_bytes});\n"
            f"        for (int k = 0; k < {size}; ++k)\n"
            f"            if ((k < {out_off} || k >= {out_end}) && work[k] != {{p}}work[k]) out_var[0] ^= 0x33;\n"
@@ -254,6 +259,18 @@ def pointwise_cases(seed: int, count: int) -> list[Case]:
         limit = pointwise_overlap_limit(cin, cout, int(np.prod(shape)))
         for d in sorted({limit, min(limit, 0), limit - 5}):
             add("overlap", cin, cout, shape, _quant(rng, cout), overlap=d, misalign=int(rng.integers(0, 4)))
+    # the int16-weight variant (C_in % 8 == 0, C_out even): odd and even pixel counts, every
+    # requantization path, in place, misaligned scratch (its portable loop)
+    for i, (cin, cout, shape) in enumerate([(8, 16, (1, 3, 3)), (16, 8, (1, 5, 1)), (64, 64, (1, 3, 1)),
+                                            (32, 2, (2, 1, 3)), (8, 2, (1, 1, 1)), (24, 40, (2, 2, 1)),
+                                            (256, 16, (1, 3, 3)), (40, 6, (1, 4, 2))]):
+        add("w16", cin, cout, shape, _quant(rng, cout), w16=True, misalign=i % 4, bias_kind=["small", "none"][i % 2])
+        add("w16-edge", cin, cout, shape, _quant(rng, cout, edge=True), w16=True, bias_kind="big")
+        add("w16-rounding", cin, cout, shape, _rounding_quant(rng, cout, list(Rounding)[i % 2]), w16=True,
+            narrow=True)
+        limit = pointwise_overlap_limit(cin, cout, int(np.prod(shape)))
+        add("w16-overlap", cin, cout, shape, _quant(rng, cout), w16=True, overlap=min(limit, limit - i),
+            misalign=int(rng.integers(0, 4)))
     # the rest random
     while len(cases) < count:
         cin, cout = int(rng.integers(1, 70)), int(rng.integers(1, 70))
@@ -270,7 +287,9 @@ def pointwise_cases(seed: int, count: int) -> list[Case]:
 # ---- FULLY_CONNECTED ----------------------------------------------------------
 
 def fc_case(rng: np.random.Generator, name: str, batches: int, depth: int, units: int, q: Quant, per_channel: bool,
-            bias_kind: str = "small", control: bool = False, narrow: bool | None = None) -> Case:
+            bias_kind: str = "small", control: bool = False, narrow: bool | None = None, w16: bool = False) -> Case:
+    """`w16`: the variant is tinyml_fully_connected_s8_fast_w16 with the weights widened as the
+    compiler widens them (depth % 8 == 0, units % 4 == 0)."""
     if narrow is None:
         narrow = bool(q.fit) and bias_kind != "big" and rng.random() < 0.4
     x = _inputs(rng, (batches, depth), q, narrow)
@@ -284,8 +303,11 @@ def fc_case(rng: np.random.Generator, name: str, batches: int, depth: int, units
     decls, var_params = layer_case_decls(params, control, x=x, w=w, fb=fb, b=bias)
     out_bytes = batches * units
     ref = f"tinyml_fully_connected_s8(&{{p}}params, {{p}}x, {{p}}w, {'{p}b' if bias is not None else 'NULL'}, out_ref);"
-    epilogue, var = _guarded(out_bytes, f"tinyml_fully_connected_s8_fast(&{var_params}, {{p}}x, {{p}}w, {{p}}fb, "
-                                        "out_var);")
+    kernel, weights = "tinyml_fully_connected_s8_fast", "{p}w"
+    if w16:
+        decls += const_array("{p}", "w16", widen_fc_weights(w))
+        kernel, weights = "tinyml_fully_connected_s8_fast_w16", "{p}w16"
+    epilogue, var = _guarded(out_bytes, f"{kernel}(&{var_params}, {{p}}x, {weights}, {{p}}fb, out_var);")
     return Case(name, decls, ref + epilogue, var, out_bytes + CANARY)
 
 
@@ -314,6 +336,14 @@ def fc_cases(seed: int, count: int) -> list[Case]:
     # long rows, many units (several accumulator blocks)
     add("large", 1, 400, 70, _quant(rng, 70), True)
     add("large-tensor", 2, 256, 36, _quant(rng, 36), False)
+    # the int16-weight variant: several accumulator blocks, every requantization path, 1-3 batches
+    for i, (batches, depth, units) in enumerate([(1, 8, 4), (2, 640, 12), (1, 128, 40), (3, 16, 8), (1, 256, 36),
+                                                 (2, 24, 36)]):
+        pc = i % 2 == 0
+        add("w16", batches, depth, units, _quant(rng, units), pc, w16=True, bias_kind=["small", "none"][i % 2])
+        add("w16-edge", batches, depth, units, _quant(rng, units, edge=True), not pc, w16=True, bias_kind="big")
+        add("w16-rounding", batches, depth, units, _rounding_quant(rng, units, list(Rounding)[i % 2]), pc, w16=True,
+            narrow=True)
     while len(cases) < count:
         units = int(rng.integers(1, 40))
         add("random", int(rng.integers(1, 5)), int(rng.integers(1, 300)), units, _quant(rng, units),

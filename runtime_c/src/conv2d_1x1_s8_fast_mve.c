@@ -51,6 +51,7 @@
 #include <arm_mve.h>
 #include <stdint.h>
 
+#include "tinyml/fixedpoint.h"
 #include "tinyml/kernels.h"
 #include "tinyml/mve_matmul.h"
 
@@ -135,6 +136,41 @@ void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *in
             if (two) {
                 out_a[out_c + c] = tm_mve_requant1(&o, c, acc[4]);
             }
+        }
+    }
+}
+
+/* tinyml_conv2d_1x1_s8_fast_w16 (int16 weights, kernels.h) on Helium. The compiler's `speed`
+ * kernel set widens weights for the DSP cores (Cortex-M4/M7), where a step then needs no
+ * SXTB16; with MVE the int8 kernel above is faster, so this build is plain C over the widened
+ * weights, pixel by pixel through the scratch (the overlap rule), exact and not fast. */
+size_t tinyml_conv2d_1x1_s8_fast_w16_scratch_size(const tinyml_conv2d_params_t *p)
+{
+    return tinyml_conv2d_1x1_s8_fast_scratch_size(p);
+}
+
+void tinyml_conv2d_1x1_s8_fast_w16(const tinyml_conv2d_params_t *p, const int8_t *input, const int16_t *filter,
+                                   const int32_t *folded_bias, int8_t *output, int8_t *scratch)
+{
+    static const uint8_t pos[4] = {0, 2, 1, 3};
+    const int32_t in_c = p->input.c, out_c = p->output.c;
+    const int32_t pixels = p->output.n * p->output.h * p->output.w;
+    for (int32_t i = 0; i < pixels; ++i) {
+        const int8_t *in_a = input + (size_t)i * in_c;
+        for (int32_t k = 0; k < in_c; ++k) {
+            scratch[k] = in_a[k];
+        }
+        int8_t *out_a = output + (size_t)i * out_c;
+        for (int32_t c = 0; c < out_c; ++c) {
+            const int16_t *row = filter + (size_t)(c >> 1) * (size_t)(2 * in_c) + (size_t)(c & 1) * 4u;
+            int32_t acc = folded_bias[c];
+            for (int32_t k = 0; k < in_c; ++k) {
+                acc += scratch[k] * row[(size_t)(k >> 2) * 8u + pos[k & 3]];
+            }
+            int32_t v = tm_mbqm(acc, p->quant.multiplier[c], p->quant.shift[c], TM_ROUNDING(p->rounding)) +
+                        p->output_offset;
+            v = v < p->activation.min ? p->activation.min : v;
+            out_a[c] = (int8_t)(v > p->activation.max ? p->activation.max : v);
         }
     }
 }

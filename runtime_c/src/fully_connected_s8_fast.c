@@ -324,4 +324,98 @@ void tinyml_fully_connected_s8_fast(const tinyml_fully_connected_params_t *p, co
     }
 }
 
+/* ---- int16 weights: tinyml_fully_connected_s8_fast_w16 -----------------------
+ * The weights were widened at compile time into the order the 1 x 4 tile reads them: per
+ * unit quad and group of four depth values, each of the four rows' even pair (w0, w2) and odd
+ * pair (w1, w3) (32 bytes; kernels.h). A step splits only the input word: 1 LDR and 2 SXTB16,
+ * then per row 1 LDRD and 2 SMLAD, 15 instructions for 16 MACs instead of 23. The depth is a
+ * multiple of 8 (two steps an iteration, no tail) and units a multiple of 4 (no 1-wide rows):
+ * the compiler picks this variant only then. The output stage is the int8 kernel's. */
+
+#if TINYML_HAVE_DSP && defined(__GNUC__)
+#define FC16_ROW(ACC)                                                        \
+    "ldrd   %[f2], %[f], [%[w]], #8\n\t"                                     \
+    "smlad  %[" ACC "], %[xe], %[f2], %[" ACC "]\n\t"                        \
+    "smlad  %[" ACC "], %[xo], %[f], %[" ACC "]\n\t"
+#define FC16_STEP_1X4                                                        \
+    "ldr    %[xo], [%[x]], #4\n\t"                                           \
+    "sxtb16 %[xe], %[xo]\n\t"                                                \
+    "sxtb16 %[xo], %[xo], ror #8\n\t"                                        \
+    FC16_ROW("a0") FC16_ROW("a1") FC16_ROW("a2") FC16_ROW("a3")
+#endif
+
+/* acc[4j + i] = bias[4j + i] + dot(row 4j + i, x) for n unit quads of widened weights from w. */
+FC_NOINLINE void fc_acc_block_w16(const int8_t *x, const int8_t *w, int32_t depth, const int32_t *bias, int32_t *acc,
+                                  int32_t n)
+{
+    const int8_t *const end = x + depth;
+    for (; n > 0; --n, bias += 4, acc += 4) {
+        int32_t a0 = bias[0], a1 = bias[1], a2 = bias[2], a3 = bias[3];
+        const int8_t *xp = x;
+#if TINYML_HAVE_DSP && defined(__GNUC__)
+        int32_t xe, xo, f, f2;
+        __asm__("1:\n\t" FC16_STEP_1X4 FC16_STEP_1X4
+                "cmp    %[x], %[end]\n\t"
+                "bne    1b\n\t"
+                : [a0] "+r"(a0), [a1] "+r"(a1), [a2] "+r"(a2), [a3] "+r"(a3), [x] "+r"(xp), [w] "+r"(w),
+                  [xe] "=&r"(xe), [xo] "=&r"(xo), [f] "=&r"(f), [f2] "=&r"(f2)
+                : [end] "r"(end)
+                : "cc", "memory");
+#else
+        for (; xp != end; xp += 4, w += 32) {
+            const int32_t v = tm_load_s8x4(xp);
+            const int32_t ve = tm_sxtb16(v), vo = tm_sxtb16_ror8(v);
+            a0 = tm_smlad(vo, tm_load_s8x4(w + 4), tm_smlad(ve, tm_load_s8x4(w), a0));
+            a1 = tm_smlad(vo, tm_load_s8x4(w + 12), tm_smlad(ve, tm_load_s8x4(w + 8), a1));
+            a2 = tm_smlad(vo, tm_load_s8x4(w + 20), tm_smlad(ve, tm_load_s8x4(w + 16), a2));
+            a3 = tm_smlad(vo, tm_load_s8x4(w + 28), tm_smlad(ve, tm_load_s8x4(w + 24), a3));
+        }
+#endif
+        acc[0] = a0;
+        acc[1] = a1;
+        acc[2] = a2;
+        acc[3] = a3;
+    }
+}
+
+void tinyml_fully_connected_s8_fast_w16(const tinyml_fully_connected_params_t *p, const int8_t *input,
+                                        const int16_t *weights, const int32_t *folded_bias, int8_t *output)
+{
+    const int32_t depth = p->input_depth, units = p->units;
+    tm_rq_out_t L;
+    tm_rq_out_init(&L, p->output_offset, p->activation, TM_ROUNDING(p->rounding));
+    const int per_channel = p->per_channel != 0;
+    const int32_t *const mult = p->quant.multiplier, *const shift = p->quant.shift;
+    const int fast = tm_rq_fast_all(mult, shift, per_channel ? units : 1, L.offset);
+    void (*const out_fast)(const tm_rq_out_t *, const int32_t *, const int32_t *, const int32_t *, int32_t, int8_t *,
+                           int) = TM_ROUNDING(L.rounding) == TINYML_ROUND_SINGLE ? fc_out_single : fc_out_double;
+    const int32_t tensor_m[4] = {mult[0], mult[0], mult[0], mult[0]};
+    const int32_t tensor_s[4] = {shift[0], shift[0], shift[0], shift[0]};
+    int32_t acc[4 * FC_BLOCK];
+    const int32_t quads = units >> 2;
+    const size_t block_bytes = (size_t)(4 * FC_BLOCK) * (size_t)depth * 2u;
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *x = input + (size_t)b * depth;
+        int8_t *out = output + (size_t)b * units;
+        const int8_t *w = (const int8_t *)(const void *)weights;
+        for (int32_t j = 0; j < quads; j += FC_BLOCK, w += block_bytes) {
+            const int32_t n = quads - j < FC_BLOCK ? quads - j : FC_BLOCK;
+            const int32_t u0 = 4 * j;
+            fc_acc_block_w16(x, w, depth, folded_bias + u0, acc, n);
+            if (fast) {
+                if (per_channel) {
+                    out_fast(&L, acc, mult + u0, shift + u0, n, out + u0, 0);
+                } else {
+                    out_fast(&L, acc, tensor_m, tensor_s, n, out + u0, 1);
+                }
+            } else {
+                for (int32_t i = 0; i < 4 * n; ++i) {
+                    const int32_t q = per_channel ? u0 + i : 0;
+                    out[u0 + i] = (int8_t)tm_rq_out_one(&L, acc[i], mult[q], shift[q], 0);
+                }
+            }
+        }
+    }
+}
+
 #endif /* !__ARM_FEATURE_MVE */

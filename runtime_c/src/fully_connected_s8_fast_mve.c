@@ -38,6 +38,7 @@
 #include <arm_mve.h>
 #include <stdint.h>
 
+#include "tinyml/fixedpoint.h"
 #include "tinyml/kernels.h"
 #include "tinyml/mve_matmul.h"
 
@@ -125,6 +126,31 @@ void tinyml_fully_connected_s8_fast(const tinyml_fully_connected_params_t *p, co
         for (int32_t u = 0; u < units; ++u) {
             fc_tile_1x4(x, weights + (size_t)u * depth, 0, depth, acc);
             output[(size_t)b * units + u] = tm_mve_requant1(&o, u, acc[0]);
+        }
+    }
+}
+
+/* tinyml_fully_connected_s8_fast_w16 (int16 weights, kernels.h) on Helium: as for the pointwise
+ * build (conv2d_1x1_s8_fast_mve.c), the widened weights serve the DSP cores; here plain C,
+ * exact and not fast. */
+void tinyml_fully_connected_s8_fast_w16(const tinyml_fully_connected_params_t *p, const int8_t *input,
+                                        const int16_t *weights, const int32_t *folded_bias, int8_t *output)
+{
+    static const uint8_t pos[4] = {0, 2, 1, 3};
+    const int32_t depth = p->input_depth, units = p->units;
+    for (int32_t b = 0; b < p->batches; ++b) {
+        const int8_t *x = input + (size_t)b * depth;
+        for (int32_t u = 0; u < units; ++u) {
+            const int16_t *row = weights + (size_t)(u >> 2) * (size_t)(4 * depth) + (size_t)(u & 3) * 4u;
+            int32_t acc = folded_bias[u];
+            for (int32_t k = 0; k < depth; ++k) {
+                acc += x[k] * row[(size_t)(k >> 2) * 16u + pos[k & 3]];
+            }
+            const int32_t q = p->per_channel ? u : 0;
+            int32_t v = tm_mbqm(acc, p->quant.multiplier[q], p->quant.shift[q], TM_ROUNDING(p->rounding)) +
+                        p->output_offset;
+            v = v < p->activation.min ? p->activation.min : v;
+            output[(size_t)b * units + u] = (int8_t)(v > p->activation.max ? p->activation.max : v);
         }
     }
 }

@@ -79,11 +79,14 @@ def fold_layers(layers: list[Layer]) -> dict[int, Folding | None]:
     return folds
 
 
-def _with_fast(layer: Layer, patch_params: list[Any], folds: dict[int, Folding | None], lean: bool = False) -> Layer:
+def _with_fast(layer: Layer, patch_params: list[Any], folds: dict[int, Folding | None], lean: bool = False,
+               wide_weights: bool = False) -> Layer:
     """`patch_params`: the layer's parameters for every patch when it runs in a patched stage
     (the variant must apply to each, and its scratch must hold the largest). `lean`: pass over
-    the variants that trade more scratch for speed."""
-    v = select(layer.op, layer.params, _memory(layer), fast=True, more_scratch=not lean)
+    the variants that trade more scratch for speed. `wide_weights`: the `speed` kernel set."""
+    v = select(layer.op, layer.params, _memory(layer), fast=True, more_scratch=not lean, wide_weights=wide_weights)
+    if v is not None and v.weights is not None and not all(v.applies(p) for p in patch_params):
+        v = select(layer.op, layer.params, _memory(layer), fast=True, more_scratch=not lean)
     if v is None or not all(v.applies(p) for p in patch_params):
         return layer
     args = [a for a in layer.args if not isinstance(a, ScratchArg)]
@@ -92,6 +95,8 @@ def _with_fast(layer: Layer, patch_params: list[Any], folds: dict[int, Folding |
         if folding is None:
             return layer
         args[1], args[2] = folding.weights, folding.bias
+        if v.weights is not None:
+            args[1] = ConstArray(f"{folding.weights.name}_w16", "int16_t", v.weights(folding.weights.data))
         layer = dataclasses.replace(layer, params=folding.params)
     scratch = max(v.scratch_bytes(p) for p in [layer.params, *patch_params])
     return dataclasses.replace(layer, kernel=v.kernel, variant=v.name,
@@ -127,7 +132,7 @@ def select_kernels(graph: Graph, layers: list[Layer], kernels: str = "fast",
         return layers
     per_patch = _stage_params(graph, layers, stage)
     folds = fold_layers(layers) if folds is None else folds
-    chosen = [_with_fast(layer, per_patch.get(layer.index, []), folds, layer.index in lean)
+    chosen = [_with_fast(layer, per_patch.get(layer.index, []), folds, layer.index in lean, kernels == "speed")
               if layer.kernel is not None else layer for layer in layers]
     return _where_code_pays(layers, chosen)
 

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
+import numpy as np
+
 from . import params as P
 from .layers import contiguous_strides
 
@@ -56,6 +58,8 @@ class KernelVariant:
                                               # takes it only where the arena does not grow (core/schedule.py)
     min_network_macs: int = 0                 # its code is linked once for the whole network: taken only when
                                               # the layers it would run have at least this many MACs together
+    weights: Callable[[np.ndarray], np.ndarray] | None = None   # its weights in another layout, made at compile
+                                              # time (an int16 array: twice the flash); only in the `speed` set
 
     def applies(self, params: Any) -> bool:
         return isinstance(params, self.params_type) and self.when.holds(params)
@@ -86,6 +90,34 @@ NO_BROADCAST = Predicate("no broadcasting: both inputs have the output's shape",
 NO_FILTER_OFFSET = Predicate("symmetric weights (filter_offset 0)", lambda p: p.filter_offset == 0)
 
 
+W16_POINTWISE = Predicate("C_in a multiple of 8, C_out even", lambda p: p.input.c % 8 == 0 and p.output.c % 2 == 0)
+
+
+W16_FC = Predicate("depth a multiple of 8, units a multiple of 4",
+                   lambda p: p.input_depth % 8 == 0 and p.units % 4 == 0 and p.filter_offset == 0)
+
+
+def _widen(rows: np.ndarray, tile: int) -> np.ndarray:
+    """int8 rows [R, depth] (R % tile == 0, depth % 4 == 0) as int16, per tile of `tile` rows
+    and group of four values k .. k+3: each row's w[k], w[k+2], w[k+1], w[k+3] in turn (the
+    even and odd int16 pairs SXTB16 makes of an input word, so SMLAD pairs them up)."""
+    r, depth = rows.shape
+    t = rows.reshape(r // tile, tile, depth // 4, 4).astype(np.int16)   # [tile, row, group, k % 4]
+    return np.ascontiguousarray(t[:, :, :, [0, 2, 1, 3]].transpose(0, 2, 1, 3)).reshape(-1)
+
+
+def widen_pointwise_weights(w: np.ndarray) -> np.ndarray:
+    """The int16 filter tinyml_conv2d_1x1_s8_fast_w16 reads (kernels.h): OHWI [C_out, 1, 1, C_in]
+    int8 weights (C_in % 8 == 0, C_out even) in tiles of two output channels."""
+    return _widen(w.reshape(w.shape[0], w.shape[-1]), 2)
+
+
+def widen_fc_weights(w: np.ndarray) -> np.ndarray:
+    """The int16 weights tinyml_fully_connected_s8_fast_w16 reads: [units, depth] int8 weights
+    (depth % 8 == 0, units % 4 == 0) in tiles of four units."""
+    return _widen(w.reshape(w.shape[0], -1), 4)
+
+
 def _wide_stride(values: int) -> int:
     """Bytes of one widened int16 column of `values` values, rounded up to a multiple of 4."""
     return (2 * values + 3) // 4 * 4
@@ -107,6 +139,12 @@ VARIANTS: dict[str, tuple[KernelVariant, ...]] = {
         # pixel by pixel through a C_in-byte scratch, so the output may overlap the input (pointwise_overlap)
         KernelVariant("pointwise", "tinyml_conv2d_1x1_s8", P.Conv2DParams, POINTWISE, Memory.OVERLAP,
                       scratch=lambda p: p.input.c, scratch_function="tinyml_conv2d_1x1_s8_scratch_size"),
+        # the same with the weights widened to int16 at compile time: no SXTB16 in the inner loop
+        KernelVariant("pointwise-w16", "tinyml_conv2d_1x1_s8_fast_w16", P.Conv2DParams,
+                      Predicate(f"{POINTWISE.name}, {W16_POINTWISE.name}",
+                                lambda p: POINTWISE.holds(p) and W16_POINTWISE.holds(p)), Memory.OVERLAP,
+                      scratch=lambda p: 4 * p.input.c, scratch_function="tinyml_conv2d_1x1_s8_fast_w16_scratch_size",
+                      fast=True, folded_bias=True, weights=widen_pointwise_weights),
         # two pixels at a time through a 2 x C_in scratch; the same overlap rule as the reference pointwise
         KernelVariant("pointwise-fast", "tinyml_conv2d_1x1_s8_fast", P.Conv2DParams, POINTWISE, Memory.OVERLAP,
                       scratch=lambda p: 4 * p.input.c, scratch_function="tinyml_conv2d_1x1_s8_fast_scratch_size",
@@ -140,6 +178,9 @@ VARIANTS: dict[str, tuple[KernelVariant, ...]] = {
         _ref("tinyml_fully_connected_s8", P.FullyConnectedParams),
         # about 2 KB of code (tiles, output stages) that saves about 6 instructions a MAC: not worth it
         # for a network whose only FULLY_CONNECTED is a 512-768-MAC classifier head (KWS, IC, VWW)
+        # the same with the weights widened to int16 at compile time: only the input word is split
+        KernelVariant("fast-w16", "tinyml_fully_connected_s8_fast_w16", P.FullyConnectedParams, W16_FC,
+                      fast=True, folded_bias=True, min_network_macs=4096, weights=widen_fc_weights),
         KernelVariant("fast", "tinyml_fully_connected_s8_fast", P.FullyConnectedParams, NO_FILTER_OFFSET,
                       fast=True, folded_bias=True, min_network_macs=4096),
     ),
@@ -194,17 +235,21 @@ VARIANTS: dict[str, tuple[KernelVariant, ...]] = {
 }
 
 
-KERNEL_SETS = ("fast", "reference")   # --kernels: the fast variants where one applies, or the reference everywhere
+# --kernels: the fast variants where one applies; `speed`: those and the variants that keep their
+# weights as int16 (twice those layers' weight flash; for the DSP cores); or the reference everywhere
+KERNEL_SETS = ("fast", "speed", "reference")
 DEFAULT_KERNELS = "fast"
 
 
 def select(op: str, params: Any, memory: Memory = Memory.OUT_OF_PLACE, fast: bool = False,
-           more_scratch: bool = True) -> KernelVariant | None:
+           more_scratch: bool = True, wide_weights: bool = False) -> KernelVariant | None:
     """The first variant of `op` that can run `params` planned with that memory arrangement
     (`fast`: the first fast one, else the first reference-speed one), or None.
-    `more_scratch=False` passes over the variants marked more_scratch."""
+    `more_scratch=False` passes over the variants marked more_scratch; `wide_weights=False`
+    over those that widen their weights."""
     for v in VARIANTS[op]:
-        if v.fast == fast and v.serves(memory) and v.applies(params) and (more_scratch or not v.more_scratch):
+        if (v.fast == fast and v.serves(memory) and v.applies(params) and (more_scratch or not v.more_scratch)
+                and (wide_weights or v.weights is None)):
             return v
     return None
 

@@ -405,12 +405,12 @@ def bench_models(models: list[str], max_overhead: float = DEFAULT_MAX_OVERHEAD, 
 
 def speed_models(models: list[str], boards: str, patch: str = "off", inputs: int = 2, json_path: str | None = None,
                  markdown_path: str | None = None, progress: Callable[[str], None] | None = None) -> str:
-    """`tinyml bench --speed`: the reference and the fast kernels side by side on each board
+    """`tinyml bench --speed`: the reference, fast and speed kernel sets side by side on each board
     (tinyengine.driver.speed); the whole Markdown report, also written when paths are given."""
     from .speed import measure_speed, render_markdown, report_json
     from .targets import parse_targets
 
-    report = measure_speed([Path(m) for m in models], parse_targets(boards), ("reference", "fast"),
+    report = measure_speed([Path(m) for m in models], parse_targets(boards), ("reference", "fast", "speed"),
                            patch=patch, inputs=inputs, progress=progress)
     text = render_markdown(report)
     if json_path:

@@ -194,6 +194,11 @@ class FirmwareModel:
     flash_bytes: int
     peak_layer: str
     state_bytes: int = 0    # variable tensors (never shared between models)
+    wide_weights: bool = False   # compiled with --kernels speed: some layers take int16 weights
+
+
+# cores with Helium, where --kernels speed's int16 weights only slow the widened layers down
+HELIUM_CPUS = ("cortex-m55", "cortex-m85")
 
 
 def check_models_fit(board: Board, models: list[FirmwareModel], shared_arena: bool) -> int:
@@ -206,6 +211,11 @@ def check_models_fit(board: Board, models: list[FirmwareModel], shared_arena: bo
     if len(set(names)) != len(names):
         raise TinyMLError(f"two models of one firmware have the same symbol prefix ({', '.join(names)}); "
                           "compile them with different --name")
+    wide = next((m for m in models if m.wide_weights), None)
+    if wide is not None and board.cpu in HELIUM_CPUS:
+        raise TinyMLError(f"'{wide.glue.name}' was compiled with --kernels speed, whose int16 weights serve the DSP "
+                          f"cores (Cortex-M4/M7); {board.name} has a {board.cpu} with Helium, where --kernels fast is "
+                          "faster: compile with that")
     arenas = [m.glue.arena_bytes for m in models]
     arena = max(arenas) if shared_arena else sum(arenas)
     if len(models) == 1:

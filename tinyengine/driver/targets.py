@@ -54,7 +54,8 @@ def firmware_model(compiled: Compiled, model_dir: Path, testvector: tuple[bytes,
     glue = GlueModel(g.name, compiled.c_name, len(compiled.layers), tuple(g.tensors[t].nbytes for t in g.inputs),
                      tuple(g.tensors[t].nbytes for t in g.outputs), compiled.plan.arena_bytes, testvector)
     return FirmwareModel(Path(model_dir), glue, compiled.plan.flash_bytes, peak_description(compiled),
-                         compiled.plan.state_bytes)
+                         compiled.plan.state_bytes,
+                         any(layer.kernel is not None and layer.kernel.endswith("_w16") for layer in compiled.layers))
 
 
 def models_defines(compiled: list[Compiled]) -> tuple[str, ...]:

@@ -110,6 +110,15 @@ void tinyml_conv2d_s8_fast_wide(const tinyml_conv2d_params_t *p, const int8_t *i
 size_t tinyml_conv2d_1x1_s8_fast_scratch_size(const tinyml_conv2d_params_t *p);
 void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
                                const int32_t *folded_bias, int8_t *output, int8_t *scratch);
+/* The same with the weights widened to int16 at compile time (twice their flash), for
+ * C_in a multiple of 8 and C_out even: per output-channel pair c, c + 1 and group of four
+ * input channels k .. k+3, eight int16 values w[c][k], w[c][k+2], w[c][k+1], w[c][k+3], then
+ * the same four of row c + 1 (tinyengine.core.variants.widen_pointwise_weights), 4-byte
+ * aligned. The scratch (tinyml_conv2d_1x1_s8_fast_w16_scratch_size() bytes, as the int8
+ * kernel's) and the overlap rule are tinyml_conv2d_1x1_s8_fast's. Bit-identical to tinyml_conv2d_1x1_s8. */
+size_t tinyml_conv2d_1x1_s8_fast_w16_scratch_size(const tinyml_conv2d_params_t *p);
+void tinyml_conv2d_1x1_s8_fast_w16(const tinyml_conv2d_params_t *p, const int8_t *input, const int16_t *filter,
+                                   const int32_t *folded_bias, int8_t *output, int8_t *scratch);
 
 /* ---- TRANSPOSE_CONV (TFLite's reference scheme) ----------------------- *
  * The CONV_2D struct, read backwards: filter is C_out x KH x KW x C_in, input pixel (y, x)
@@ -178,6 +187,13 @@ void tinyml_fully_connected_s8(const tinyml_fully_connected_params_t *p, const i
 /* Fast FULLY_CONNECTED (filter_offset 0, both rounding contracts), bias folded. */
 void tinyml_fully_connected_s8_fast(const tinyml_fully_connected_params_t *p, const int8_t *input,
                                     const int8_t *weights, const int32_t *folded_bias, int8_t *output);
+/* The same with the weights widened to int16 at compile time (twice their flash), for a depth
+ * that is a multiple of 8 and units a multiple of 4: per unit quad u .. u+3 and group of four
+ * depth values k .. k+3, each row's w[k], w[k+2], w[k+1], w[k+3] in turn (32 bytes;
+ * tinyengine.core.variants.widen_fc_weights), 4-byte aligned. Bit-identical to
+ * tinyml_fully_connected_s8; filter_offset == 0 as for the fast kernel. */
+void tinyml_fully_connected_s8_fast_w16(const tinyml_fully_connected_params_t *p, const int8_t *input,
+                                        const int16_t *weights, const int32_t *folded_bias, int8_t *output);
 
 /* ---- broadcast geometry shared by ADD / MUL ---------------------------- */
 typedef struct {
