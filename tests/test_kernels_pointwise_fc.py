@@ -64,7 +64,7 @@ from kernelcheck import (
     with_output_flipped,
 )
 
-from tinyengine.core.fold import folded_bias
+from tinyengine.core.fold import folded_bias, rq_table
 from tinyengine.core.params import Activation, Conv2DParams, Dims, FullyConnectedParams, PerChannelQuant, Rounding, Tile
 from tinyengine.core.variants import VARIANTS, widen_fc_weights, widen_pointwise_weights
 
@@ -202,7 +202,10 @@ def pointwise_case(rng: np.random.Generator, name: str, cin: int, cout: int, sha
     kernel, weights = "tinyml_conv2d_1x1_s8_fast", "{p}f"
     if w16:
         decls += const_array("{p}", "f16", widen_pointwise_weights(f.reshape(cout, 1, 1, cin)))
-        kernel, weights = "tinyml_conv2d_1x1_s8_fast_w16", "{p}f16"
+        decls += const_array("{p}", "rq", rq_table(q.multiplier, q.shift, q.output_offset))
+        kernel, weights = "tinyml_conv2d_1x1_s8_fast_w16", "{p}f16, {p}fb, {p}rq"
+    else:
+        weights += ", {p}fb"
     out_bytes = pixels * cout
     ref = (f"tinyml_conv2d_1x1_s8(&{{p}}params, {{p}}x, {{p}}f, {'{p}b' if bias is not None else 'NULL'}, "
            f"out_ref, scratch);")
@@ -212,7 +215,7 @@ def pointwise_case(rng: np.random.Generator, name: str, cin: int, cout: int, sha
     scratch_check = f"        for (size_t k = n; k < n + {CANARY}; ++k) if (sc[k] != 0x77) out_var[0] ^= 0x55;\n"
     scratch_bytes = _PW_FAST.scratch_bytes(params) + 3 + CANARY
     if overlap is None:
-        epilogue, var = _guarded(out_bytes, f"{kernel}(&{var_params}, {{p}}x, {weights}, {{p}}fb, out_var, sc);")
+        epilogue, var = _guarded(out_bytes, f"{kernel}(&{var_params}, {{p}}x, {weights}, out_var, sc);")
         var = "{\n        " + scratch + "        " + var.replace("\n    ", "\n        ") + "\n" + scratch_check
         return Case(name, decls, ref + epilogue, var + "    }", out_bytes + CANARY, scratch_bytes=scratch_bytes)
     work, in_off, out_off = overlapping_work(rng, x, cout, overlap, misalign)
@@ -221,7 +224,7 @@ def pointwise_case(rng: np.random.Generator, name: str, cin: int, cout: int, sha
     # the output lands in work; every other byte of work must keep its initial value
     out_end = out_off + out_bytes
     var = ("{\n        " + scratch
-           + f"        {kernel}(&{var_params}, work + {in_off}, {weights}, {{p}}fb, work + {out_off}, sc);\n"
+           + f"        {kernel}(&{var_params}, work + {in_off}, {weights}, work + {out_off}, sc);\n"
            f"        memcpy(out_var, work + {out_off}, {out_bytes});\n"
            f"        for (int k = 0; k < {size}; ++k)\n"
            f"            if ((k < {out_off} || k >= {out_end}) && work[k] != {{p}}work[k]) out_var[0] ^= 0x33;\n"

@@ -73,6 +73,7 @@ typedef struct {
     const int32_t *bias, *multiplier, *shift;
     int32_t in_c, out_c;
     int32_t row_bytes;    /* bytes of one filter row: C_in (int8), 2 * C_in (the int16 build) */
+    const int32_t *rq;    /* the int16 build: per channel m, h, r (kernels.h), for modes 3 and 4 */
     tm_rq_out_t out;      /* output offset, activation, rounding (dsp_matmul.h) */
     int32_t groups_bytes; /* scratch bytes of the C_in / 4 groups (then the tails) */
     int32_t odd_group;    /* (C_in / 4) odd: one single step before the 2-step loop */
@@ -242,14 +243,19 @@ PW_NOINLINE void pw_acc_any(const pw_layer_t *L, const int8_t *w, const int32_t 
  * (TM_RQ_ASM_DOUBLE / TM_RQ_ASM_SINGLE), saturated to int8 and inserted into
  * v = A.c | A.c+1 << 8 | B.c << 16 | B.c+1 << 24, which is clamped per byte and stored as two
  * halfwords. 13 registers. */
-#define PW_OUT_PAIR(RQ)                                                      \
-    TM_RQ_ASM_LOAD                                                           \
+#define PW_OUT_PAIR(RQ) PW_OUT_PAIR_FROM(RQ, TM_RQ_ASM_LOAD)
+/* The channel's m, h and r from the int16 build's table at [mp] (post-incremented): LDRD, LDR. */
+#define PW_RQ_TABLE_LOAD                                                     \
+    "ldrd   %[m], %[h], [%[mp]], #12\n\t"                                    \
+    "ldr    %[r], [%[mp], #-4]\n\t"
+#define PW_OUT_PAIR_FROM(RQ, LOAD)                                           \
+    LOAD                                                                     \
     "ldr    %[x], [%[p]], #16\n\t" /* A.c */                                 \
     RQ("%[v]")                                                               \
     "ldr    %[x], [%[p], #-12]\n\t" /* B.c */                                \
     RQ("%[x]")                                                               \
     "bfi    %[v], %[x], #16, #8\n\t"                                         \
-    TM_RQ_ASM_LOAD                                                           \
+    LOAD                                                                     \
     "ldr    %[x], [%[p], #-8]\n\t" /* A.c+1 */                               \
     RQ("%[x]")                                                               \
     "bfi    %[v], %[x], #8, #8\n\t"                                          \
@@ -270,29 +276,42 @@ PW_NOINLINE void pw_acc_any(const pw_layer_t *L, const int8_t *w, const int32_t 
 
 /* Requantize, clamp and store `n` channel pairs of accumulators (acc as pw_acc writes them) for
  * channels c, c + 1, ...: pixel A's outputs to out_a, B's to out_a + C_out.
- * mode 1: fast double, 2: fast single (every channel in the fast range). */
+ * mode 1: fast double, 2: fast single (every channel in the fast range); 3, 4: the same with
+ * each channel's m, h, r read from the int16 build's table (L->rq) instead of computed. */
 PW_INLINE void pw_out(const pw_layer_t *L, const int32_t *acc, int32_t c, int32_t n, int8_t *out_a, int mode)
 {
     int8_t *out_b = out_a + L->out_c;
-    const int32_t *mult = L->multiplier + c, *shift = L->shift + c;
+    const int32_t *mult = mode >= 3 ? L->rq + 3 * c : L->multiplier + c, *shift = L->shift + c;
     const int32_t oo = L->out.oo, min4 = L->out.min4, max4 = L->out.max4;
     out_a += c;
     out_b += c;
     for (const int32_t *const end = acc + 4 * n; acc != end;) {
 #if TINYML_HAVE_DSP && defined(__GNUC__)
         int32_t m, r, h, x, lo, hi, v;
-        if (mode == 2) {
+        if (mode == 4) {
+            __asm__(PW_OUT_PAIR_FROM(TM_RQ_ASM_SINGLE, PW_RQ_TABLE_LOAD) PW_OUT_OPERANDS);
+        } else if (mode == 3) {
+            __asm__(PW_OUT_PAIR_FROM(TM_RQ_ASM_DOUBLE, PW_RQ_TABLE_LOAD) PW_OUT_OPERANDS);
+        } else if (mode == 2) {
             __asm__(PW_OUT_PAIR(TM_RQ_ASM_SINGLE) PW_OUT_OPERANDS);
         } else {
             __asm__(PW_OUT_PAIR(TM_RQ_ASM_DOUBLE) PW_OUT_OPERANDS);
         }
         (void)lo;
+        (void)oo;
 #else
-        const int32_t m0 = mult[0], m1 = mult[1];
-        const int32_t r0 = tm_rq_fast_r(shift[0]), r1 = tm_rq_fast_r(shift[1]);
-        const int32_t h0 = tm_rq_fast_h_oo(oo, r0), h1 = tm_rq_fast_h_oo(oo, r1);
+        int32_t m0, m1, r0, r1, h0, h1;
+        if (mode >= 3) {
+            m0 = mult[0], h0 = mult[1], r0 = mult[2];
+            m1 = mult[3], h1 = mult[4], r1 = mult[5];
+            mult += 4; /* with the += 2 below: one table entry (3 words) per channel */
+        } else {
+            m0 = mult[0], m1 = mult[1];
+            r0 = tm_rq_fast_r(shift[0]), r1 = tm_rq_fast_r(shift[1]);
+            h0 = tm_rq_fast_h_oo(oo, r0), h1 = tm_rq_fast_h_oo(oo, r1);
+        }
         int32_t a0, b0, a1, b1;
-        if (mode == 2) {
+        if (mode == 2 || mode == 4) {
             a0 = tm_rq_fast_single(acc[0], m0, h0, r0);
             b0 = tm_rq_fast_single(acc[1], m0, h0, r0);
             a1 = tm_rq_fast_single(acc[2], m1, h1, r1);
@@ -338,6 +357,14 @@ PW_NOINLINE void pw_pairs_double(const pw_layer_t *L, pw_acc_fn accumulate, int8
 PW_NOINLINE void pw_pairs_single(const pw_layer_t *L, pw_acc_fn accumulate, int8_t *out_a)
 {
     pw_pairs(L, accumulate, out_a, 2);
+}
+PW_NOINLINE void pw_pairs_double_rq(const pw_layer_t *L, pw_acc_fn accumulate, int8_t *out_a)
+{
+    pw_pairs(L, accumulate, out_a, 3);
+}
+PW_NOINLINE void pw_pairs_single_rq(const pw_layer_t *L, pw_acc_fn accumulate, int8_t *out_a)
+{
+    pw_pairs(L, accumulate, out_a, 4);
 }
 
 /* 2 pixels x 1 channel (the last channel of an odd C_out): acc A, B. */
@@ -424,6 +451,7 @@ static void pw_layer_init(pw_layer_t *L, const tinyml_conv2d_params_t *p, const 
     L->fast = tm_rq_fast_all(L->multiplier, L->shift, out_c, L->out.offset);
     L->aligned = ((uintptr_t)scratch & 3u) == 0;
     L->filter = filter;
+    L->rq = NULL;
 }
 
 void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
@@ -465,8 +493,9 @@ void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *in
  * then row c + 1's (16 bytes; kernels.h). A step no longer splits filter words: 2 LDRD of
  * the pixels, 2 LDRD of the weights and 8 SMLAD, 12 instructions for 16 MACs instead of 16.
  * C_in is a multiple of 8 (two steps an iteration, no tail) and C_out even (no odd channel):
- * the compiler picks this variant only then. The pixel pairs, output stage and overlap rule
- * are the int8 kernel's; an odd last pixel and a layer outside the fast requantization go
+ * the compiler picks this variant only then. The output stage reads each channel's m, h and r
+ * from a table made at compile time (LDRD + LDR instead of 2 LDR, MVN, LSL, ASR). The pixel
+ * pairs and overlap rule are the int8 kernel's; an odd last pixel and a layer outside the fast requantization go
  * pixel by pixel (pw16_one_pixel: 1 x 2 tiles, 7 instructions for 8 MACs). */
 
 #if TINYML_HAVE_DSP && defined(__GNUC__)
@@ -504,24 +533,51 @@ PW_INLINE void pw16_dot4_2x2(const int8_t *s, const int8_t *w, int32_t *a0, int3
 PW_NOINLINE void pw_acc_w16(const pw_layer_t *L, const int8_t *w, const int32_t *bias, int32_t *acc, int32_t n)
 {
     const int8_t *const end = L->scratch + L->groups_bytes;
+#if TINYML_HAVE_DSP && defined(__GNUC__)
+    if (L->aligned) {
+        /* The channel loop too in assembly, as pw_acc_clean: its state (bias, acc, n, the
+         * scratch start) in memory operands, four steps an iteration (C_in / 4 even but not a
+         * multiple of 4: entering at the second half). n >= 1. */
+        const int8_t *const scratch = L->scratch, *s;
+        int32_t a0, a1, b0, b1, xa, xb, xa2, xb2, f, f2;
+#define PW16_ACC_BLOCK(ENTER)                                                \
+    __asm__("0:\n\t"                                                         \
+            "ldr    %[f], %[bias]\n\t"                                       \
+            "ldrd   %[a0], %[a1], [%[f]], #8\n\t"                            \
+            "str    %[f], %[bias]\n\t"                                       \
+            "mov    %[b0], %[a0]\n\t"                                        \
+            "mov    %[b1], %[a1]\n\t"                                        \
+            "ldr    %[s], %[scratch]\n\t" ENTER                              \
+            "1:\n\t" PW16_STEP_2X2 PW16_STEP_2X2                              \
+            "2:\n\t" PW16_STEP_2X2 PW16_STEP_2X2                              \
+            "cmp    %[s], %[end]\n\t"                                        \
+            "bne    1b\n\t"                                                  \
+            "ldr    %[f], %[acc]\n\t"                                        \
+            "strd   %[a0], %[b0], [%[f]], #8\n\t"                            \
+            "strd   %[a1], %[b1], [%[f]], #8\n\t"                            \
+            "str    %[f], %[acc]\n\t"                                        \
+            "ldr    %[f], %[n]\n\t"                                          \
+            "subs   %[f], %[f], #1\n\t"                                      \
+            "str    %[f], %[n]\n\t"                                          \
+            "bne    0b\n\t"                                                  \
+            : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [s] "=&r"(s), [w] "+r"(w),   \
+              [xa] "=&r"(xa), [xb] "=&r"(xb), [xa2] "=&r"(xa2), [xb2] "=&r"(xb2), [f] "=&r"(f),             \
+              [f2] "=&r"(f2), [bias] "+m"(bias), [acc] "+m"(acc), [n] "+m"(n)                              \
+            : [end] "r"(end), [scratch] "m"(scratch)                                                      \
+            : "cc", "memory")
+        if (L->in_c & 8) {
+            PW16_ACC_BLOCK("b      2f\n\t");
+        } else {
+            PW16_ACC_BLOCK("");
+        }
+#undef PW16_ACC_BLOCK
+        return;
+    }
+#endif
     for (; n > 0; --n, bias += 2, acc += 4) {
         int32_t a0 = bias[0], a1 = bias[1];
         int32_t b0 = a0, b1 = a1;
-        const int8_t *s = L->scratch;
-#if TINYML_HAVE_DSP && defined(__GNUC__)
-        if (L->aligned) {
-            int32_t xa, xb, xa2, xb2, f, f2;
-            __asm__("1:\n\t" PW16_STEP_2X2 PW16_STEP_2X2
-                    "cmp    %[s], %[end]\n\t"
-                    "bne    1b\n\t"
-                    : [a0] "+r"(a0), [a1] "+r"(a1), [b0] "+r"(b0), [b1] "+r"(b1), [s] "+r"(s), [w] "+r"(w),
-                      [xa] "=&r"(xa), [xb] "=&r"(xb), [xa2] "=&r"(xa2), [xb2] "=&r"(xb2), [f] "=&r"(f),
-                      [f2] "=&r"(f2)
-                    : [end] "r"(end)
-                    : "cc", "memory");
-        } else /* an unaligned scratch (the memory planner's are aligned): the portable loop */
-#endif
-        for (; s != end; s += 16, w += 16) {
+        for (const int8_t *s = L->scratch; s != end; s += 16, w += 16) {
             pw16_dot4_2x2(s, w, &a0, &a1, &b0, &b1);
         }
         acc[0] = a0;
@@ -556,14 +612,15 @@ size_t tinyml_conv2d_1x1_s8_fast_w16_scratch_size(const tinyml_conv2d_params_t *
 }
 
 void tinyml_conv2d_1x1_s8_fast_w16(const tinyml_conv2d_params_t *p, const int8_t *input, const int16_t *filter,
-                                   const int32_t *folded_bias, int8_t *output, int8_t *scratch)
+                                   const int32_t *folded_bias, const int32_t *rq, int8_t *output, int8_t *scratch)
 {
     const int32_t in_c = p->input.c, out_c = p->output.c;
     const int32_t pixels = p->output.n * p->output.h * p->output.w;
     pw_layer_t L;
     pw_layer_init(&L, p, (const int8_t *)(const void *)filter, 2 * in_c, folded_bias, scratch);
+    L.rq = rq;
     void (*const pairs)(const pw_layer_t *, pw_acc_fn, int8_t *) =
-        TM_ROUNDING(L.out.rounding) == TINYML_ROUND_SINGLE ? pw_pairs_single : pw_pairs_double;
+        TM_ROUNDING(L.out.rounding) == TINYML_ROUND_SINGLE ? pw_pairs_single_rq : pw_pairs_double_rq;
     int32_t i = 0;
     for (; L.fast && i + 2 <= pixels; i += 2) {
         const int8_t *in_a = input + (size_t)i * in_c;

@@ -150,8 +150,9 @@ size_t tinyml_conv2d_1x1_s8_fast_w16_scratch_size(const tinyml_conv2d_params_t *
 }
 
 void tinyml_conv2d_1x1_s8_fast_w16(const tinyml_conv2d_params_t *p, const int8_t *input, const int16_t *filter,
-                                   const int32_t *folded_bias, int8_t *output, int8_t *scratch)
+                                   const int32_t *folded_bias, const int32_t *rq, int8_t *output, int8_t *scratch)
 {
+    (void)rq;
     static const uint8_t pos[4] = {0, 2, 1, 3};
     const int32_t in_c = p->input.c, out_c = p->output.c;
     const int32_t pixels = p->output.n * p->output.h * p->output.w;

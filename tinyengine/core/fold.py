@@ -114,3 +114,17 @@ def fold_constant_channels(weights: np.ndarray, folded: np.ndarray, multiplier: 
                         0, channel_axis)
     return ConstantChannels(moved.astype(weights.dtype), b_new, m_new.reshape(multiplier.shape),
                             s_new.reshape(shift.shape), tuple(sorted(values)))
+
+
+def rq_table(multiplier: np.ndarray, shift: np.ndarray, output_offset: int) -> np.ndarray:
+    """Per channel (multiplier, h, r) as tinyml_conv2d_1x1_s8_fast_w16 reads them (kernels.h):
+    r = -shift - 1 and h = (2 * output_offset + 1) << r >> 1 in int32 (simd.h, tm_rq_fast_h),
+    the fast requantization's constants made at compile time. All zeros when a channel or the
+    offset is outside the fast range: the kernel then does not read the table."""
+    m, s = multiplier.reshape(-1).astype(np.int64), shift.reshape(-1).astype(np.int64)
+    if not (-128 <= output_offset <= 127 and all(rq_fast(int(a), int(b)) for a, b in zip(m, s))):
+        return np.zeros(3 * m.size, np.int32)
+    r = -s - 1
+    wide = ((2 * output_offset + 1) << r) & 0xFFFFFFFF                # (uint32_t)(oo) << r
+    h = np.where(wide >= 1 << 31, wide - (1 << 32), wide) >> 1       # int32, arithmetic shift
+    return np.stack([m, h, r], axis=1).astype(np.int32).reshape(-1)

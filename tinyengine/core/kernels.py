@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from .errors import TinyMLError
-from .fold import ConstantChannels, fold_constant_channels, folded_bias
+from .fold import ConstantChannels, fold_constant_channels, folded_bias, rq_table
 from .ir import Graph
 from .layers import ConstArray, Layer, NullArg, ScratchArg
 from .params import PerChannelQuant, Rounding
@@ -98,6 +98,10 @@ def _with_fast(layer: Layer, patch_params: list[Any], folds: dict[int, Folding |
         if v.weights is not None:
             args[1] = ConstArray(f"{folding.weights.name}_w16", "int16_t", v.weights(folding.weights.data))
         layer = dataclasses.replace(layer, params=folding.params)
+        if v.rq_table:   # (input, weights, bias, rq, output)
+            q = layer.params.quant
+            args.insert(3, ConstArray(f"L{layer.index}_rq", "int32_t",
+                                      rq_table(q.multiplier.data, q.shift.data, layer.params.output_offset)))
     scratch = max(v.scratch_bytes(p) for p in [layer.params, *patch_params])
     return dataclasses.replace(layer, kernel=v.kernel, variant=v.name,
                                args=tuple(args) + ((ScratchArg(),) if scratch else ()), scratch_bytes=scratch)

@@ -60,6 +60,7 @@ class KernelVariant:
                                               # the layers it would run have at least this many MACs together
     weights: Callable[[np.ndarray], np.ndarray] | None = None   # its weights in another layout, made at compile
                                               # time (an int16 array: twice the flash); only in the `speed` set
+    rq_table: bool = False                    # takes per-channel (multiplier, h, r) after the bias (fold.rq_table)
 
     def applies(self, params: Any) -> bool:
         return isinstance(params, self.params_type) and self.when.holds(params)
@@ -144,7 +145,7 @@ VARIANTS: dict[str, tuple[KernelVariant, ...]] = {
                       Predicate(f"{POINTWISE.name}, {W16_POINTWISE.name}",
                                 lambda p: POINTWISE.holds(p) and W16_POINTWISE.holds(p)), Memory.OVERLAP,
                       scratch=lambda p: 4 * p.input.c, scratch_function="tinyml_conv2d_1x1_s8_fast_w16_scratch_size",
-                      fast=True, folded_bias=True, weights=widen_pointwise_weights),
+                      fast=True, folded_bias=True, weights=widen_pointwise_weights, rq_table=True),
         # two pixels at a time through a 2 x C_in scratch; the same overlap rule as the reference pointwise
         KernelVariant("pointwise-fast", "tinyml_conv2d_1x1_s8_fast", P.Conv2DParams, POINTWISE, Memory.OVERLAP,
                       scratch=lambda p: 4 * p.input.c, scratch_function="tinyml_conv2d_1x1_s8_fast_scratch_size",
@@ -188,7 +189,9 @@ VARIANTS: dict[str, tuple[KernelVariant, ...]] = {
             KernelVariant("fast", "tinyml_add_s8_fast", P.AddParams, NO_BROADCAST, fast=True, elementwise=True)),
     "MUL": (_ref("tinyml_mul_s8", P.MulParams),
             KernelVariant("fast", "tinyml_mul_s8_fast", P.MulParams, NO_BROADCAST, fast=True, elementwise=True)),
-    "AVERAGE_POOL_2D": (_ref("tinyml_avg_pool2d_s8", P.Pool2DParams),),
+    "AVERAGE_POOL_2D": (_ref("tinyml_avg_pool2d_s8", P.Pool2DParams),
+                        # four channels at a time in int16 pairs (windows of at most 256 taps; else per channel)
+                        KernelVariant("fast", "tinyml_avg_pool2d_s8_fast", P.Pool2DParams, ANY, fast=True)),
     "MAX_POOL_2D": (_ref("tinyml_max_pool2d_s8", P.Pool2DParams),),
     "MEAN": (_ref("tinyml_mean_s8", P.MeanParams, lambda p: 4 * p.num_outputs, "tinyml_mean_s8_scratch_size"),),
     "SOFTMAX": (_ref("tinyml_softmax_s8", P.SoftmaxParams),),

@@ -114,11 +114,15 @@ void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *in
  * C_in a multiple of 8 and C_out even: per output-channel pair c, c + 1 and group of four
  * input channels k .. k+3, eight int16 values w[c][k], w[c][k+2], w[c][k+1], w[c][k+3], then
  * the same four of row c + 1 (tinyengine.core.variants.widen_pointwise_weights), 4-byte
- * aligned. The scratch (tinyml_conv2d_1x1_s8_fast_w16_scratch_size() bytes, as the int8
- * kernel's) and the overlap rule are tinyml_conv2d_1x1_s8_fast's. Bit-identical to tinyml_conv2d_1x1_s8. */
+ * aligned. `rq`: per output channel c three words, quant.multiplier[c], h and r with
+ * r = -shift[c] - 1 and h = (int32_t)((uint32_t)(2 * output_offset + 1) << r) >> 1 (simd.h,
+ * tm_rq_fast_h), read when every channel is in the fast requantization's range (else zeros,
+ * not read). The scratch (tinyml_conv2d_1x1_s8_fast_w16_scratch_size() bytes, as the int8
+ * kernel's) and the overlap rule are tinyml_conv2d_1x1_s8_fast's. Bit-identical to
+ * tinyml_conv2d_1x1_s8. */
 size_t tinyml_conv2d_1x1_s8_fast_w16_scratch_size(const tinyml_conv2d_params_t *p);
 void tinyml_conv2d_1x1_s8_fast_w16(const tinyml_conv2d_params_t *p, const int8_t *input, const int16_t *filter,
-                                   const int32_t *folded_bias, int8_t *output, int8_t *scratch);
+                                   const int32_t *folded_bias, const int32_t *rq, int8_t *output, int8_t *scratch);
 
 /* ---- TRANSPOSE_CONV (TFLite's reference scheme) ----------------------- *
  * The CONV_2D struct, read backwards: filter is C_out x KH x KW x C_in, input pixel (y, x)
@@ -247,6 +251,9 @@ typedef struct {
 } tinyml_pool2d_params_t;
 
 void tinyml_avg_pool2d_s8(const tinyml_pool2d_params_t *p, const int8_t *input, int8_t *output);
+/* The same, four channels at a time in int16 pairs (SXTAB16) while a window has at most 256
+ * taps inside the image; bit-identical to tinyml_avg_pool2d_s8. No scratch. */
+void tinyml_avg_pool2d_s8_fast(const tinyml_pool2d_params_t *p, const int8_t *input, int8_t *output);
 void tinyml_max_pool2d_s8(const tinyml_pool2d_params_t *p, const int8_t *input, int8_t *output);
 
 /* ---- MEAN (any set of axes) ------------------------------------------- */
