@@ -57,10 +57,19 @@ def test_mlperf_model_bit_exact_in_qemu(models_dir, name, board):
 # host, both contracts
 @pytest.mark.parametrize("name, board, contract", [
     ("vww_96_int8", "qemu-an500", "tflm"), ("vww_96_int8", "host", "litert"), ("kws_ref_model", "qemu-an386", "tflm"),
-    ("kws_ref_model", "qemu-an500", "litert"), ("ad01_int8", "qemu-an386", "litert"), ("ad01_int8", "host", "tflm")])
+    ("kws_ref_model", "qemu-an500", "litert"), ("ad01_int8", "qemu-an386", "litert"), ("ad01_int8", "host", "tflm"),
+    ("pretrainedResnet_quant", "qemu-an500", "tflm"), ("pretrainedResnet_quant", "host", "litert")])
 def test_speed_kernels_bit_exact(models_dir, name, board, contract):
     result = verify_model(models_dir / f"{name}.tflite", contract, count=3, seed=5, target=board, kernels="speed")
     assert result.ok and result.inputs == 3, result.summary()
+
+
+@pytest.mark.parametrize("name", ["vww_96_int8", "pretrainedResnet_quant"])
+def test_speed_kernels_in_a_patched_stage(models_dir, name):
+    """--patch auto with the int16-weight kernels, in the stage and after it, on the M4."""
+    result = verify_model(models_dir / f"{name}.tflite", "tflm", count=2, seed=6, target="qemu-an386", kernels="speed",
+                          patch="auto")
+    assert result.ok and result.inputs == 2, result.summary()
 
 
 def test_speed_kernels_are_refused_on_helium(models_dir):

@@ -40,6 +40,7 @@ from kernelcases import (
     int8_data,
     layer_case_decls,
     multipliers,
+    other_multipliers,
     out_size,
     per_channel_quant,
     same_padding,
@@ -52,6 +53,7 @@ from kernelcheck import (
     bench_main,
     bench_source,
     bench_ticks,
+    const_array,
     layer_decl,
     print_per_mac,
     profile_examples,
@@ -61,9 +63,9 @@ from kernelcheck import (
     with_output_flipped,
 )
 
-from tinyengine.core.fold import folded_bias
+from tinyengine.core.fold import folded_bias, rq_table
 from tinyengine.core.params import Activation, Conv2DParams, Dims, Rounding, Tile
-from tinyengine.core.variants import VARIANTS
+from tinyengine.core.variants import VARIANTS, W16_CONV, widen_conv_weights
 
 CHANNELS = [1, 2, 3, 4, 5, 7, 8, 9, 12, 16, 17, 31]
 # the fast requantization covers shifts [-21, -2]: its ends, their neighbours, the contract's ends
@@ -137,7 +139,7 @@ def _params(spec: ConvSpec, m: np.ndarray, shift: np.ndarray) -> Conv2DParams:
 
 # the fast variants (tinyengine.core.variants): their C functions and scratch rules
 FAST = {v.kernel: v for v in VARIANTS["CONV_2D"] if v.fast and v.kernel.startswith("tinyml_conv2d_s8_fast")}
-NARROW, WIDE = "tinyml_conv2d_s8_fast", "tinyml_conv2d_s8_fast_wide"
+NARROW, WIDE, W16 = "tinyml_conv2d_s8_fast", "tinyml_conv2d_s8_fast_wide", "tinyml_conv2d_s8_fast_w16"
 
 
 def conv_case(spec: ConvSpec, name: str, corrupt: bool = False, kernel: str = NARROW) -> Case:
@@ -150,6 +152,11 @@ def conv_case(spec: ConvSpec, name: str, corrupt: bool = False, kernel: str = NA
     params = _params(spec, m, shift)
     fb = folded_bias(bias, f, spec.input_offset, channel_axis=0)
     decls, var_params = layer_case_decls(params, corrupt, x=x, f=f, fb=fb, b=bias)
+    weights = "{p}f, {p}fb"
+    if kernel == W16:   # the int16 weights and the requantization table, as the compiler makes them
+        decls += const_array("{p}", "f16", widen_conv_weights(f))
+        decls += const_array("{p}", "rq", rq_table(other_multipliers(m) if corrupt else m, shift, spec.output_offset))
+        weights = "{p}f16, {p}fb, {p}rq"
     io, oo, so = spec.misalign
     in_bytes, out_n = x.size, spec.n * spec.out_h * spec.out_w * spec.cout
     scratch = FAST[kernel].scratch_bytes(params)
@@ -167,7 +174,7 @@ def conv_case(spec: ConvSpec, name: str, corrupt: bool = False, kernel: str = NA
            f"        memset(out_var + {oo + out_n}, 0x3C, {CANARY});\n"
            f"        memset(sc, 0x77, {scratch});\n"
            f"        memset(sc + {scratch}, 0x3C, {CANARY});\n"
-           f"        {kernel}(&{var_params}, work + {io}, {{p}}f, {{p}}fb, out_var + {oo}, sc);\n"
+           f"        {kernel}(&{var_params}, work + {io}, {weights}, out_var + {oo}, sc);\n"
            f"        for (int k = 0; k < {CANARY}; ++k) if (sc[{scratch} + k] != 0x3C) out_var[{oo}] ^= 0x55;\n"
            f"        if ({kernel}_scratch_size(&{{p}}params) != {scratch}) out_var[{oo}] ^= 0x66;\n"
            "    }")
@@ -181,7 +188,17 @@ FIXED = {
     "ic 8x8x16 3x3": dict(n=1, in_h=8, in_w=8, cin=16, cout=16, kh=3, kw=3, stride=(1, 1)),
     "stem 14x14x3 7x7 s2": dict(n=2, in_h=14, in_w=14, cin=3, cout=5, kh=7, kw=7, stride=(2, 2)),
     "dilated 9x9x4 3x3 d2": dict(n=1, in_h=9, in_w=9, cin=4, cout=6, kh=3, kw=3, stride=(1, 1), dilation=(2, 2)),
+    # int16-weight shapes (C_in % 4 == 0, patch % 8 == 0, C_out even): IC's body and stride-2 layers
+    "ic 7x9x8 3x3 s2": dict(n=2, in_h=7, in_w=9, cin=8, cout=10, kh=3, kw=3, stride=(2, 2)),
+    "dilated 9x9x8 3x3 d2": dict(n=1, in_h=9, in_w=9, cin=8, cout=6, kh=3, kw=3, stride=(1, 1), dilation=(2, 2)),
+    "2x2 5x5x4": dict(n=1, in_h=5, in_w=5, cin=4, cout=2, kh=2, kw=2, stride=(1, 1)),
 }
+
+
+def _kernels(spec: ConvSpec) -> tuple[str, ...]:
+    """The fast variants a layer runs: both column layouts, and the int16 weights where they apply."""
+    shapes = _params(spec, np.zeros(spec.cout, np.int32), np.zeros(spec.cout, np.int32))
+    return (NARROW, WIDE, W16) if W16_CONV.holds(shapes) else (NARROW, WIDE)
 
 
 def conv_cases(data, count: int) -> list[Case]:
@@ -191,11 +208,11 @@ def conv_cases(data, count: int) -> list[Case]:
     for i, (tag, geometry) in enumerate(FIXED.items()):
         base = data.draw(conv_specs(kernel=(geometry["kh"], geometry["kw"]), channels=(1, 1)))
         spec = with_padding(base, **{"dilation": (1, 1), "act": (-128, 127) if i % 2 else base.act, **geometry})
-        for kernel in (NARROW, WIDE):
+        for kernel in _kernels(spec):
             cases.append(conv_case(spec, f"conv{len(cases)} {tag} {kernel}: {spec.tag()}", kernel=kernel))
 
     def both(spec: ConvSpec, name: str) -> list[Case]:
-        return [conv_case(spec, f"{name} {kernel}", kernel=kernel) for kernel in (NARROW, WIDE)]
+        return [conv_case(spec, f"{name} {kernel}", kernel=kernel) for kernel in _kernels(spec)]
     drawn = drawn_cases(data, conv_specs(), both, "conv", len(cases), count)
     return cases + [case for pair in drawn for case in pair]
 
@@ -210,6 +227,8 @@ CONTROL = with_padding(ConvSpec(
     input_offset=-5, output_offset=3, act=(-128, 127), rounding=Rounding.DOUBLE, shifts="fast", bias="small",
     data="uniform", misalign=(1, 2, 3), seed=11))
 
+W16_CONTROL = with_padding(CONTROL, cin=8)
+
 
 @pytest.mark.parametrize("target", TARGETS)
 @ONE_BUILD
@@ -220,7 +239,9 @@ def test_conv_fast_matches_reference(target, data):
     cases = conv_cases(data, COUNT)
     control = conv_case(CONTROL, "control: another multiplier", corrupt=True)
     wide_control = conv_case(CONTROL, "control (wide): another multiplier", corrupt=True, kernel=WIDE)
-    assert run_cases(cases + [control, wide_control], target) == [control.name, wide_control.name]
+    w16_control = conv_case(W16_CONTROL, "control (w16): another multiplier", corrupt=True, kernel=W16)
+    assert (run_cases(cases + [control, wide_control, w16_control], target)
+            == [control.name, wide_control.name, w16_control.name])
 
 
 def test_harness_reports_corrupted_conv_cases():

@@ -1,6 +1,6 @@
 """The fast pointwise CONV_2D and FULLY_CONNECTED kernels (runtime_c/src/conv2d_1x1_s8_fast.c, with
 its int16-weight build tinyml_conv2d_1x1_s8_fast_w16 and the weights widened by
-tinyengine.core.variants.widen_pointwise_weights; fully_connected_s8_fast.c) against their
+tinyengine.core.variants.widen_conv_weights; fully_connected_s8_fast.c) against their
 reference kernels, which are the spec: bit-identical
 outputs on many generated cases, in one build per target and test (tests/kernelcheck.py): on the
 host (portable C) and in QEMU with the board's compiler flags: the SMLAD paths on qemu-an386
@@ -66,7 +66,7 @@ from kernelcheck import (
 
 from tinyengine.core.fold import folded_bias, rq_table
 from tinyengine.core.params import Activation, Conv2DParams, Dims, FullyConnectedParams, PerChannelQuant, Rounding, Tile
-from tinyengine.core.variants import VARIANTS, widen_fc_weights, widen_pointwise_weights
+from tinyengine.core.variants import VARIANTS, widen_conv_weights, widen_fc_weights
 
 # the fast pointwise variant, whose scratch rule sizes the cases' scratch
 _PW_FAST = next(v for v in VARIANTS["CONV_2D"] if v.kernel == "tinyml_conv2d_1x1_s8_fast")
@@ -201,7 +201,7 @@ def pointwise_case(rng: np.random.Generator, name: str, cin: int, cout: int, sha
     decls, var_params = layer_case_decls(params, control, x=x, f=f.reshape(cout, 1, 1, cin), fb=fb, b=bias)
     kernel, weights = "tinyml_conv2d_1x1_s8_fast", "{p}f"
     if w16:
-        decls += const_array("{p}", "f16", widen_pointwise_weights(f.reshape(cout, 1, 1, cin)))
+        decls += const_array("{p}", "f16", widen_conv_weights(f.reshape(cout, 1, 1, cin)))
         decls += const_array("{p}", "rq", rq_table(q.multiplier, q.shift, q.output_offset))
         kernel, weights = "tinyml_conv2d_1x1_s8_fast_w16", "{p}f16, {p}fb, {p}rq"
     else:

@@ -433,10 +433,10 @@ static void pw_one_pixel(const pw_layer_t *L, const int8_t *in_a, int8_t *out_a,
 }
 
 /* The layer as the tiles read it; filter rows of row_bytes bytes. */
-static void pw_layer_init(pw_layer_t *L, const tinyml_conv2d_params_t *p, const int8_t *filter, int32_t row_bytes,
-                          const int32_t *folded_bias, int8_t *scratch)
+static void pw_layer_init(pw_layer_t *L, const tinyml_conv2d_params_t *p, int32_t in_c, const int8_t *filter,
+                          int32_t row_bytes, const int32_t *folded_bias, int8_t *scratch)
 {
-    const int32_t in_c = p->input.c, out_c = p->output.c;
+    const int32_t out_c = p->output.c;
     L->scratch = scratch;
     L->bias = folded_bias;
     L->multiplier = p->quant.multiplier;
@@ -460,7 +460,7 @@ void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *in
     const int32_t in_c = p->input.c, out_c = p->output.c;
     const int32_t pixels = p->output.n * p->output.h * p->output.w;
     pw_layer_t L;
-    pw_layer_init(&L, p, filter, in_c, folded_bias, scratch);
+    pw_layer_init(&L, p, in_c, filter, in_c, folded_bias, scratch);
     const pw_acc_fn accumulate = L.aligned && (in_c & 7) == 0 && in_c > 0 ? pw_acc_clean : pw_acc_any;
     void (*const pairs)(const pw_layer_t *, pw_acc_fn, int8_t *) =
         TM_ROUNDING(L.out.rounding) == TINYML_ROUND_SINGLE ? pw_pairs_single : pw_pairs_double;
@@ -590,9 +590,8 @@ PW_NOINLINE void pw_acc_w16(const pw_layer_t *L, const int8_t *w, const int32_t 
 /* One pixel (all C_out outputs), any requantization: widened into scratch first (the overlap
  * rule; as pixel A and again as B, which is not read), then 1 pixel x 2 channel tiles over
  * the widened weights (w: C_out / 2 pairs of 2 * C_in int16 values), one step 4 MACs of each. */
-static void pw16_one_pixel(const pw_layer_t *L, const int8_t *w, const int8_t *in_a, int8_t *out_a, int8_t *scratch)
+static void pw16_one_widened(const pw_layer_t *L, const int8_t *w, const int8_t *scratch, int8_t *out_a)
 {
-    pw_copy_pair(scratch, in_a, in_a, L->in_c);
     const int8_t *const end = scratch + L->groups_bytes;
     for (int32_t c = 0; c < L->out_c; c += 2) {
         int32_t a0 = L->bias[c], a1 = L->bias[c + 1];
@@ -604,6 +603,11 @@ static void pw16_one_pixel(const pw_layer_t *L, const int8_t *w, const int8_t *i
         out_a[c] = (int8_t)pw_out_one(L, a0, c);
         out_a[c + 1] = (int8_t)pw_out_one(L, a1, c + 1);
     }
+}
+static void pw16_one_pixel(const pw_layer_t *L, const int8_t *w, const int8_t *in_a, int8_t *out_a, int8_t *scratch)
+{
+    pw_copy_pair(scratch, in_a, in_a, L->in_c);
+    pw16_one_widened(L, w, scratch, out_a);
 }
 
 size_t tinyml_conv2d_1x1_s8_fast_w16_scratch_size(const tinyml_conv2d_params_t *p)
@@ -617,7 +621,7 @@ void tinyml_conv2d_1x1_s8_fast_w16(const tinyml_conv2d_params_t *p, const int8_t
     const int32_t in_c = p->input.c, out_c = p->output.c;
     const int32_t pixels = p->output.n * p->output.h * p->output.w;
     pw_layer_t L;
-    pw_layer_init(&L, p, (const int8_t *)(const void *)filter, 2 * in_c, folded_bias, scratch);
+    pw_layer_init(&L, p, in_c, (const int8_t *)(const void *)filter, 2 * in_c, folded_bias, scratch);
     L.rq = rq;
     void (*const pairs)(const pw_layer_t *, pw_acc_fn, int8_t *) =
         TM_ROUNDING(L.out.rounding) == TINYML_ROUND_SINGLE ? pw_pairs_single_rq : pw_pairs_double_rq;
@@ -629,6 +633,86 @@ void tinyml_conv2d_1x1_s8_fast_w16(const tinyml_conv2d_params_t *p, const int8_t
     }
     for (; i < pixels; ++i) {
         pw16_one_pixel(&L, L.filter, input + (size_t)i * in_c, output + (size_t)i * out_c, scratch);
+    }
+}
+
+/* ---- CONV_2D with int16 weights: tinyml_conv2d_s8_fast_w16 -------------------
+ * Any kernel size, stride, dilation and padding with C_in % 4 == 0 and a patch length
+ * len = KH * KW * C_in that is a multiple of 8, C_out even. A pair of output pixels has its
+ * patches (in the filter's HWI order) widened straight from the image into the pointwise
+ * scratch layout (w16_im2col: a tap outside the image reads the input zero point), and the
+ * int16-weight pointwise machinery above runs over them with len in place of C_in: the same
+ * 12-instruction steps, table-driven output stage and one-pixel path. The widened weights are
+ * the OHWI filter as rows of len values (tinyengine.core.variants.widen_conv_weights). Scratch:
+ * 4 * len bytes (tinyml_conv2d_s8_fast_w16_scratch_size()), 4-byte aligned for the assembly
+ * (the portable loop otherwise). The output must not overlap the input. */
+
+size_t tinyml_conv2d_s8_fast_w16_scratch_size(const tinyml_conv2d_params_t *p)
+{
+    return (size_t)4 * (size_t)p->filter.h * (size_t)p->filter.w * (size_t)p->input.c;
+}
+
+/* The patch whose top-left tap is (y0, x0) of `image`, widened into s (pixel A: the scratch,
+ * B: scratch + 8): each tap is C_in / 4 groups of 16 bytes, of which this pixel's 8. */
+static void w16_im2col(const tinyml_conv2d_params_t *p, const int8_t *image, int32_t y0, int32_t x0, int8_t *s,
+                       int32_t fill)
+{
+    const int32_t in_c = p->input.c;
+    for (int32_t ky = 0, iy = y0; ky < p->filter.h; ++ky, iy += p->dilation.h) {
+        const int row_in = (uint32_t)iy < (uint32_t)p->input.h;
+        for (int32_t kx = 0, ix = x0; kx < p->filter.w; ++kx, ix += p->dilation.w) {
+            if (row_in && (uint32_t)ix < (uint32_t)p->input.w) {
+                const int8_t *src = image + ((size_t)iy * (size_t)p->input.w + (size_t)ix) * (size_t)in_c;
+                for (int32_t g = 0; g < in_c; g += 4, s += 16) {
+                    const int32_t w = tm_load_s8x4(src + g);
+                    tm_store_s8x4(s, tm_sxtb16(w));
+                    tm_store_s8x4(s + 4, tm_sxtb16_ror8(w));
+                }
+            } else {
+                const int32_t fe = tm_sxtb16(fill), fo = tm_sxtb16_ror8(fill);
+                for (int32_t g = 0; g < in_c; g += 4, s += 16) {
+                    tm_store_s8x4(s, fe);
+                    tm_store_s8x4(s + 4, fo);
+                }
+            }
+        }
+    }
+}
+
+void tinyml_conv2d_s8_fast_w16(const tinyml_conv2d_params_t *p, const int8_t *input, const int16_t *filter,
+                               const int32_t *folded_bias, const int32_t *rq, int8_t *output, int8_t *scratch)
+{
+    const int32_t len = p->filter.h * p->filter.w * p->input.c, out_c = p->output.c;
+    const int32_t pixels = p->output.n * p->output.h * p->output.w;
+    const int32_t fill = tm_dup_s8x4(-p->input_offset);
+    const size_t image_bytes = (size_t)p->input.h * (size_t)p->input.w * (size_t)p->input.c;
+    pw_layer_t L;
+    pw_layer_init(&L, p, len, (const int8_t *)(const void *)filter, 2 * len, folded_bias, scratch);
+    L.rq = rq;
+    void (*const pairs)(const pw_layer_t *, pw_acc_fn, int8_t *) =
+        TM_ROUNDING(L.out.rounding) == TINYML_ROUND_SINGLE ? pw_pairs_single_rq : pw_pairs_double_rq;
+    const int8_t *image = input;
+    int32_t oy = 0, ox = 0;
+    for (int32_t i = 0; i < pixels; ) {
+        const int two = L.fast && i + 1 < pixels;
+        int8_t *out = output + (size_t)i * (size_t)out_c;
+        for (int32_t k = 0; k < (two ? 2 : 1); ++k) {
+            w16_im2col(p, image, oy * p->stride.h - p->pad.h, ox * p->stride.w - p->pad.w, scratch + 8 * k, fill);
+            if (++ox == p->output.w) {
+                ox = 0;
+                if (++oy == p->output.h) {
+                    oy = 0;
+                    image += image_bytes;
+                }
+            }
+        }
+        if (two) {
+            pairs(&L, pw_acc_w16, out);
+            i += 2;
+        } else {
+            pw16_one_widened(&L, L.filter, scratch, out);
+            i += 1;
+        }
     }
 }
 

@@ -176,4 +176,50 @@ void tinyml_conv2d_1x1_s8_fast_w16(const tinyml_conv2d_params_t *p, const int8_t
     }
 }
 
+/* tinyml_conv2d_s8_fast_w16 on Helium: plain C over the widened weights, as above. */
+size_t tinyml_conv2d_s8_fast_w16_scratch_size(const tinyml_conv2d_params_t *p)
+{
+    return (size_t)4 * (size_t)p->filter.h * (size_t)p->filter.w * (size_t)p->input.c;
+}
+
+void tinyml_conv2d_s8_fast_w16(const tinyml_conv2d_params_t *p, const int8_t *input, const int16_t *filter,
+                               const int32_t *folded_bias, const int32_t *rq, int8_t *output, int8_t *scratch)
+{
+    static const uint8_t pos[4] = {0, 2, 1, 3};
+    const int32_t in_c = p->input.c, out_c = p->output.c, len = p->filter.h * p->filter.w * in_c;
+    (void)rq;
+    for (int32_t b = 0; b < p->output.n; ++b) {
+        const int8_t *image = input + (size_t)b * (size_t)p->input.h * (size_t)p->input.w * (size_t)in_c;
+        for (int32_t oy = 0; oy < p->output.h; ++oy) {
+            for (int32_t ox = 0; ox < p->output.w; ++ox) {
+                /* the patch, the input zero point outside the image */
+                int8_t *dst = scratch;
+                for (int32_t ky = 0; ky < p->filter.h; ++ky) {
+                    const int32_t iy = oy * p->stride.h - p->pad.h + ky * p->dilation.h;
+                    for (int32_t kx = 0; kx < p->filter.w; ++kx) {
+                        const int32_t ix = ox * p->stride.w - p->pad.w + kx * p->dilation.w;
+                        const int in = (uint32_t)iy < (uint32_t)p->input.h && (uint32_t)ix < (uint32_t)p->input.w;
+                        for (int32_t ci = 0; ci < in_c; ++ci) {
+                            *dst++ = in ? image[((size_t)iy * (size_t)p->input.w + (size_t)ix) * (size_t)in_c + ci]
+                                        : (int8_t)(-p->input_offset);
+                        }
+                    }
+                }
+                int8_t *out = output + (((size_t)b * p->output.h + oy) * p->output.w + ox) * (size_t)out_c;
+                for (int32_t c = 0; c < out_c; ++c) {
+                    const int16_t *row = filter + (size_t)(c >> 1) * (size_t)(2 * len) + (size_t)(c & 1) * 4u;
+                    int32_t acc = folded_bias[c];
+                    for (int32_t k = 0; k < len; ++k) {
+                        acc += scratch[k] * row[(size_t)(k >> 2) * 8u + pos[k & 3]];
+                    }
+                    int32_t v = tm_mbqm(acc, p->quant.multiplier[c], p->quant.shift[c], TM_ROUNDING(p->rounding)) +
+                                p->output_offset;
+                    v = v < p->activation.min ? p->activation.min : v;
+                    out[c] = (int8_t)(v > p->activation.max ? p->activation.max : v);
+                }
+            }
+        }
+    }
+}
+
 #endif /* __ARM_FEATURE_MVE & 1 */

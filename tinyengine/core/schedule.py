@@ -119,12 +119,17 @@ def _plan(graph: Graph, layers: list[Layer], param_bytes: int, inplace: bool,
     return scheduled, plan
 
 
+SPEED_ARENA_SLACK = 0.02   # --kernels speed: more_scratch variants may take the arena 2% over the reference's
+
+
 def _kernels_and_plan(graph: Graph, placed: list[Layer], flash: int, stage: PatchStage | None, kernels: str,
                       folds: dict[int, Folding | None]) -> tuple[list[Layer], Plan]:
     """Kernels chosen for the placed layers and memory planned. A more_scratch variant is
     kept only where it does not raise the arena: the plan with every such layer on its leaner
     variant sets the arena; the layers whose step is then over it (live bytes, their scratch
-    included) go lean until the arena is no larger."""
+    included) go lean until the arena is no larger. The `speed` set allows up to
+    SPEED_ARENA_SLACK over the reference kernels' arena (it trades flash, and this little SRAM,
+    for instructions)."""
     scheduled = select_kernels(graph, placed, kernels, stage, folds=folds)
     plan = plan_memory(graph, scheduled, flash, stage)
     hungry = frozenset(layer.index for layer in scheduled
@@ -133,9 +138,13 @@ def _kernels_and_plan(graph: Graph, placed: list[Layer], flash: int, stage: Patc
         return scheduled, plan
     lean_layers = select_kernels(graph, placed, kernels, stage, hungry, folds)
     lean_plan = plan_memory(graph, lean_layers, flash, stage)
+    limit = lean_plan.arena_bytes
+    if kernels == "speed":   # up to SPEED_ARENA_SLACK over the reference kernels' arena
+        reference = plan_memory(graph, placed, flash, stage).arena_bytes
+        limit = max(limit, int(reference * (1 + SPEED_ARENA_SLACK)))
     lean: frozenset[int] = frozenset()
-    while plan.arena_bytes > lean_plan.arena_bytes:
-        over = {i for i in hungry - lean if live_bytes(plan.buffers, plan.shared, i) > lean_plan.arena_bytes}
+    while plan.arena_bytes > limit:
+        over = {i for i in hungry - lean if live_bytes(plan.buffers, plan.shared, i) > limit}
         if not over:
             return lean_layers, lean_plan
         lean |= over

@@ -94,6 +94,9 @@ NO_FILTER_OFFSET = Predicate("symmetric weights (filter_offset 0)", lambda p: p.
 W16_POINTWISE = Predicate("C_in a multiple of 8, C_out even", lambda p: p.input.c % 8 == 0 and p.output.c % 2 == 0)
 
 
+W16_CONV = Predicate("C_in a multiple of 4, KH KW C_in a multiple of 8, C_out even",
+                     lambda p: p.input.c % 4 == 0 and (p.filter.h * p.filter.w * p.input.c) % 8 == 0
+                     and p.output.c % 2 == 0)
 W16_FC = Predicate("depth a multiple of 8, units a multiple of 4",
                    lambda p: p.input_depth % 8 == 0 and p.units % 4 == 0 and p.filter_offset == 0)
 
@@ -107,10 +110,11 @@ def _widen(rows: np.ndarray, tile: int) -> np.ndarray:
     return np.ascontiguousarray(t[:, :, :, [0, 2, 1, 3]].transpose(0, 2, 1, 3)).reshape(-1)
 
 
-def widen_pointwise_weights(w: np.ndarray) -> np.ndarray:
-    """The int16 filter tinyml_conv2d_1x1_s8_fast_w16 reads (kernels.h): OHWI [C_out, 1, 1, C_in]
-    int8 weights (C_in % 8 == 0, C_out even) in tiles of two output channels."""
-    return _widen(w.reshape(w.shape[0], w.shape[-1]), 2)
+def widen_conv_weights(w: np.ndarray) -> np.ndarray:
+    """The int16 filter tinyml_conv2d_1x1_s8_fast_w16 and tinyml_conv2d_s8_fast_w16 read
+    (kernels.h): OHWI [C_out, KH, KW, C_in] int8 weights as rows of KH KW C_in values (a multiple
+    of 8; C_out even) in tiles of two output channels."""
+    return _widen(w.reshape(w.shape[0], -1), 2)
 
 
 def widen_fc_weights(w: np.ndarray) -> np.ndarray:
@@ -145,11 +149,16 @@ VARIANTS: dict[str, tuple[KernelVariant, ...]] = {
                       Predicate(f"{POINTWISE.name}, {W16_POINTWISE.name}",
                                 lambda p: POINTWISE.holds(p) and W16_POINTWISE.holds(p)), Memory.OVERLAP,
                       scratch=lambda p: 4 * p.input.c, scratch_function="tinyml_conv2d_1x1_s8_fast_w16_scratch_size",
-                      fast=True, folded_bias=True, weights=widen_pointwise_weights, rq_table=True),
+                      fast=True, folded_bias=True, weights=widen_conv_weights, rq_table=True),
         # two pixels at a time through a 2 x C_in scratch; the same overlap rule as the reference pointwise
         KernelVariant("pointwise-fast", "tinyml_conv2d_1x1_s8_fast", P.Conv2DParams, POINTWISE, Memory.OVERLAP,
                       scratch=lambda p: 4 * p.input.c, scratch_function="tinyml_conv2d_1x1_s8_fast_scratch_size",
                       fast=True, folded_bias=True),
+        # im2col of two output pixels widened to int16 against int16 weights: the pointwise-w16 tiles
+        KernelVariant("fast-w16", "tinyml_conv2d_s8_fast_w16", P.Conv2DParams, W16_CONV,
+                      scratch=lambda p: 4 * p.filter.h * p.filter.w * p.input.c,
+                      scratch_function="tinyml_conv2d_s8_fast_w16_scratch_size", fast=True, folded_bias=True,
+                      more_scratch=True, weights=widen_conv_weights, rq_table=True),
         # im2col of two output pixels widened to int16, then a 2 x 2 (pixels x channels) tile per pass
         KernelVariant("fast-wide", "tinyml_conv2d_s8_fast_wide", P.Conv2DParams, WIDE_PAYS,
                       scratch=lambda p: 2 * _wide_stride(p.filter.h * p.filter.w * p.input.c),

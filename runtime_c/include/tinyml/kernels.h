@@ -102,6 +102,14 @@ void tinyml_conv2d_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *input,
 size_t tinyml_conv2d_s8_fast_wide_scratch_size(const tinyml_conv2d_params_t *p);
 void tinyml_conv2d_s8_fast_wide(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
                                 const int32_t *folded_bias, int8_t *output, int8_t *scratch);
+/* The same with the weights widened to int16 at compile time (the layout and `rq` table of
+ * tinyml_conv2d_1x1_s8_fast_w16, rows of KH * KW * C_in values), for C_in % 4 == 0, a patch
+ * length KH * KW * C_in that is a multiple of 8 and C_out even; the pair's patches are widened
+ * straight from the image (tinyml_conv2d_s8_fast_w16_scratch_size() bytes). Its code lives with
+ * the pointwise kernels it shares (conv2d_1x1_s8_fast.c). Output must not overlap the input. */
+size_t tinyml_conv2d_s8_fast_w16_scratch_size(const tinyml_conv2d_params_t *p);
+void tinyml_conv2d_s8_fast_w16(const tinyml_conv2d_params_t *p, const int8_t *input, const int16_t *filter,
+                               const int32_t *folded_bias, const int32_t *rq, int8_t *output, int8_t *scratch);
 
 /* Fast pointwise CONV_2D (the shapes of tinyml_conv2d_1x1_s8), blocked over a few
  * pixels at a time through `scratch` (tinyml_conv2d_1x1_s8_fast_scratch_size()
@@ -113,7 +121,7 @@ void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *in
 /* The same with the weights widened to int16 at compile time (twice their flash), for
  * C_in a multiple of 8 and C_out even: per output-channel pair c, c + 1 and group of four
  * input channels k .. k+3, eight int16 values w[c][k], w[c][k+2], w[c][k+1], w[c][k+3], then
- * the same four of row c + 1 (tinyengine.core.variants.widen_pointwise_weights), 4-byte
+ * the same four of row c + 1 (tinyengine.core.variants.widen_conv_weights), 4-byte
  * aligned. `rq`: per output channel c three words, quant.multiplier[c], h and r with
  * r = -shift[c] - 1 and h = (int32_t)((uint32_t)(2 * output_offset + 1) << r) >> 1 (simd.h,
  * tm_rq_fast_h), read when every channel is in the fast requantization's range (else zeros,
