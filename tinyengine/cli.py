@@ -305,15 +305,15 @@ def build_parser() -> argparse.ArgumentParser:
                                    "ours three ways: layer by layer out of place, in place, and in place with "
                                    "--patch auto. Prints a table with the gap to the liveness lower bound and the "
                                    "ratio to TFLM. With --speed: count instructions per inference in QEMU "
-                                   "(-icount shift=0) with the reference and the fast kernels side by side on each "
-                                   "board, against TFLM + CMSIS-NN figures measured elsewhere, and per layer.")
+                                   "(-icount shift=0) with the reference, fast and speed kernel sets side by side on "
+                                   "each board, against TFLM + CMSIS-NN figures measured elsewhere, and per layer.")
     p.add_argument("model", nargs="+", help=".tflite model(s)")
     p.add_argument("--max-overhead", type=float, default=DEFAULT_MAX_OVERHEAD, metavar="FRACTION",
                    help=f"extra-MAC limit for the patched plan (default {DEFAULT_MAX_OVERHEAD})")
     p.add_argument("--json", help="also write the rows as JSON to this file")
     p.add_argument("--markdown", help="also write the table to this Markdown file")
     p.add_argument("--speed", action="store_true",
-                   help="instructions per inference instead of memory (QEMU boards, reference vs fast kernels)")
+                   help="instructions per inference instead of memory (QEMU boards, reference, fast and speed kernels)")
     p.add_argument("--boards", default="qemu-an386,qemu-an500,qemu-an547",
                    help="--speed: comma-separated QEMU boards (default qemu-an386,qemu-an500,qemu-an547)")
     p.add_argument("--patch", default="off", metavar="auto|off|RxC@L", help="--speed: the schedule (default off)")
