@@ -112,6 +112,9 @@ def test_op_needs_an_output_and_its_inputs():
     assert _message(_with_op(g, 1, outputs=())) == "RESHAPE #1 (output '?'): has no output"
     assert _message(_with_op(g, 0, inputs=(0,))) == \
         "CONV_2D #0 (output 'conv'): has 1 inputs; CONV_2D needs at least 2"
+    # a fixed-arity op with one input too many (found by the fuzzer: an ADD reading three tensors)
+    fc = g.ops[3].inputs[0]
+    assert _message(_with_op(g, 3, inputs=(fc, fc))) == "SOFTMAX #3 (output 'probs'): has 2 inputs; SOFTMAX takes 1"
 
 
 def test_no_op_writes_what_it_reads_or_a_constant():

@@ -182,6 +182,33 @@ PW_INLINE void pw_acc(const pw_layer_t *L, const int8_t *w, const int32_t *bias,
 
 /* Two builds, one picked per call: the inner loop takes every register, and a call keeps the
  * channel loop around it simple. */
+#if TINYML_HAVE_DSP && defined(__GNUC__)
+/* The channel-pair loop of the int8 and int16 builds in assembly: per pair the accumulators
+ * from the bias, four STEPs an iteration over the scratch (ENTER may jump to the second half),
+ * NEXT (the filter pointer to the next pair), the four accumulators stored. Its state (bias,
+ * acc, n, the scratch start) lives in memory operands (stack slots). n >= 1. */
+#define PW_CHANNEL_LOOP(STEP, ENTER, NEXT)                                   \
+    "0:\n\t"                                                                 \
+    "ldr    %[f], %[bias]\n\t"                                               \
+    "ldrd   %[a0], %[a1], [%[f]], #8\n\t"                                    \
+    "str    %[f], %[bias]\n\t"                                               \
+    "mov    %[b0], %[a0]\n\t"                                                \
+    "mov    %[b1], %[a1]\n\t"                                                \
+    "ldr    %[s], %[scratch]\n\t" ENTER                                      \
+    "1:\n\t" STEP STEP                                                       \
+    "2:\n\t" STEP STEP                                                       \
+    "cmp    %[s], %[end]\n\t"                                                \
+    "bne    1b\n\t" NEXT                                                     \
+    "ldr    %[f], %[acc]\n\t"                                                \
+    "strd   %[a0], %[b0], [%[f]], #8\n\t"                                    \
+    "strd   %[a1], %[b1], [%[f]], #8\n\t"                                    \
+    "str    %[f], %[acc]\n\t"                                                \
+    "ldr    %[f], %[n]\n\t"                                                  \
+    "subs   %[f], %[f], #1\n\t"                                              \
+    "str    %[f], %[n]\n\t"                                                  \
+    "bne    0b\n\t"
+#endif
+
 typedef void (*pw_acc_fn)(const pw_layer_t *L, const int8_t *w, const int32_t *bias, int32_t *acc, int32_t n);
 PW_NOINLINE void pw_acc_clean(const pw_layer_t *L, const int8_t *w, const int32_t *bias, int32_t *acc, int32_t n)
 {
@@ -195,26 +222,7 @@ PW_NOINLINE void pw_acc_clean(const pw_layer_t *L, const int8_t *w, const int32_
     const int8_t *f_row = w, *s;
     int32_t a0, a1, b0, b1, xa, xb, xa2, xb2, f, f2;
 #define PW_ACC_BLOCK(ENTER)                                                  \
-    __asm__("0:\n\t"                                                         \
-            "ldr    %[f], %[bias]\n\t"                                       \
-            "ldrd   %[a0], %[a1], [%[f]], #8\n\t"                            \
-            "str    %[f], %[bias]\n\t"                                       \
-            "mov    %[b0], %[a0]\n\t"                                        \
-            "mov    %[b1], %[a1]\n\t"                                        \
-            "ldr    %[s], %[scratch]\n\t" ENTER                              \
-            "1:\n\t" PW_STEP_2X2 PW_STEP_2X2     \
-            "2:\n\t" PW_STEP_2X2 PW_STEP_2X2     \
-            "cmp    %[s], %[end]\n\t"                                        \
-            "bne    1b\n\t"                                                  \
-            "add    %[w], %[w], %[len]\n\t"                                  \
-            "ldr    %[f], %[acc]\n\t"                                        \
-            "strd   %[a0], %[b0], [%[f]], #8\n\t"                            \
-            "strd   %[a1], %[b1], [%[f]], #8\n\t"                            \
-            "str    %[f], %[acc]\n\t"                                        \
-            "ldr    %[f], %[n]\n\t"                                          \
-            "subs   %[f], %[f], #1\n\t"                                      \
-            "str    %[f], %[n]\n\t"                                          \
-            "bne    0b\n\t"                                                  \
+    __asm__(PW_CHANNEL_LOOP(PW_STEP_2X2, ENTER, "add    %[w], %[w], %[len]\n\t")  \
             : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [s] "=&r"(s),         \
               [w] "+r"(f_row), [xa] "=&r"(xa), [xb] "=&r"(xb), [xa2] "=&r"(xa2), [xb2] "=&r"(xb2), \
               [f] "=&r"(f), [f2] "=&r"(f2), [bias] "+m"(bias), [acc] "+m"(acc), [n] "+m"(n)      \
@@ -541,25 +549,7 @@ PW_NOINLINE void pw_acc_w16(const pw_layer_t *L, const int8_t *w, const int32_t 
         const int8_t *const scratch = L->scratch, *s;
         int32_t a0, a1, b0, b1, xa, xb, xa2, xb2, f, f2;
 #define PW16_ACC_BLOCK(ENTER)                                                \
-    __asm__("0:\n\t"                                                         \
-            "ldr    %[f], %[bias]\n\t"                                       \
-            "ldrd   %[a0], %[a1], [%[f]], #8\n\t"                            \
-            "str    %[f], %[bias]\n\t"                                       \
-            "mov    %[b0], %[a0]\n\t"                                        \
-            "mov    %[b1], %[a1]\n\t"                                        \
-            "ldr    %[s], %[scratch]\n\t" ENTER                              \
-            "1:\n\t" PW16_STEP_2X2 PW16_STEP_2X2                              \
-            "2:\n\t" PW16_STEP_2X2 PW16_STEP_2X2                              \
-            "cmp    %[s], %[end]\n\t"                                        \
-            "bne    1b\n\t"                                                  \
-            "ldr    %[f], %[acc]\n\t"                                        \
-            "strd   %[a0], %[b0], [%[f]], #8\n\t"                            \
-            "strd   %[a1], %[b1], [%[f]], #8\n\t"                            \
-            "str    %[f], %[acc]\n\t"                                        \
-            "ldr    %[f], %[n]\n\t"                                          \
-            "subs   %[f], %[f], #1\n\t"                                      \
-            "str    %[f], %[n]\n\t"                                          \
-            "bne    0b\n\t"                                                  \
+    __asm__(PW_CHANNEL_LOOP(PW16_STEP_2X2, ENTER, "")                        \
             : [a0] "=&r"(a0), [a1] "=&r"(a1), [b0] "=&r"(b0), [b1] "=&r"(b1), [s] "=&r"(s), [w] "+r"(w),   \
               [xa] "=&r"(xa), [xb] "=&r"(xb), [xa2] "=&r"(xa2), [xb2] "=&r"(xb2), [f] "=&r"(f),             \
               [f2] "=&r"(f2), [bias] "+m"(bias), [acc] "+m"(acc), [n] "+m"(n)                              \

@@ -140,6 +140,14 @@ void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *in
     }
 }
 
+/* Output channel c of the plain-C int16-weight builds below: requantized (tm_mbqm), offset, clamped. */
+static int8_t w16_out(const tinyml_conv2d_params_t *p, int32_t c, int32_t acc)
+{
+    const int32_t v = tm_mbqm(acc, p->quant.multiplier[c], p->quant.shift[c], TM_ROUNDING(p->rounding)) +
+                      p->output_offset;
+    return (int8_t)(v < p->activation.min ? p->activation.min : v > p->activation.max ? p->activation.max : v);
+}
+
 /* tinyml_conv2d_1x1_s8_fast_w16 (int16 weights, kernels.h) on Helium. The compiler's `speed`
  * kernel set widens weights for the DSP cores (Cortex-M4/M7), where a step then needs no
  * SXTB16; with MVE the int8 kernel above is faster, so this build is plain C over the widened
@@ -168,10 +176,7 @@ void tinyml_conv2d_1x1_s8_fast_w16(const tinyml_conv2d_params_t *p, const int8_t
             for (int32_t k = 0; k < in_c; ++k) {
                 acc += scratch[k] * row[(size_t)(k >> 2) * 8u + pos[k & 3]];
             }
-            int32_t v = tm_mbqm(acc, p->quant.multiplier[c], p->quant.shift[c], TM_ROUNDING(p->rounding)) +
-                        p->output_offset;
-            v = v < p->activation.min ? p->activation.min : v;
-            out_a[c] = (int8_t)(v > p->activation.max ? p->activation.max : v);
+            out_a[c] = w16_out(p, c, acc);
         }
     }
 }
@@ -212,10 +217,7 @@ void tinyml_conv2d_s8_fast_w16(const tinyml_conv2d_params_t *p, const int8_t *in
                     for (int32_t k = 0; k < len; ++k) {
                         acc += scratch[k] * row[(size_t)(k >> 2) * 8u + pos[k & 3]];
                     }
-                    int32_t v = tm_mbqm(acc, p->quant.multiplier[c], p->quant.shift[c], TM_ROUNDING(p->rounding)) +
-                                p->output_offset;
-                    v = v < p->activation.min ? p->activation.min : v;
-                    out[c] = (int8_t)(v > p->activation.max ? p->activation.max : v);
+                    out[c] = w16_out(p, c, acc);
                 }
             }
         }

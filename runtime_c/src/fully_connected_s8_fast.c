@@ -278,8 +278,13 @@ FC_NOINLINE void fc_out_single(const tm_rq_out_t *L, const int32_t *acc, const i
     fc_out_fast(L, acc, mult, shift, n, out, per_tensor, 1);
 }
 
-void tinyml_fully_connected_s8_fast(const tinyml_fully_connected_params_t *p, const int8_t *input,
-                                    const int8_t *weights, const int32_t *folded_bias, int8_t *output)
+/* The unit-quad blocks accumulated by `acc_block` over weights of `row_bytes` bytes a unit
+ * (depth for int8, 2 * depth for the int16 build), requantized and stored; units % 4 are
+ * finished by 1-wide int8 code (the int8 build only: the int16 one has units % 4 == 0). */
+typedef void (*fc_block_fn)(const int8_t *x, const int8_t *w, int32_t depth, const int32_t *bias, int32_t *acc,
+                            int32_t n);
+static void fc_run(const tinyml_fully_connected_params_t *p, const int8_t *input, const int8_t *weights,
+                   size_t row_bytes, fc_block_fn acc_block, const int32_t *folded_bias, int8_t *output)
 {
     const int32_t depth = p->input_depth, units = p->units;
     tm_rq_out_t L;
@@ -294,7 +299,7 @@ void tinyml_fully_connected_s8_fast(const tinyml_fully_connected_params_t *p, co
     const int32_t tensor_s[4] = {shift[0], shift[0], shift[0], shift[0]};
     int32_t acc[4 * FC_BLOCK];
     const int32_t quads = units >> 2;
-    const size_t block_rows = (size_t)(4 * FC_BLOCK) * (size_t)depth;
+    const size_t block_rows = (size_t)(4 * FC_BLOCK) * row_bytes;
     for (int32_t b = 0; b < p->batches; ++b) {
         const int8_t *x = input + (size_t)b * depth;
         int8_t *out = output + (size_t)b * units;
@@ -302,7 +307,7 @@ void tinyml_fully_connected_s8_fast(const tinyml_fully_connected_params_t *p, co
         for (int32_t j = 0; j < quads; j += FC_BLOCK, w += block_rows) {
             const int32_t n = quads - j < FC_BLOCK ? quads - j : FC_BLOCK;
             const int32_t u0 = 4 * j;
-            fc_acc_block(x, w, depth, folded_bias + u0, acc, n);
+            acc_block(x, w, depth, folded_bias + u0, acc, n);
             if (fast) {
                 if (per_channel) {
                     out_fast(&L, acc, mult + u0, shift + u0, n, out + u0, 0);
@@ -322,6 +327,12 @@ void tinyml_fully_connected_s8_fast(const tinyml_fully_connected_params_t *p, co
             out[u] = (int8_t)tm_rq_out_one(&L, tm_dot_s8(x, w, depth, folded_bias[u]), mult[q], shift[q], fast);
         }
     }
+}
+
+void tinyml_fully_connected_s8_fast(const tinyml_fully_connected_params_t *p, const int8_t *input,
+                                    const int8_t *weights, const int32_t *folded_bias, int8_t *output)
+{
+    fc_run(p, input, weights, (size_t)p->input_depth, fc_acc_block, folded_bias, output);
 }
 
 /* ---- int16 weights: tinyml_fully_connected_s8_fast_w16 -----------------------
@@ -381,41 +392,8 @@ FC_NOINLINE void fc_acc_block_w16(const int8_t *x, const int8_t *w, int32_t dept
 void tinyml_fully_connected_s8_fast_w16(const tinyml_fully_connected_params_t *p, const int8_t *input,
                                         const int16_t *weights, const int32_t *folded_bias, int8_t *output)
 {
-    const int32_t depth = p->input_depth, units = p->units;
-    tm_rq_out_t L;
-    tm_rq_out_init(&L, p->output_offset, p->activation, TM_ROUNDING(p->rounding));
-    const int per_channel = p->per_channel != 0;
-    const int32_t *const mult = p->quant.multiplier, *const shift = p->quant.shift;
-    const int fast = tm_rq_fast_all(mult, shift, per_channel ? units : 1, L.offset);
-    void (*const out_fast)(const tm_rq_out_t *, const int32_t *, const int32_t *, const int32_t *, int32_t, int8_t *,
-                           int) = TM_ROUNDING(L.rounding) == TINYML_ROUND_SINGLE ? fc_out_single : fc_out_double;
-    const int32_t tensor_m[4] = {mult[0], mult[0], mult[0], mult[0]};
-    const int32_t tensor_s[4] = {shift[0], shift[0], shift[0], shift[0]};
-    int32_t acc[4 * FC_BLOCK];
-    const int32_t quads = units >> 2;
-    const size_t block_bytes = (size_t)(4 * FC_BLOCK) * (size_t)depth * 2u;
-    for (int32_t b = 0; b < p->batches; ++b) {
-        const int8_t *x = input + (size_t)b * depth;
-        int8_t *out = output + (size_t)b * units;
-        const int8_t *w = (const int8_t *)(const void *)weights;
-        for (int32_t j = 0; j < quads; j += FC_BLOCK, w += block_bytes) {
-            const int32_t n = quads - j < FC_BLOCK ? quads - j : FC_BLOCK;
-            const int32_t u0 = 4 * j;
-            fc_acc_block_w16(x, w, depth, folded_bias + u0, acc, n);
-            if (fast) {
-                if (per_channel) {
-                    out_fast(&L, acc, mult + u0, shift + u0, n, out + u0, 0);
-                } else {
-                    out_fast(&L, acc, tensor_m, tensor_s, n, out + u0, 1);
-                }
-            } else {
-                for (int32_t i = 0; i < 4 * n; ++i) {
-                    const int32_t q = per_channel ? u0 + i : 0;
-                    out[u0 + i] = (int8_t)tm_rq_out_one(&L, acc[i], mult[q], shift[q], 0);
-                }
-            }
-        }
-    }
+    fc_run(p, input, (const int8_t *)(const void *)weights, 2 * (size_t)p->input_depth, fc_acc_block_w16, folded_bias,
+           output);
 }
 
 #endif /* !__ARM_FEATURE_MVE */

@@ -35,6 +35,12 @@ _MIN_INPUTS = {
     "MEAN": 2, "SUM": 2, "REDUCE_MAX": 2, "TRANSPOSE": 2, "SLICE": 3, "STRIDED_SLICE": 4, "SPLIT": 2, "SPLIT_V": 3,
     "GATHER": 2, "RESIZE_NEAREST_NEIGHBOR": 2, "UNIDIRECTIONAL_SEQUENCE_LSTM": 24, "SVDF": 5,
 }
+# ops whose kernels take a fixed number of inputs (TF-Lite Micro's Prepare checks the count)
+_MAX_INPUTS = {**{k: 2 for k in ("ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE", "PRELU",
+                                 "BATCH_MATMUL")},
+               **{k: 1 for k in ("SOFTMAX", "LOG_SOFTMAX", "LOGISTIC", "TANH", "HARD_SWISH", "RELU", "RELU6",
+                                 "RELU_N1_TO_1", "LEAKY_RELU", "RSQRT", "QUANTIZE", "DEQUANTIZE", "AVERAGE_POOL_2D",
+                                 "MAX_POOL_2D")}}
 _SAME_SHAPE = {"SOFTMAX", "LOG_SOFTMAX", "QUANTIZE", "DEQUANTIZE", "LOGISTIC", "TANH", "HARD_SWISH", "RELU", "RELU6",
                "RELU_N1_TO_1", "LEAKY_RELU", "RSQRT"}
 _BROADCAST = {"ADD", "SUB", "MUL", "MAXIMUM", "MINIMUM", "SQUARED_DIFFERENCE"}
@@ -113,6 +119,9 @@ def _check_order(graph: Graph) -> None:
         need = _MIN_INPUTS.get(op.kind, 1 if op.kind in SUPPORTED_OPS else 0)
         if len(op.inputs) < need or (need and op.inputs[0] < 0):
             raise _fail(graph, op, f"has {len(op.inputs)} inputs; {op.kind} needs at least {need}")
+        most = _MAX_INPUTS.get(op.kind)
+        if most is not None and len(op.inputs) > most:
+            raise _fail(graph, op, f"has {len(op.inputs)} inputs; {op.kind} takes {most}")
         for t in op.inputs:
             if t < 0:
                 continue
