@@ -14,6 +14,7 @@ verify), and otherwise runs the oracle in process."""
 
 from __future__ import annotations
 
+import faulthandler
 import multiprocessing
 import signal
 import sys
@@ -31,6 +32,7 @@ _LABELS = {"tflm": "TF-Lite Micro", "litert": "LiteRT"}
 def _serve(conn: Connection, name: str, model_path: Path, num_outputs: int) -> None:
     """The child: build the oracle, then answer (method, argument) requests until the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle; the pipe closing ends us
+    faulthandler.disable()   # an interpreter's abort is reported by the parent in one line, not as a dump
     try:
         oracle = make_oracle(name, model_path, num_outputs)
     except OracleRefusedError as exc:
