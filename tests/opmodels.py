@@ -18,17 +18,26 @@ import numpy as np
 CACHE = Path(os.environ.get("TINYML_TEST_CACHE", Path(__file__).resolve().parent.parent / ".cache" / "opmodels"))
 
 
-def build(name: str, recipe: dict, fn_factory: Callable[[dict], Callable], input_shapes: list[tuple[int, ...]],
-          input_ranges: list[tuple[float, float]] | None = None, float_io: bool = False) -> Path:
-    """Return the path of the converted model for `recipe`, converting it if not cached."""
-    key = hashlib.sha256(json.dumps([name, recipe, input_shapes, input_ranges, float_io], sort_keys=True,
-                                    default=str).encode()).hexdigest()[:16]
-    path = CACHE / f"{name}-{key}.tflite"
-    if path.exists():
-        return path
+def _cache_path(name: str, parts: list) -> tuple[Path, str]:
+    """The cached model's path for these recipe parts, and its key."""
+    key = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()[:16]
+    return CACHE / f"{name}-{key}.tflite", key
+
+
+def _tensorflow():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     import tensorflow as tf
 
+    return tf
+
+
+def build(name: str, recipe: dict, fn_factory: Callable[[dict], Callable], input_shapes: list[tuple[int, ...]],
+          input_ranges: list[tuple[float, float]] | None = None, float_io: bool = False) -> Path:
+    """Return the path of the converted model for `recipe`, converting it if not cached."""
+    path, key = _cache_path(name, [name, recipe, input_shapes, input_ranges, float_io])
+    if path.exists():
+        return path
+    tf = _tensorflow()
     ranges = input_ranges or [(-1.0, 1.0)] * len(input_shapes)
     fn = fn_factory(recipe)
     specs = [tf.TensorSpec(s, tf.float32) for s in input_shapes]
@@ -44,14 +53,10 @@ def build_keras(name: str, recipe: dict, model_factory: Callable[[dict], object]
     """Like `build`, for a tf_keras (Keras 2) model: the converter fuses Keras 2 recurrent layers
     into single TFLite ops (an LSTM layer becomes UNIDIRECTIONAL_SEQUENCE_LSTM); Keras 3 lowers
     them to a WHILE loop instead."""
-    key = hashlib.sha256(json.dumps(["keras", name, recipe, input_shapes, input_ranges], sort_keys=True,
-                                    default=str).encode()).hexdigest()[:16]
-    path = CACHE / f"{name}-{key}.tflite"
+    path, key = _cache_path(name, ["keras", name, recipe, input_shapes, input_ranges])
     if path.exists():
         return path
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    import tensorflow as tf
-
+    tf = _tensorflow()
     ranges = input_ranges or [(-1.0, 1.0)] * len(input_shapes)
     model = model_factory(recipe)
     return _convert(tf.lite.TFLiteConverter.from_keras_model(model), path, key, input_shapes, ranges, False)
