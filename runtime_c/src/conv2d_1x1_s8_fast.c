@@ -399,6 +399,14 @@ static void pw_tile_2x1(const pw_layer_t *L, const int8_t *w, int32_t acc[2])
     acc[1] = b;
 }
 
+/* One pixel's word of four int8 values x0..x3 widened to its even and odd int16 pairs at s:
+ * (x0, x2), then (x1, x3). */
+static inline void pw_widen_word(int8_t *s, int32_t w)
+{
+    tm_store_s8x4(s, tm_sxtb16(w));
+    tm_store_s8x4(s + 4, tm_sxtb16_ror8(w));
+}
+
 /* Pixels a and b (in_c bytes each) into s in the widened scratch layout (see the top). */
 static void pw_copy_pair(int8_t *s, const int8_t *a, const int8_t *b, int32_t in_c)
 {
@@ -406,10 +414,8 @@ static void pw_copy_pair(int8_t *s, const int8_t *a, const int8_t *b, int32_t in
         const int32_t wa = tm_load_s8x4(a), wb = tm_load_s8x4(b);
         a += 4;
         b += 4;
-        tm_store_s8x4(s, tm_sxtb16(wa));
-        tm_store_s8x4(s + 4, tm_sxtb16_ror8(wa));
-        tm_store_s8x4(s + 8, tm_sxtb16(wb));
-        tm_store_s8x4(s + 12, tm_sxtb16_ror8(wb));
+        pw_widen_word(s, wa);
+        pw_widen_word(s + 8, wb);
         s += 16;
     }
     const int32_t tail = in_c & 3;
@@ -654,9 +660,7 @@ static void w16_im2col(const tinyml_conv2d_params_t *p, const int8_t *image, int
             if (row_in && (uint32_t)ix < (uint32_t)p->input.w) {
                 const int8_t *src = image + ((size_t)iy * (size_t)p->input.w + (size_t)ix) * (size_t)in_c;
                 for (int32_t g = 0; g < in_c; g += 4, s += 16) {
-                    const int32_t w = tm_load_s8x4(src + g);
-                    tm_store_s8x4(s, tm_sxtb16(w));
-                    tm_store_s8x4(s + 4, tm_sxtb16_ror8(w));
+                    pw_widen_word(s, tm_load_s8x4(src + g));
                 }
             } else {
                 const int32_t fe = tm_sxtb16(fill), fo = tm_sxtb16_ror8(fill);

@@ -140,9 +140,18 @@ void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *in
     }
 }
 
-/* Output channel c of the plain-C int16-weight builds below: requantized (tm_mbqm), offset, clamped. */
-static int8_t w16_out(const tinyml_conv2d_params_t *p, int32_t c, int32_t acc)
+/* Output channel c of the plain-C int16-weight builds below: the dot product of the int8 values
+ * x[0 .. len) with row c of the widened filter (pairs of rows of len values, each group of four
+ * as w0 w2 w1 w3, kernels.h) from `bias`, requantized (tm_mbqm), offset and clamped. */
+static int8_t w16_channel_out(const tinyml_conv2d_params_t *p, const int16_t *filter, int32_t len, const int8_t *x,
+                              int32_t c, int32_t bias)
 {
+    static const uint8_t pos[4] = {0, 2, 1, 3};
+    const int16_t *row = filter + (size_t)(c >> 1) * (size_t)(2 * len) + (size_t)(c & 1) * 4u;
+    int32_t acc = bias;
+    for (int32_t k = 0; k < len; ++k) {
+        acc += x[k] * row[(size_t)(k >> 2) * 8u + pos[k & 3]];
+    }
     const int32_t v = tm_mbqm(acc, p->quant.multiplier[c], p->quant.shift[c], TM_ROUNDING(p->rounding)) +
                       p->output_offset;
     return (int8_t)(v < p->activation.min ? p->activation.min : v > p->activation.max ? p->activation.max : v);
@@ -161,7 +170,6 @@ void tinyml_conv2d_1x1_s8_fast_w16(const tinyml_conv2d_params_t *p, const int8_t
                                    const int32_t *folded_bias, const int32_t *rq, int8_t *output, int8_t *scratch)
 {
     (void)rq;
-    static const uint8_t pos[4] = {0, 2, 1, 3};
     const int32_t in_c = p->input.c, out_c = p->output.c;
     const int32_t pixels = p->output.n * p->output.h * p->output.w;
     for (int32_t i = 0; i < pixels; ++i) {
@@ -171,12 +179,7 @@ void tinyml_conv2d_1x1_s8_fast_w16(const tinyml_conv2d_params_t *p, const int8_t
         }
         int8_t *out_a = output + (size_t)i * out_c;
         for (int32_t c = 0; c < out_c; ++c) {
-            const int16_t *row = filter + (size_t)(c >> 1) * (size_t)(2 * in_c) + (size_t)(c & 1) * 4u;
-            int32_t acc = folded_bias[c];
-            for (int32_t k = 0; k < in_c; ++k) {
-                acc += scratch[k] * row[(size_t)(k >> 2) * 8u + pos[k & 3]];
-            }
-            out_a[c] = w16_out(p, c, acc);
+            out_a[c] = w16_channel_out(p, filter, in_c, scratch, c, folded_bias[c]);
         }
     }
 }
@@ -190,7 +193,6 @@ size_t tinyml_conv2d_s8_fast_w16_scratch_size(const tinyml_conv2d_params_t *p)
 void tinyml_conv2d_s8_fast_w16(const tinyml_conv2d_params_t *p, const int8_t *input, const int16_t *filter,
                                const int32_t *folded_bias, const int32_t *rq, int8_t *output, int8_t *scratch)
 {
-    static const uint8_t pos[4] = {0, 2, 1, 3};
     const int32_t in_c = p->input.c, out_c = p->output.c, len = p->filter.h * p->filter.w * in_c;
     (void)rq;
     for (int32_t b = 0; b < p->output.n; ++b) {
@@ -212,12 +214,7 @@ void tinyml_conv2d_s8_fast_w16(const tinyml_conv2d_params_t *p, const int8_t *in
                 }
                 int8_t *out = output + (((size_t)b * p->output.h + oy) * p->output.w + ox) * (size_t)out_c;
                 for (int32_t c = 0; c < out_c; ++c) {
-                    const int16_t *row = filter + (size_t)(c >> 1) * (size_t)(2 * len) + (size_t)(c & 1) * 4u;
-                    int32_t acc = folded_bias[c];
-                    for (int32_t k = 0; k < len; ++k) {
-                        acc += scratch[k] * row[(size_t)(k >> 2) * 8u + pos[k & 3]];
-                    }
-                    out[c] = w16_out(p, c, acc);
+                    out[c] = w16_channel_out(p, filter, len, scratch, c, folded_bias[c]);
                 }
             }
         }

@@ -85,8 +85,6 @@ def _with_fast(layer: Layer, patch_params: list[Any], folds: dict[int, Folding |
     (the variant must apply to each, and its scratch must hold the largest). `lean`: pass over
     the variants that trade more scratch for speed. `wide_weights`: the `speed` kernel set."""
     v = select(layer.op, layer.params, _memory(layer), fast=True, more_scratch=not lean, wide_weights=wide_weights)
-    if v is not None and v.weights is not None and not all(v.applies(p) for p in patch_params):
-        v = select(layer.op, layer.params, _memory(layer), fast=True, more_scratch=not lean)
     if v is None or not all(v.applies(p) for p in patch_params):
         return layer
     args = [a for a in layer.args if not isinstance(a, ScratchArg)]

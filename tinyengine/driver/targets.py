@@ -13,6 +13,7 @@ import numpy as np
 from codegen.build import build_defines
 
 from ..core.errors import TinyMLError
+from ..core.variants import variant_named
 from . import appglue
 from .appglue import GlueModel
 from .boards import BOARDS_DIR, HOST, Board, load_board, target_names
@@ -55,7 +56,8 @@ def firmware_model(compiled: Compiled, model_dir: Path, testvector: tuple[bytes,
                      tuple(g.tensors[t].nbytes for t in g.outputs), compiled.plan.arena_bytes, testvector)
     return FirmwareModel(Path(model_dir), glue, compiled.plan.flash_bytes, peak_description(compiled),
                          compiled.plan.state_bytes,
-                         any(layer.kernel is not None and layer.kernel.endswith("_w16") for layer in compiled.layers))
+                         any(layer.variant is not None and variant_named(layer.op, layer.variant).weights is not None
+                             for layer in compiled.layers))
 
 
 def models_defines(compiled: list[Compiled]) -> tuple[str, ...]:
