@@ -35,7 +35,7 @@ demo: setup
 	$(PY) -m tinyengine.demo
 
 test: setup
-	$(PY) -m pytest -n $(JOBS) -m "not slow" tests
+	$(PY) -m pytest -n $(JOBS) -m "not slow" --durations=15 tests
 
 test-all: setup
 	TINYML_EXAMPLES=60 TINYML_RANDOM_NETS=200 TINYML_RANDOM_QEMU=20 $(PY) -m pytest -n $(JOBS) tests

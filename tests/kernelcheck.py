@@ -188,7 +188,7 @@ int main(void)
 """
 
 
-def _host(source: str, work: Path) -> tuple[int, list[int]]:
+def _host(source: str, work: Path, defines: tuple[str, ...] = ()) -> tuple[int, list[int]]:
     import cffi
 
     ffi = cffi.FFI()
@@ -196,7 +196,7 @@ def _host(source: str, work: Path) -> tuple[int, list[int]]:
     name = "_kernelcheck_" + hashlib.sha256(source.encode()).hexdigest()[:12]
     ffi.set_source(name, source, sources=[str(s) for s in runtime_sources()],
                    include_dirs=[str(RUNTIME / "include")],
-                   extra_compile_args=["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", *QUIET])
+                   extra_compile_args=["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", *QUIET, *defines])
     lib_path = ffi.compile(tmpdir=str(work))
     spec = importlib.util.spec_from_file_location(name, lib_path)
     module = importlib.util.module_from_spec(spec)
@@ -206,11 +206,12 @@ def _host(source: str, work: Path) -> tuple[int, list[int]]:
     return n, [bad[i] for i in range(min(n, 64))]
 
 
-def _boot(board: Board, sources: list[Path], obj: Path, elf: Path) -> str:
-    """Build `sources` (in one folder, their headers beside them) with the runtime and the
-    board's start-up and console code, boot the firmware in QEMU, return its console."""
-    flags = _flags(board, [sources[0].parent]) + QUIET
-    objects = _runtime_objects(board)
+def _boot(board: Board, sources: list[Path], obj: Path, elf: Path, defines: tuple[str, ...] = ()) -> str:
+    """Build `sources` (in one folder, their headers beside them) with the runtime (compiled
+    with `defines`) and the board's start-up and console code, boot the firmware in QEMU,
+    return its console."""
+    flags = _flags(board, [sources[0].parent]) + QUIET + list(defines)
+    objects = _runtime_objects(board, defines)
     for src in (*sources, *board.sources):
         objects.append(_compile(src, obj / f"{src.parent.name}_{src.stem}.o", flags))
     _link(board, objects, elf)
@@ -218,30 +219,32 @@ def _boot(board: Board, sources: list[Path], obj: Path, elf: Path) -> str:
     return console
 
 
-def _qemu(source: str, work: Path, target: str) -> tuple[int, list[int]]:
+def _qemu(source: str, work: Path, target: str, defines: tuple[str, ...] = ()) -> tuple[int, list[int]]:
     board = load_board(target)
     (work / "cases.c").write_text(source)
     (work / "app.c").write_text(APP)
     obj = work / "obj"
     obj.mkdir(exist_ok=True)
-    console = _boot(board, [work / "cases.c", work / "app.c"], obj, work / "check.elf")
+    console = _boot(board, [work / "cases.c", work / "app.c"], obj, work / "check.elf", defines)
     numbers = [int(line.split()[1]) for line in console.splitlines() if line.startswith(("mismatches", "bad"))]
     if not numbers:
         raise AssertionError(f"{target}: the kernel check printed nothing: {console!r}")
     return numbers[0], numbers[1:]
 
 
-def run_cases(cases: list[Case], target: str, work: Path | None = None) -> list[str]:
-    """Names of the cases whose variant output differs from the reference (empty: all equal)."""
+def run_cases(cases: list[Case], target: str, work: Path | None = None, defines: tuple[str, ...] = ()) -> list[str]:
+    """Names of the cases whose variant output differs from the reference (empty: all equal).
+    `defines`: -D flags for the runtime and the cases (as codegen.build.build_defines gives)."""
     if not cases:
         return []
     source = _source(cases)
-    work = work or (cache_root() / "kernelcheck" / f"{target}-{hashlib.sha256(source.encode()).hexdigest()[:16]}")
+    key = hashlib.sha256((source + " ".join(defines)).encode()).hexdigest()[:16]
+    work = work or (cache_root() / "kernelcheck" / f"{target}-{key}")
     work.mkdir(parents=True, exist_ok=True)
     if target == HOST:
-        n, bad = _host(source, work)
+        n, bad = _host(source, work, defines)
     else:
-        n, bad = _qemu(source, work, target)
+        n, bad = _qemu(source, work, target, defines)
     names = [cases[i].name for i in bad]
     return names + ([f"... and {n - len(bad)} more"] if n > len(bad) else [])
 

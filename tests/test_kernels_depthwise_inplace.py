@@ -271,6 +271,25 @@ def test_depthwise_inplace_fast_matches_reference(target, drawn):
     assert run_cases(cases + [control], target) == [control.name]
 
 
+# The build flags that leave steps out (codegen.build.step_defines), each against layers that
+# would have used the left-out steps: clamped, full-range, stride-2, 5x5, 7x7 and dilated ones,
+# and channels outside the fast requantization, are all in the fixed list.
+STEP_FLAG_SETS = [("-DTINYML_DW_INPLACE_ALWAYS_CLAMP", "-DTINYML_DW_INPLACE_NO_S2"),
+                  ("-DTINYML_DW_INPLACE_NO_CLAMP",),
+                  ("-DTINYML_DW_INPLACE_ALWAYS_CLAMP", "-DTINYML_DW_INPLACE_NO_S2",
+                   "-DTINYML_DW_INPLACE_NO_PORTABLE_STEP"),
+                  ("-DTINYML_DW_INPLACE_NO_CLAMP", "-DTINYML_DW_INPLACE_NO_PORTABLE_STEP")]
+
+
+@pytest.mark.parametrize("defines", STEP_FLAG_SETS, ids=lambda d: "+".join(x[len("-DTINYML_DW_INPLACE_"):] for x in d))
+def test_step_flags_never_change_a_result(defines):
+    """On Cortex-M7 (the DSP steps), a runtime built with steps left out still gives every fixed
+    case bit-exact: the flags only move a layer to another exact step."""
+    require_target("qemu-an500")
+    cases, control = all_cases([])
+    assert run_cases(cases + [control], "qemu-an500", defines=defines) == [control.name]
+
+
 def test_harness_reports_corrupted_cases():
     """Negative controls on the host: the unfolded bias, and a variant whose last output byte
     is off by one bit, are reported; the correct case in the same build is not."""

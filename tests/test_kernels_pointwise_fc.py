@@ -387,6 +387,16 @@ def test_fully_connected_fast_matches_reference(target, seed):
     assert run_cases(fc_cases(seed, FC_CASES) + [control], target) == [control.name]
 
 
+def test_clean_only_flag_never_changes_a_result():
+    """TINYML_PW_CLEAN_ONLY (codegen.build.step_defines) leaves the any-C_in channel loop out: on
+    Cortex-M7 the layers that needed it (C_in not a multiple of 8, misaligned scratch) run pixel
+    by pixel, still bit-exact."""
+    _require("qemu-an500")
+    control = control_cases(7)[0]
+    cases = pointwise_cases(7, POINTWISE_CASES) + [control]
+    assert run_cases(cases, "qemu-an500", defines=("-DTINYML_PW_CLEAN_ONLY",)) == [control.name]
+
+
 def test_harness_reports_corrupted_cases():
     """Negative control: variants called with another multiplier, one that leaves an output byte
     wrong and one that writes a byte past its output are reported; the correct twins in the same

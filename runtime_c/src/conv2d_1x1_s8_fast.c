@@ -239,10 +239,15 @@ PW_NOINLINE void pw_acc_clean(const pw_layer_t *L, const int8_t *w, const int32_
     pw_acc(L, w, bias, acc, n, 1);
 #endif
 }
+/* TINYML_PW_CLEAN_ONLY (tinyml sets it when every layer of the network on this kernel has
+ * C_in % 8 == 0, codegen/build.py) leaves this one out; a layer that would have needed it
+ * runs pixel by pixel (pw_one_pixel), exact but slower. */
+#if !defined(TINYML_PW_CLEAN_ONLY)
 PW_NOINLINE void pw_acc_any(const pw_layer_t *L, const int8_t *w, const int32_t *bias, int32_t *acc, int32_t n)
 {
     pw_acc(L, w, bias, acc, n, 0);
 }
+#endif
 
 #if TINYML_HAVE_DSP && defined(__GNUC__)
 /* The output stage of one channel pair on the DSP path (the C below is the same arithmetic;
@@ -475,14 +480,21 @@ void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *in
     const int32_t pixels = p->output.n * p->output.h * p->output.w;
     pw_layer_t L;
     pw_layer_init(&L, p, in_c, filter, in_c, folded_bias, scratch);
-    const pw_acc_fn accumulate = L.aligned && (in_c & 7) == 0 && in_c > 0 ? pw_acc_clean : pw_acc_any;
+    const int clean = L.aligned && (in_c & 7) == 0 && in_c > 0;
+#if defined(TINYML_PW_CLEAN_ONLY)
+    const pw_acc_fn accumulate = pw_acc_clean;
+    const int pairs_ok = L.fast && clean;
+#else
+    const pw_acc_fn accumulate = clean ? pw_acc_clean : pw_acc_any;
+    const int pairs_ok = L.fast;
+#endif
     void (*const pairs)(const pw_layer_t *, pw_acc_fn, int8_t *) =
         TM_ROUNDING(L.out.rounding) == TINYML_ROUND_SINGLE ? pw_pairs_single : pw_pairs_double;
 
     int32_t i = 0;
     /* pixel pairs when every channel is in the fast range; else (rare once the compiler has
      * folded constant channels) every pixel alone, exact */
-    for (; L.fast && i + 2 <= pixels; i += 2) {
+    for (; pairs_ok && i + 2 <= pixels; i += 2) {
         const int8_t *in_a = input + (size_t)i * in_c;
         int8_t *out_a = output + (size_t)i * out_c;
         pw_copy_pair(scratch, in_a, in_a + in_c, in_c);
@@ -600,10 +612,21 @@ static void pw16_one_widened(const pw_layer_t *L, const int8_t *w, const int8_t 
         out_a[c + 1] = (int8_t)pw_out_one(L, a1, c + 1);
     }
 }
-static void pw16_one_pixel(const pw_layer_t *L, const int8_t *w, const int8_t *in_a, int8_t *out_a, int8_t *scratch)
+/* The 1x1 kernel's odd last pixel: widened as pixel A and again as B, then the pair loop for
+ * up to 8 channel pairs at a time, B's accumulators dropped. Twice the MACs of one pixel, once
+ * a layer, and no inner loop of its own in the code flash. */
+#define PW16_ONE_PAIRS 8
+static void pw16_one_pixel(const pw_layer_t *L, const int8_t *in_a, int8_t *out_a, int8_t *scratch)
 {
-    pw_copy_pair(scratch, in_a, in_a, L->in_c);
-    pw16_one_widened(L, w, scratch, out_a);
+    pw_copy_pair(scratch, in_a, in_a, L->in_c); /* scratch is L->scratch */
+    int32_t acc[4 * PW16_ONE_PAIRS];
+    for (int32_t c = 0; c < L->out_c; c += 2 * PW16_ONE_PAIRS) {
+        const int32_t n = (L->out_c - c) / 2 < PW16_ONE_PAIRS ? (L->out_c - c) / 2 : PW16_ONE_PAIRS;
+        pw_acc_w16(L, L->filter + (size_t)c * 2 * (size_t)L->in_c, L->bias + c, acc, n);
+        for (int32_t k = 0; k < 2 * n; ++k) { /* A's accumulators: acc[4j] and acc[4j + 2] of pair j */
+            out_a[c + k] = (int8_t)pw_out_one(L, acc[2 * k], c + k);
+        }
+    }
 }
 
 size_t tinyml_conv2d_1x1_s8_fast_w16_scratch_size(const tinyml_conv2d_params_t *p)
@@ -628,7 +651,7 @@ void tinyml_conv2d_1x1_s8_fast_w16(const tinyml_conv2d_params_t *p, const int8_t
         pairs(&L, pw_acc_w16, output + (size_t)i * out_c);
     }
     for (; i < pixels; ++i) {
-        pw16_one_pixel(&L, L.filter, input + (size_t)i * in_c, output + (size_t)i * out_c, scratch);
+        pw16_one_pixel(&L, input + (size_t)i * in_c, output + (size_t)i * out_c, scratch);
     }
 }
 

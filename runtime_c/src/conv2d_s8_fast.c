@@ -610,11 +610,12 @@ static CONV_NOINLINE void run_exact(const conv_ctx_t *c, const int8_t *input, co
     }
 }
 
-/* Both builds, one copy of the loop: `wide` picks the widened columns, which only the fast
- * requantization modes use (a layer with a pair outside their range takes the int8 path). */
+/* Both builds, one copy of the loop: `two` is the entry point's tile for the layer's rounding
+ * (so a model links only the tiles of the entry points it calls), `wide` says it reads widened
+ * columns. A layer with a pair outside the fast requantization modes runs pixel by pixel. */
 static CONV_NOINLINE void conv_run(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
                           const int32_t *folded_bias, int8_t *output, int8_t *scratch,
-                          pixels_fn wide_two)
+                          pixels_fn two, int wide)
 {
     conv_ctx_t c;
     c.in_h = p->input.h;
@@ -647,11 +648,6 @@ static CONV_NOINLINE void conv_run(const tinyml_conv2d_params_t *p, const int8_t
     c.aligned = ((uintptr_t)scratch & 3u) == 0;
 
     const int fast = c.act_min <= c.act_max && tm_rq_fast_all(c.multiplier, c.shift, c.out_c, c.output_offset);
-    /* wide_two: the wide entry point's tile for the layer's rounding; the int8 one passes none, so
-     * a model without a wide layer links no wide code */
-    const int wide = wide_two != NULL && fast;
-    const int single = TM_ROUNDING(c.rounding) == TINYML_ROUND_SINGLE;
-    const pixels_fn two = wide ? wide_two : single ? two_single : two_double;
     /* the wide build gathers the int8 columns above the widened ones (see the top) */
     int8_t *const gather = wide ? scratch + c.wide_step : scratch;
 
@@ -698,14 +694,15 @@ static CONV_NOINLINE void conv_run(const tinyml_conv2d_params_t *p, const int8_t
 void tinyml_conv2d_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
                            const int32_t *folded_bias, int8_t *output, int8_t *scratch)
 {
-    conv_run(p, input, filter, folded_bias, output, scratch, NULL);
+    const int single = TM_ROUNDING(p->rounding) == TINYML_ROUND_SINGLE;
+    conv_run(p, input, filter, folded_bias, output, scratch, single ? two_single : two_double, 0);
 }
 
 void tinyml_conv2d_s8_fast_wide(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
                                 const int32_t *folded_bias, int8_t *output, int8_t *scratch)
 {
     const int single = TM_ROUNDING(p->rounding) == TINYML_ROUND_SINGLE;
-    conv_run(p, input, filter, folded_bias, output, scratch, single ? two_single_wide : two_double_wide);
+    conv_run(p, input, filter, folded_bias, output, scratch, single ? two_single_wide : two_double_wide, 1);
 }
 
 #endif /* !__ARM_FEATURE_MVE */

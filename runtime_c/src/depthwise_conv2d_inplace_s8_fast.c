@@ -99,6 +99,16 @@ enum { DW_RQ_DOUBLE, DW_RQ_SINGLE, DW_RQ_GENERIC };
 #define DW_NOINLINE
 #endif
 
+/* TINYML_DW_INPLACE_NO_PORTABLE_STEP (tinyml sets it when every layer of the network on this
+ * kernel is 3x3, dilation 1, stride 1 or 2: codegen/build.py): on the DSP build a channel plane
+ * without an assembly step runs the whole-plane fallback (plane_plain), exact but slower, and
+ * the portable C step (run_step) is left out. */
+#if TINYML_HAVE_DSP && defined(__GNUC__) && defined(TINYML_DW_INPLACE_NO_PORTABLE_STEP)
+#define DW_PORTABLE_STEP 0
+#else
+#define DW_PORTABLE_STEP 1
+#endif
+
 size_t tinyml_depthwise_conv2d_inplace_s8_fast_scratch_size(const tinyml_depthwise_conv2d_params_t *p)
 {
     return (size_t)p->input.h * (size_t)p->input.w;
@@ -148,8 +158,10 @@ static void geom_init(const tinyml_depthwise_conv2d_params_t *p, int transposed,
     const int k3 = g->k_l == 3 && g->k_x == 3 && g->d_x == 1;
     if (k3 && g->s_x == 1) {
         g->kernel = DW_K_3X3;
+#if !defined(TINYML_DW_INPLACE_NO_S2) /* else the stride-2 layers take the word steps */
     } else if (k3 && g->s_x == 2) {
         g->kernel = DW_K_3X3S2;
+#endif
     } else if (g->d_x == 1 && g->k_l * ((g->k_x + 3) >> 2) <= DW_WORDS_MAX) {
         g->kernel = DW_K_WORDS;
     } else {
@@ -358,6 +370,7 @@ DW_INLINE void line_3x3_c(const dw_plane_t *pl, const dw_call_t *k, const int8_t
 }
 
 /* Any kernel width, dilation 1 along the line, stride s_x: a word of 4 taps per SMLAD pair. */
+#if DW_PORTABLE_STEP
 static void line_words(const dw_geom_t *g, const dw_call_t *k, const dw_plane_t *pl, const int8_t *rows, int32_t rs,
                        int8_t *dst, int32_t n)
 {
@@ -393,6 +406,7 @@ static void line_scalar(const dw_geom_t *g, const dw_call_t *k, const dw_plane_t
         *dst = dw_out(pl, k, (int32_t)acc);
     }
 }
+#endif /* DW_PORTABLE_STEP */
 
 /* ---- line kernels (DSP) ----------------------------------------------------
  * GCC's own allocation of the intrinsics spills most of the weights, so the 3x3 loops are
@@ -560,14 +574,28 @@ static void line_scalar(const dw_geom_t *g, const dw_call_t *k, const dw_plane_t
         (void)a3;                                                                                         \
         __asm__ volatile(TEXT OPS);                                                                       \
     }
+/* Build flags leave steps out; none changes a result (tinyml sets them from the network,
+ * codegen/build.py): TINYML_DW_INPLACE_ALWAYS_CLAMP drops the double-rounding steps without a
+ * clamp (a clamp to -128..127 is exact for those layers too), TINYML_DW_INPLACE_NO_CLAMP the
+ * ones with a clamp, TINYML_DW_INPLACE_NO_S2 the stride-2 steps (a layer that would have
+ * used a left-out step runs the portable step, run_step(), or without it plane_plain()). */
+#if defined(TINYML_DW_INPLACE_ALWAYS_CLAMP) && defined(TINYML_DW_INPLACE_NO_CLAMP)
+#error "define at most one of TINYML_DW_INPLACE_ALWAYS_CLAMP and TINYML_DW_INPLACE_NO_CLAMP"
+#endif
+#if !defined(TINYML_DW_INPLACE_ALWAYS_CLAMP)
 DW_FN(dw_2l_double, DW_STEP(DW_MACS_2L, DW_RQ4_DOUBLE, "", DW_STORE4, DW_STORE1_2L), DW_OPS_2L)
-DW_FN(dw_2l_double_clamp, DW_STEP(DW_MACS_2L, DW_RQ4_DOUBLE, DW_CLAMP4, DW_STORE4, DW_STORE1_2L), DW_OPS_2L)
-DW_FN(dw_2l_single, DW_STEP(DW_MACS_2L, DW_RQ4_SINGLE, DW_IF_CLAMP(DW_CLAMP4), DW_STORE4, DW_STORE1_2L), DW_OPS_2L)
 DW_FN(dw_1l_double, DW_STEP(DW_MACS_1L, DW_RQ2_DOUBLE, "", DW_STORE2, DW_STORE1), DW_OPS_1L)
+#endif
+#if !defined(TINYML_DW_INPLACE_NO_CLAMP)
+DW_FN(dw_2l_double_clamp, DW_STEP(DW_MACS_2L, DW_RQ4_DOUBLE, DW_CLAMP4, DW_STORE4, DW_STORE1_2L), DW_OPS_2L)
 DW_FN(dw_1l_double_clamp, DW_STEP(DW_MACS_1L, DW_RQ2_DOUBLE, DW_CLAMP2, DW_STORE2, DW_STORE1), DW_OPS_1L)
+#endif
+DW_FN(dw_2l_single, DW_STEP(DW_MACS_2L, DW_RQ4_SINGLE, DW_IF_CLAMP(DW_CLAMP4), DW_STORE4, DW_STORE1_2L), DW_OPS_2L)
 DW_FN(dw_1l_single, DW_STEP(DW_MACS_1L, DW_RQ2_SINGLE, DW_IF_CLAMP(DW_CLAMP2), DW_STORE2, DW_STORE1), DW_OPS_1L)
+#if !defined(TINYML_DW_INPLACE_NO_S2)
 DW_FN(dw_s2_double, DW_STEP(DW_MACS_S2, DW_RQ2_DOUBLE, DW_IF_CLAMP(DW_CLAMP2), DW_STORE2, DW_STORE1), DW_OPS_S2)
 DW_FN(dw_s2_single, DW_STEP(DW_MACS_S2, DW_RQ2_SINGLE, DW_IF_CLAMP(DW_CLAMP2), DW_STORE2, DW_STORE1), DW_OPS_S2)
+#endif
 
 
 #else
@@ -713,6 +741,7 @@ static void move_s8(int8_t *dst, const int8_t *src, int32_t n)
 }
 
 /* The C kernels of one step: `lines` output lines to dst from the window lines at `rows`. */
+#if DW_PORTABLE_STEP
 DW_NOINLINE static void run_step(const dw_geom_t *g, const dw_call_t *k, const dw_plane_t *pl, const int8_t *rows,
                                  int8_t *dst, int32_t lines)
 {
@@ -733,6 +762,7 @@ DW_NOINLINE static void run_step(const dw_geom_t *g, const dw_call_t *k, const d
         }
     }
 }
+#endif /* DW_PORTABLE_STEP */
 
 /* One channel plane through the window (the schedule above). Window offsets are bytes:
  * line `first` (the first one the step reads) at first_off, the next line to copy at next_off. */
@@ -776,7 +806,9 @@ static void plane_window(const dw_geom_t *g, const dw_call_t *k, dw_plane_t *pl,
             continue;
         }
 #endif
+#if DW_PORTABLE_STEP
         run_step(g, k, pl, rows, dst, lines);
+#endif
     }
 }
 
@@ -900,11 +932,25 @@ void tinyml_depthwise_conv2d_inplace_s8_fast(const tinyml_depthwise_conv2d_param
     if (window && g.kernel >= DW_K_3X3S2) {
         const int dbl = TM_ROUNDING(p->rounding) == TINYML_ROUND_DOUBLE;
         if (g.kernel == DW_K_3X3S2) {
+#if !defined(TINYML_DW_INPLACE_NO_S2)
             k.fn1 = dbl ? dw_s2_double : dw_s2_single;
             k.pair_bytes = 4;
+#endif
         } else {
+#if defined(TINYML_DW_INPLACE_ALWAYS_CLAMP)
+            k.fn1 = !dbl ? dw_1l_single : dw_1l_double_clamp;
+            k.fn2 = !dbl ? dw_2l_single : dw_2l_double_clamp;
+#elif defined(TINYML_DW_INPLACE_NO_CLAMP)
+            if (!dbl || !k.out.clamp) {
+                k.fn1 = !dbl ? dw_1l_single : dw_1l_double;
+                k.fn2 = !dbl ? dw_2l_single : dw_2l_double;
+            } else {
+                g.kernel = DW_K_WORDS; /* the word steps, whose planes plane_init() sets up for them */
+            }
+#else
             k.fn1 = !dbl ? dw_1l_single : k.out.clamp ? dw_1l_double_clamp : dw_1l_double;
             k.fn2 = !dbl ? dw_2l_single : k.out.clamp ? dw_2l_double_clamp : dw_2l_double;
+#endif
         }
     }
 #endif
@@ -916,6 +962,13 @@ void tinyml_depthwise_conv2d_inplace_s8_fast(const tinyml_depthwise_conv2d_param
             if (window) {
                 dw_plane_t pl;
                 plane_init(p, &g, &k, filter, folded_bias, c, &pl);
+#if !DW_PORTABLE_STEP
+                if (k.fn1 == NULL || pl.mode == DW_RQ_GENERIC) { /* no assembly step for this plane */
+                    gather_s8(scratch, in_batch + c, in_h * in_w, ch);
+                    plane_plain(p, filter, folded_bias[c], scratch, out_batch + c, c);
+                    continue;
+                }
+#endif
                 plane_window(&g, &k, &pl, in_batch + c, out_batch + c, win, zp4);
             } else {
                 gather_s8(scratch, in_batch + c, in_h * in_w, ch);
