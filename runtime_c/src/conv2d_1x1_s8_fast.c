@@ -598,7 +598,7 @@ PW_NOINLINE void pw_acc_w16(const pw_layer_t *L, const int8_t *w, const int32_t 
 /* One pixel (all C_out outputs), any requantization: widened into scratch first (the overlap
  * rule; as pixel A and again as B, which is not read), then 1 pixel x 2 channel tiles over
  * the widened weights (w: C_out / 2 pairs of 2 * C_in int16 values), one step 4 MACs of each. */
-static void pw16_one_widened(const pw_layer_t *L, const int8_t *w, const int8_t *scratch, int8_t *out_a)
+PW_NOINLINE void pw16_one_widened(const pw_layer_t *L, const int8_t *w, const int8_t *scratch, int8_t *out_a)
 {
     const int8_t *const end = scratch + L->groups_bytes;
     for (int32_t c = 0; c < L->out_c; c += 2) {
