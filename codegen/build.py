@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 from tinyengine.core.layers import Layer
 from tinyengine.core.params import Rounding
+from tinyengine.core.variants import variant_named
 
 # fixedpoint.h: with one of these defined, every kernel requantizes with that rounding only.
 ONLY_ROUND = {Rounding.DOUBLE: "TINYML_ONLY_ROUND_DOUBLE", Rounding.SINGLE: "TINYML_ONLY_ROUND_SINGLE"}
@@ -17,8 +18,9 @@ def roundings(layers: Sequence[Layer]) -> frozenset[Rounding]:
     return frozenset(r for layer in layers if isinstance(r := getattr(layer.params, "rounding", None), Rounding))
 
 
-INPLACE_DW_FAST = "tinyml_depthwise_conv2d_inplace_s8_fast"
-POINTWISE_FAST = "tinyml_conv2d_1x1_s8_fast"
+# the kernels whose steps the flags below leave out (their C functions, from the variant table)
+INPLACE_DW_FAST = variant_named("DEPTHWISE_CONV_2D", "in-place-fast").kernel
+POINTWISE_FAST = variant_named("CONV_2D", "pointwise-fast").kernel
 
 
 def _clamps(layer: Layer) -> bool:

@@ -193,7 +193,7 @@ def _host(source: str, work: Path, defines: tuple[str, ...] = ()) -> tuple[int, 
 
     ffi = cffi.FFI()
     ffi.cdef("int kernel_check(int *bad, int max_bad);")
-    name = "_kernelcheck_" + hashlib.sha256(source.encode()).hexdigest()[:12]
+    name = "_kernelcheck_" + hashlib.sha256((source + " ".join(defines)).encode()).hexdigest()[:12]
     ffi.set_source(name, source, sources=[str(s) for s in runtime_sources()],
                    include_dirs=[str(RUNTIME / "include")],
                    extra_compile_args=["-std=c99", "-O2", "-Wall", "-Wextra", "-Werror", *QUIET, *defines])

@@ -5,6 +5,8 @@ network, is tests/test_kernels_depthwise_inplace.py::test_step_flags_never_chang
 from __future__ import annotations
 
 import dataclasses
+import functools
+from pathlib import Path
 
 import pytest
 
@@ -17,14 +19,14 @@ ALWAYS, NEVER, NO_S2, NO_PORTABLE, PW_CLEAN = (
     "-DTINYML_DW_INPLACE_NO_PORTABLE_STEP", "-DTINYML_PW_CLEAN_ONLY")
 
 
-_KWS: list = []
+@functools.cache
+def _fast_layers(model: Path) -> tuple:
+    return tuple(compile_model(model, patch="off", kernels="fast").layers)
 
 
 @pytest.fixture
 def kws(models_dir):
-    if not _KWS:   # compiled once for the module
-        _KWS.extend(compile_model(models_dir / "kws_ref_model.tflite", patch="off", kernels="fast").layers)
-    return list(_KWS)
+    return list(_fast_layers(models_dir / "kws_ref_model.tflite"))
 
 
 def _with(layers, index, **params):

@@ -522,7 +522,7 @@ void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *in
  * the compiler picks this variant only then. The output stage reads each channel's m, h and r
  * from a table made at compile time (LDRD + LDR instead of 2 LDR, MVN, LSL, ASR). The pixel
  * pairs and overlap rule are the int8 kernel's; an odd last pixel and a layer outside the fast requantization go
- * pixel by pixel (pw16_one_pixel: 1 x 2 tiles, 7 instructions for 8 MACs). */
+ * pixel by pixel (pw16_one_pixel: the pixel twice through the pair loop, the second result dropped). */
 
 #if TINYML_HAVE_DSP && defined(__GNUC__)
 /* One step: pixels A, B (s: A even, A odd, B even, B odd int16 pairs) against rows c, c + 1
@@ -595,9 +595,9 @@ PW_NOINLINE void pw_acc_w16(const pw_layer_t *L, const int8_t *w, const int32_t 
     }
 }
 
-/* One pixel (all C_out outputs), any requantization: widened into scratch first (the overlap
- * rule; as pixel A and again as B, which is not read), then 1 pixel x 2 channel tiles over
- * the widened weights (w: C_out / 2 pairs of 2 * C_in int16 values), one step 4 MACs of each. */
+/* One pixel (all C_out outputs) of the int16 conv, any requantization: its widened patch in
+ * scratch (pixel A's slot), then 1 pixel x 2 channel tiles over the widened weights (w: C_out / 2
+ * pairs of 2 * len int16 values), one step 4 MACs of each. */
 PW_NOINLINE void pw16_one_widened(const pw_layer_t *L, const int8_t *w, const int8_t *scratch, int8_t *out_a)
 {
     const int8_t *const end = scratch + L->groups_bytes;
@@ -612,9 +612,10 @@ PW_NOINLINE void pw16_one_widened(const pw_layer_t *L, const int8_t *w, const in
         out_a[c + 1] = (int8_t)pw_out_one(L, a1, c + 1);
     }
 }
-/* The 1x1 kernel's odd last pixel: widened as pixel A and again as B, then the pair loop for
- * up to 8 channel pairs at a time, B's accumulators dropped. Twice the MACs of one pixel, once
- * a layer, and no inner loop of its own in the code flash. */
+/* One pixel of the 1x1 kernel (its odd last pixel, or every pixel of a layer outside the fast
+ * requantization): widened as pixel A and again as B, then the pair loop for up to 8 channel
+ * pairs at a time, B's accumulators dropped. Twice the MACs of one pixel, but no inner loop of
+ * its own in the code flash. */
 #define PW16_ONE_PAIRS 8
 static void pw16_one_pixel(const pw_layer_t *L, const int8_t *in_a, int8_t *out_a, int8_t *scratch)
 {
