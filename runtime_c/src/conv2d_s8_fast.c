@@ -443,28 +443,17 @@ static void dot_1x2_wide(const int8_t *w, const int8_t *x0, const int8_t *x1, in
  * one 64-bit product with the rounding and the offset folded into one addend (proved
  * exact there), then SSAT to [-128, 127]; a narrower activation range is applied by one
  * pass over the output at the end (clamp(ssat8(v), lo, hi) == clamp(v, lo, hi) for
- * -128 <= lo <= hi <= 127). Otherwise (RQ_ANY) tm_mbqm and tm_clamp themselves, one pixel
- * at a time: a pair outside the fast range is rare once the compiler has folded constant
- * channels (tinyengine/core/fold.py), and a two-pixel copy of the loop for it would add
- * 1.4 KB of code to every model. Each mode is its own copy of the output loop. */
-enum { RQ_DOUBLE, RQ_SINGLE, RQ_ANY };
-
-/* tm_mbqm out of line: the general mode is the rare one, keep its copy of the loop small */
-static CONV_NOINLINE int32_t mbqm_any(int32_t x, int32_t m, int32_t shift, tinyml_rounding_t rounding)
-{
-    return tm_mbqm(x, m, shift, rounding);
-}
+ * -128 <= lo <= hi <= 127). Otherwise tm_mbqm and tm_clamp themselves, one pixel and one
+ * channel at a time (run_exact): a pair outside the fast range is rare once the compiler has
+ * folded constant channels (tinyengine/core/fold.py), and a two-pixel copy of the loop for it
+ * would add 1.4 KB of code to every model. Each fast mode is its own copy of the output loop. */
+enum { RQ_DOUBLE, RQ_SINGLE };
 
 /* the outputs, before the clamp, of two accumulators of channel oc */
 CONV_INLINE void requant2(const conv_ctx_t *c, int32_t oc, int32_t x0, int32_t x1, int rq, int32_t *r0, int32_t *r1)
 {
-    const int32_t m = c->multiplier[oc], shift = c->shift[oc], offset = c->output_offset;
-    if (rq == RQ_ANY) {
-        *r0 = mbqm_any(x0, m, shift, TM_ROUNDING(c->rounding)) + offset;
-        *r1 = mbqm_any(x1, m, shift, TM_ROUNDING(c->rounding)) + offset;
-        return;
-    }
-    const int32_t r = tm_rq_fast_r(shift), h = tm_rq_fast_h(shift, offset);
+    const int32_t m = c->multiplier[oc], shift = c->shift[oc];
+    const int32_t r = tm_rq_fast_r(shift), h = tm_rq_fast_h(shift, c->output_offset);
     if (rq == RQ_DOUBLE) {
         *r0 = tm_rq_fast_double(x0, m, h, r);
         *r1 = tm_rq_fast_double(x1, m, h, r);
@@ -472,11 +461,6 @@ CONV_INLINE void requant2(const conv_ctx_t *c, int32_t oc, int32_t x0, int32_t x
         *r0 = tm_rq_fast_single(x0, m, h, r);
         *r1 = tm_rq_fast_single(x1, m, h, r);
     }
-}
-
-CONV_INLINE int8_t clamp_s8(const conv_ctx_t *c, int32_t v, int rq)
-{
-    return (int8_t)(rq == RQ_ANY ? tm_clamp(v, c->act_min, c->act_max) : tm_ssat8(v));
 }
 
 /* A narrow activation range over n output bytes (already in [-128, 127]). */
@@ -493,11 +477,11 @@ static void clamp_outputs(int8_t *out, size_t n, int32_t lo, int32_t hi)
 
 /* ---- the output loop ---------------------------------------------------- */
 
-/* All C_out outputs of the pixels whose patches are col and col + len (two = 1) or only
- * col (two = 0), to out0 and out1; `wide` (with two): the widened columns col and
- * col + wide_step. `two`, `rq` and `wide` are constants wherever this is inlined. */
+/* All C_out outputs of the pixel pair whose patches are col and col + len (`wide`: the
+ * widened columns col and col + wide_step), to out0 and out1. `rq` and `wide` are constants
+ * wherever this is inlined. */
 CONV_INLINE void pixels_out(const conv_ctx_t *c, const int8_t *filter, const int32_t *bias, const int8_t *col,
-                            int8_t *out0, int8_t *out1, int two, int rq, int wide)
+                            int8_t *out0, int8_t *out1, int rq, int wide)
 {
     const int32_t len = c->len, out_c = c->out_c;
     const int8_t *const col1 = wide ? col + c->wide_step : col + len;
@@ -511,68 +495,50 @@ CONV_INLINE void pixels_out(const conv_ctx_t *c, const int8_t *filter, const int
 #endif
         const int8_t *const w = filter + oc * len;
         int32_t r00, r01, r10, r11;
-        if (two) {
-            int32_t acc[4] = {bias[oc], bias[oc], bias[oc + 1], bias[oc + 1]};
-            if (wide) {
-                tile_2x2_wide(w, col, col1, len, c->aligned, acc);
-            } else {
-                tile_2x2(w, col, len, acc);
-            }
-            requant2(c, oc, acc[0], acc[1], rq, &r00, &r01);
-            requant2(c, oc + 1, acc[2], acc[3], rq, &r10, &r11);
-            /* stored last: a byte store could alias the parameters */
-            out0[oc] = clamp_s8(c, r00, rq);
-            out1[oc] = clamp_s8(c, r01, rq);
-            out0[oc + 1] = clamp_s8(c, r10, rq);
-            out1[oc + 1] = clamp_s8(c, r11, rq);
+        int32_t acc[4] = {bias[oc], bias[oc], bias[oc + 1], bias[oc + 1]};
+        if (wide) {
+            tile_2x2_wide(w, col, col1, len, c->aligned, acc);
         } else {
-            int32_t acc[2] = {bias[oc], bias[oc + 1]};
-            tm_dot_s8_1x2(col, w, w + len, len, acc);
-            requant2(c, oc, acc[0], acc[0], rq, &r00, &r01);
-            requant2(c, oc + 1, acc[1], acc[1], rq, &r10, &r11);
-            out0[oc] = clamp_s8(c, r00, rq);
-            out0[oc + 1] = clamp_s8(c, r10, rq);
+            tile_2x2(w, col, len, acc);
         }
+        requant2(c, oc, acc[0], acc[1], rq, &r00, &r01);
+        requant2(c, oc + 1, acc[2], acc[3], rq, &r10, &r11);
+        /* stored last: a byte store could alias the parameters */
+        out0[oc] = (int8_t)tm_ssat8(r00);
+        out1[oc] = (int8_t)tm_ssat8(r01);
+        out0[oc + 1] = (int8_t)tm_ssat8(r10);
+        out1[oc + 1] = (int8_t)tm_ssat8(r11);
     }
     if (out_c & 1) {
         const int32_t oc = out_c - 1;
         const int8_t *const w = filter + oc * len;
         int32_t acc[2] = {bias[oc], bias[oc]}, r0, r1;
-        if (two && wide) {
+        if (wide) {
             dot_1x2_wide(w, col, col1, len, acc);
-        } else if (two) {
-            tm_dot_s8_1x2(w, col, col1, len, acc);
         } else {
-            acc[0] = acc[1] = tm_dot_s8(w, col, len, acc[0]);
+            tm_dot_s8_1x2(w, col, col1, len, acc);
         }
         requant2(c, oc, acc[0], acc[1], rq, &r0, &r1);
-        out0[oc] = clamp_s8(c, r0, rq);
-        if (two) {
-            out1[oc] = clamp_s8(c, r1, rq);
-        }
+        out0[oc] = (int8_t)tm_ssat8(r0);
+        out1[oc] = (int8_t)tm_ssat8(r1);
     }
 }
 
 typedef void (*pixels_fn)(const conv_ctx_t *c, const int8_t *filter, const int32_t *bias, const int8_t *col,
                           int8_t *out0, int8_t *out1);
 
-/* pixels_out for two pixels in each requantization mode (int8 and widened columns), and
- * for a last odd pixel */
+/* pixels_out in each fast requantization mode, for int8 and widened columns */
 #define CONV_TWO(NAME, RQ, WIDE)                                                                             \
     static void NAME(const conv_ctx_t *c, const int8_t *f, const int32_t *b, const int8_t *col, int8_t *o0, \
                      int8_t *o1)                                                                           \
     {                                                                                                      \
-        pixels_out(c, f, b, col, o0, o1, 1, RQ, WIDE);                                                     \
+        pixels_out(c, f, b, col, o0, o1, RQ, WIDE);                                                        \
     }
 CONV_TWO(two_double, RQ_DOUBLE, 0)
 CONV_TWO(two_single, RQ_SINGLE, 0)
 CONV_TWO(two_double_wide, RQ_DOUBLE, 1)
 CONV_TWO(two_single_wide, RQ_SINGLE, 1)
 #undef CONV_TWO
-static void one_any(const conv_ctx_t *c, const int8_t *f, const int32_t *b, const int8_t *col, int8_t *o0)
-{
-    pixels_out(c, f, b, col, o0, o0, 0, RQ_ANY, 0);
-}
 
 /* The position of the next pixel to gather: its image, output row and column, and the
  * input row and column of its patch's top-left tap. */
@@ -596,23 +562,28 @@ CONV_INLINE void advance(const conv_ctx_t *c, cursor_t *at, size_t image_bytes)
     }
 }
 
-/* RQ_ANY: one pixel at a time (out of line, so the fast loop below keeps its registers) */
+/* A layer outside the fast requantization: one pixel and one output channel at a time, with
+ * tm_mbqm and tm_clamp (out of line, so the fast loop below keeps its registers). */
 static CONV_NOINLINE void run_exact(const conv_ctx_t *c, const int8_t *input, const int8_t *filter,
                                     const int32_t *folded_bias, int8_t *out, int8_t *scratch, int32_t pixels)
 {
     const size_t image_bytes = (size_t)c->in_h * c->in_row;
     cursor_t at = {input, 0, 0, -c->pad_h, -c->pad_w};
-    for (int32_t i = 0; i < pixels; ++i, out += c->out_c) {
-        const cursor_t a = at;
+    for (int32_t i = 0; i < pixels; ++i) {
+        im2col_pixel(c, at.image, at.y0, at.x0, scratch);
         advance(c, &at, image_bytes);
-        im2col_pixel(c, a.image, a.y0, a.x0, scratch);
-        one_any(c, filter, folded_bias, scratch, out);
+        const int8_t *w = filter;
+        for (int32_t oc = 0; oc < c->out_c; ++oc, w += c->len) {
+            const int32_t acc = tm_dot_s8(w, scratch, c->len, folded_bias[oc]);
+            const int32_t v = tm_mbqm(acc, c->multiplier[oc], c->shift[oc], TM_ROUNDING(c->rounding));
+            *out++ = (int8_t)tm_clamp(v + c->output_offset, c->act_min, c->act_max);
+        }
     }
 }
 
 /* Both builds, one copy of the loop: `two` is the entry point's tile for the layer's rounding
  * (so a model links only the tiles of the entry points it calls), `wide` says it reads widened
- * columns. A layer with a pair outside the fast requantization modes runs pixel by pixel. */
+ * columns. A layer with a pair outside the fast requantization runs run_exact. */
 static CONV_NOINLINE void conv_run(const tinyml_conv2d_params_t *p, const int8_t *input, const int8_t *filter,
                           const int32_t *folded_bias, int8_t *output, int8_t *scratch,
                           pixels_fn two, int wide)
@@ -664,12 +635,9 @@ static CONV_NOINLINE void conv_run(const tinyml_conv2d_params_t *p, const int8_t
     for (int32_t i = 0; i < pixels; i += 2, out += 2 * c.out_c) {
         const cursor_t a = at;
         advance(&c, &at, image_bytes);
-        if (i + 1 == pixels) {
-            im2col_pixel(&c, a.image, a.y0, a.x0, scratch);
-            one_any(&c, filter, folded_bias, scratch, out);
-            break;
-        }
-        const cursor_t b = at;
+        /* an odd last pixel goes as a pair of itself, both outputs to one place */
+        const int last = i + 1 == pixels;
+        const cursor_t b = last ? a : at;
         advance(&c, &at, image_bytes);
         if (c.dil_w == 1 && a.y0 >= 0 && a.y0 <= y_last && a.x0 >= 0 && a.x0 <= x_last && b.y0 >= 0 &&
             b.y0 <= y_last && b.x0 >= 0 && b.x0 <= x_last) {
@@ -684,7 +652,7 @@ static CONV_NOINLINE void conv_run(const tinyml_conv2d_params_t *p, const int8_t
             widen(scratch, gather, c.len);
             widen(scratch + c.wide_step, gather + c.len, c.len);
         }
-        two(&c, filter, folded_bias, scratch, out, out + c.out_c);
+        two(&c, filter, folded_bias, scratch, out, last ? out : out + c.out_c);
     }
     if (fast && (c.act_min > -128 || c.act_max < 127)) {
         clamp_outputs(output, (size_t)pixels * c.out_c, c.act_min, c.act_max);

@@ -859,7 +859,7 @@ static void plane_plain(const tinyml_depthwise_conv2d_params_t *p, const int8_t 
     }
 }
 
-/* The plane's orientation and steps for a window of `room` bytes; 0 if nothing fits. */
+/* The plane's orientation and steps for a window of `room` bytes into g; 0 if nothing fits. */
 static int geom_choose(const tinyml_depthwise_conv2d_params_t *p, int32_t room, dw_geom_t *g)
 {
     /* rows, two at a time where the kernel allows and the window has room */
@@ -871,12 +871,15 @@ static int geom_choose(const tinyml_depthwise_conv2d_params_t *p, int32_t room, 
     /* columns instead: when output columns land on input columns and are longer */
     if (p->output.w == p->input.w && p->output.h > p->output.w) {
         dw_geom_t t;
-        geom_init(p, 1, 1, room, &t);
+        int two = 1;
+        geom_init(p, 1, two, room, &t);
         if (!geom_fits(&t)) {
-            geom_init(p, 1, 0, room, &t);
+            two = 0;
+            geom_init(p, 1, two, room, &t);
         }
         if (geom_fits(&t) && (!fits || t.kernel >= g->kernel)) {
-            *g = t;
+            /* t again, set up in place: a copy of the struct would link memcpy (308 B) */
+            geom_init(p, 1, two, room, g);
             fits = 1;
         }
     }
