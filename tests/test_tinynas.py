@@ -330,6 +330,7 @@ def _supernet_checkpoint(path, space: SearchSpace, width: float, res: int) -> No
     np.savez(path, *net.state())
 
 
+@pytest.mark.slow   # minutes of wall time; make test-all runs it
 def test_ray_backend_gives_the_in_process_result(tmp_path):
     """Same seed, same search on Ray and in this process: the same sub-spaces, candidates and
     scores; and the supernet accuracy of candidates, computed in Ray actors that rebuild the
@@ -365,6 +366,7 @@ def test_ray_backend_gives_the_in_process_result(tmp_path):
     assert remote == local
 
 
+@pytest.mark.slow   # minutes of wall time; make test-all runs it
 def test_tiny_budget_end_to_end_interrupted_and_resumed(tmp_path):
     """`tinyml nas` with a 3-minute budget on the STM32F405 limits and two fine-tuning trials:
     interrupted with SIGINT while training the supernet, rerun, it resumes and finishes with the
