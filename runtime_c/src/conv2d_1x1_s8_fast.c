@@ -652,15 +652,15 @@ void tinyml_conv2d_1x1_s8_fast_w16(const tinyml_conv2d_params_t *p, const int8_t
     void (*const pairs)(const pw_layer_t *, pw_acc_fn, int8_t *) =
         TM_ROUNDING(L.out.rounding) == TINYML_ROUND_SINGLE ? pw_pairs_single_rq : pw_pairs_double_rq;
     int32_t i = 0;
+    for (; L.fast && i + 2 <= pixels; i += 2) {
+        const int8_t *in_a = input + (size_t)i * in_c;
+        pw_copy_pair(scratch, in_a, in_a + in_c, in_c);
+        pairs(&L, pw_acc_w16, output + (size_t)i * out_c);
+    }
     for (; i + 2 <= pixels; i += 2) {
         const int8_t *in_a = input + (size_t)i * in_c;
         int8_t *const out_a = output + (size_t)i * out_c;
-        if (L.fast) {
-            pw_copy_pair(scratch, in_a, in_a + in_c, in_c);
-            pairs(&L, pw_acc_w16, out_a);
-        } else {
-            pw16_pair_any(&L, in_a, in_a + in_c, out_a, out_a + out_c, scratch);
-        }
+        pw16_pair_any(&L, in_a, in_a + in_c, out_a, out_a + out_c, scratch);
     }
     if (i < pixels) {
         const int8_t *in_a = input + (size_t)i * in_c;

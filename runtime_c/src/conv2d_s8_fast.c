@@ -444,7 +444,7 @@ static void dot_1x2_wide(const int8_t *w, const int8_t *x0, const int8_t *x1, in
  * exact there), then SSAT to [-128, 127]; a narrower activation range is applied by one
  * pass over the output at the end (clamp(ssat8(v), lo, hi) == clamp(v, lo, hi) for
  * -128 <= lo <= hi <= 127). Otherwise tm_mbqm and tm_clamp themselves, one pixel and one
- * channel at a time (run_exact): a pair outside the fast range is rare once the compiler has
+ * channel at a time (run_exact, one_exact): a pair outside the fast range is rare once the compiler has
  * folded constant channels (tinyengine/core/fold.py), and a two-pixel copy of the loop for it
  * would add 1.4 KB of code to every model. Each fast mode is its own copy of the output loop. */
 enum { RQ_DOUBLE, RQ_SINGLE };
@@ -562,22 +562,30 @@ CONV_INLINE void advance(const conv_ctx_t *c, cursor_t *at, size_t image_bytes)
     }
 }
 
-/* A layer outside the fast requantization: one pixel and one output channel at a time, with
- * tm_mbqm and tm_clamp (out of line, so the fast loop below keeps its registers). */
+/* All C_out outputs of the pixel whose patch is col, one output channel at a time, with tm_mbqm
+ * and tm_clamp: any requantization. Out of line, so the fast loop below keeps its registers. */
+static CONV_NOINLINE void one_exact(const conv_ctx_t *c, const int8_t *filter, const int32_t *folded_bias,
+                                    const int8_t *col, int8_t *out)
+{
+    const int8_t *w = filter;
+    for (int32_t oc = 0; oc < c->out_c; ++oc, w += c->len) {
+        const int32_t acc = tm_dot_s8(w, col, c->len, folded_bias[oc]);
+        const int32_t v = tm_mbqm(acc, c->multiplier[oc], c->shift[oc], TM_ROUNDING(c->rounding));
+        out[oc] = (int8_t)tm_clamp(v + c->output_offset, c->act_min, c->act_max);
+    }
+}
+
+/* A layer outside the fast requantization: pixel by pixel. */
 static CONV_NOINLINE void run_exact(const conv_ctx_t *c, const int8_t *input, const int8_t *filter,
                                     const int32_t *folded_bias, int8_t *out, int8_t *scratch, int32_t pixels)
 {
     const size_t image_bytes = (size_t)c->in_h * c->in_row;
     cursor_t at = {input, 0, 0, -c->pad_h, -c->pad_w};
-    for (int32_t i = 0; i < pixels; ++i) {
-        im2col_pixel(c, at.image, at.y0, at.x0, scratch);
+    for (int32_t i = 0; i < pixels; ++i, out += c->out_c) {
+        const cursor_t a = at;
         advance(c, &at, image_bytes);
-        const int8_t *w = filter;
-        for (int32_t oc = 0; oc < c->out_c; ++oc, w += c->len) {
-            const int32_t acc = tm_dot_s8(w, scratch, c->len, folded_bias[oc]);
-            const int32_t v = tm_mbqm(acc, c->multiplier[oc], c->shift[oc], TM_ROUNDING(c->rounding));
-            *out++ = (int8_t)tm_clamp(v + c->output_offset, c->act_min, c->act_max);
-        }
+        im2col_pixel(c, a.image, a.y0, a.x0, scratch);
+        one_exact(c, filter, folded_bias, scratch, out);
     }
 }
 
@@ -635,9 +643,12 @@ static CONV_NOINLINE void conv_run(const tinyml_conv2d_params_t *p, const int8_t
     for (int32_t i = 0; i < pixels; i += 2, out += 2 * c.out_c) {
         const cursor_t a = at;
         advance(&c, &at, image_bytes);
-        /* an odd last pixel goes as a pair of itself, both outputs to one place */
-        const int last = i + 1 == pixels;
-        const cursor_t b = last ? a : at;
+        if (i + 1 == pixels) { /* an odd last pixel */
+            im2col_pixel(&c, a.image, a.y0, a.x0, scratch);
+            one_exact(&c, filter, folded_bias, scratch, out);
+            break;
+        }
+        const cursor_t b = at;
         advance(&c, &at, image_bytes);
         if (c.dil_w == 1 && a.y0 >= 0 && a.y0 <= y_last && a.x0 >= 0 && a.x0 <= x_last && b.y0 >= 0 &&
             b.y0 <= y_last && b.x0 >= 0 && b.x0 <= x_last) {
@@ -652,7 +663,7 @@ static CONV_NOINLINE void conv_run(const tinyml_conv2d_params_t *p, const int8_t
             widen(scratch, gather, c.len);
             widen(scratch + c.wide_step, gather + c.len, c.len);
         }
-        two(&c, filter, folded_bias, scratch, out, last ? out : out + c.out_c);
+        two(&c, filter, folded_bias, scratch, out, out + c.out_c);
     }
     if (fast && (c.act_min > -128 || c.act_max < 127)) {
         clamp_outputs(output, (size_t)pixels * c.out_c, c.act_min, c.act_max);
