@@ -21,7 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tinyengine.core.layers import MAX_DIMS, ConstArray
-from tinyengine.core.params import ALL_PARAM_TYPES, Dims, Rounding, Tile
+from tinyengine.core.params import ALL_PARAM_TYPES, Dims, LstmArithmetic, Rounding, Tile
 from tinyengine.core.variants import VARIANTS
 
 RUNTIME = Path(__file__).resolve().parent.parent / "runtime_c"
@@ -65,14 +65,20 @@ def test_one_max_dims():
     assert "TINYML_ND_DIMS" not in ND_INDEX and HEADER.count("#define TINYML_MAX_DIMS") == 0
 
 
+# the Python enums of the kernel parameters and their C types (an enum's values are its C names)
+ENUM_C_TYPES = {Rounding: "tinyml_rounding_t", LstmArithmetic: "tinyml_lstm_arithmetic_t"}
+
+
 def _check_field(cls: type, name: str, py_type, c_type) -> None:
     where = f"{cls.__name__}.{name} vs {cls.C_TYPE}"
     if isinstance(py_type, type) and dataclasses.is_dataclass(py_type) and py_type is not ConstArray:
         assert c_type.kind == "struct" and c_type.cname == py_type.C_TYPE, f"{where}: C has {c_type.cname}"
     elif py_type is ConstArray:
         assert c_type.kind == "pointer", f"{where}: a ConstArray must be a pointer, C has {c_type.cname}"
-    elif py_type is Rounding:
-        assert c_type.cname == "tinyml_rounding_t", f"{where}: C has {c_type.cname}"
+    elif py_type in ENUM_C_TYPES:
+        assert c_type.cname == ENUM_C_TYPES[py_type], f"{where}: C has {c_type.cname}"
+        assert c_type.kind == "enum" and {m.value: i for i, m in enumerate(py_type)} == c_type.relements, \
+            f"{where}: the enum's members or their order differ from C's {c_type.relements}"
     elif py_type is int:
         assert c_type.kind == "primitive" and c_type.cname in ("int32_t", "int16_t"), f"{where}: C has {c_type.cname}"
     elif py_type is float:
@@ -125,8 +131,8 @@ def _to_c(ffi, value, c_type):
     if dataclasses.is_dataclass(value) and not isinstance(value, ConstArray):
         return {f.name: _to_c(ffi, getattr(value, f.name), None) for f in dataclasses.fields(value)
                 if not isinstance(getattr(value, f.name), ConstArray)}
-    if isinstance(value, Rounding):
-        return 0 if value is Rounding.DOUBLE else 1
+    if type(value) in ENUM_C_TYPES:
+        return list(type(value)).index(value)    # members in C's order, from 0 (checked above)
     if isinstance(value, tuple):
         return list(value)
     return value
@@ -143,8 +149,8 @@ def _example(params_type: type, dims: list[int], extra: dict) -> object:
                               "filter": Dims(c_out, k, k, c_in)}[f.name]
         elif hint is Tile:
             values[f.name] = Tile(1, 1) if f.name != "pad" else Tile(0, 0)
-        elif hint is Rounding:
-            values[f.name] = Rounding.DOUBLE
+        elif hint in ENUM_C_TYPES:
+            values[f.name] = next(iter(hint))
         elif hint is ConstArray:
             values[f.name] = ConstArray("unused", "int32_t", None)
         elif typing.get_origin(hint) is tuple:

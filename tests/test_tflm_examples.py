@@ -88,5 +88,4 @@ EXAMPLES = {
 def test_tflm_example_bit_exact(name):
     factory, shape, rng = EXAMPLES[name]
     model = build_keras(f"tflm-{name}", {"v": 3}, factory, [shape], [rng])
-    contracts = ("tflm",) if name == "mnist_lstm" else ("tflm", "litert")
-    assert_bit_exact(model, count=4, contracts=contracts)
+    assert_bit_exact(model, count=4, contracts=("tflm", "litert"))

@@ -1,8 +1,10 @@
-/* UNIDIRECTIONAL_SEQUENCE_LSTM, int8 activations and hidden state, int16 cell state: the
- * arithmetic of TF-Lite Micro's integer LSTM (kernels.h has the formulas). The int16 sigmoid and
- * tanh interpolate TFLite's 256-entry table of sigmoid(i / 24) in unsigned Q0.16, whose values
- * are data (no closed formula reproduces all of them): tanh(x) = 2 sigmoid(2x) - 1 reads it at
- * twice the resolution. */
+/* UNIDIRECTIONAL_SEQUENCE_LSTM, int8 activations and hidden state, int16 cell state, in the
+ * arithmetic of TF-Lite Micro's or of LiteRT's integer LSTM (kernels.h has the formulas).
+ * TF-Lite Micro: the int16 sigmoid and tanh interpolate TFLite's 256-entry table of
+ * sigmoid(i / 24) in unsigned Q0.16, whose values are data (no closed formula reproduces all of
+ * them): tanh(x) = 2 sigmoid(2x) - 1 reads it at twice the resolution. LiteRT: gemmlowp's int16
+ * fixed-point logistic and tanh (exp of the negative argument by a polynomial on [-1/4, 0) and
+ * one factor per higher bit, then three Newton-Raphson steps for the reciprocal). */
 #include "tinyml/kernels.h"
 
 static const uint16_t sigmoid_table[256] = {
@@ -70,23 +72,112 @@ static int32_t sat16(int32_t x)
     return tm_clamp(x, INT16_MIN, INT16_MAX);
 }
 
+/* ---- gemmlowp's int16 fixed point (LiteRT) ----------------------------------------------
+ * Values are int16 held in int32; wrap16 is the two's-complement truncation int16 arithmetic
+ * does. The constants are gemmlowp's int32 ones rounded to int16 (rdiv by 2^16). */
+
+static int32_t wrap16(int32_t x)
+{
+    return (int16_t)(uint16_t)(uint32_t)x;
+}
+
+/* SaturatingRoundingDoublingHighMul for int16 */
+static int32_t srdhm16(int32_t a, int32_t b)
+{
+    if (a == INT16_MIN && b == INT16_MIN) return INT16_MAX;
+    const int32_t ab = a * b;
+    return wrap16((ab + (ab >= 0 ? (1 << 14) : 1 - (1 << 14))) / (1 << 15)); /* C division truncates */
+}
+
+/* x * 2^e saturated to int16, e >= 0 */
+static int32_t shl_sat16(int32_t x, int e)
+{
+    const int32_t limit = (1 << (15 - e)) - 1;
+    return x > limit ? INT16_MAX : x < -limit ? INT16_MIN : wrap16(x * (1 << e));
+}
+
+/* exp(a) for a in [-1/4, 0) in Q0.15 */
+static int32_t exp_quarter16(int32_t a)
+{
+    const int32_t x = wrap16(a + (1 << 12));
+    const int32_t x2 = srdhm16(x, x), x3 = srdhm16(x2, x), x4 = srdhm16(x2, x2);
+    const int32_t poly = tm_rdbpot(wrap16(srdhm16(wrap16(tm_rdbpot(x4, 2) + x3), 10923) + x2), 1); /* 1/3 */
+    return sat16(28918 + srdhm16(28918, wrap16(x + poly)));                                      /* exp(-1/8) */
+}
+
+/* exp(a) for a <= 0 in Q(ib).(15-ib), result in Q0.15 */
+static int32_t exp_neg16(int32_t a, int ib)
+{
+    static const int16_t factor[7] = {25520, 19875, 12055, 4435, 600, 11, 0}; /* exp(-2^k), k = -2..4 */
+    const int fb = 15 - ib;
+    const int32_t quarter = (int32_t)1 << (fb - 2);
+    const int32_t mod = wrap16((a & (quarter - 1)) - quarter);
+    int32_t r = exp_quarter16(ib > 0 ? shl_sat16(mod, ib) : mod);
+    const int32_t rest = wrap16(mod - a);
+    for (int k = -2; k <= 4; ++k) {
+        if (ib > k && (rest & ((int32_t)1 << (fb + k)))) r = srdhm16(r, factor[k + 2]);
+    }
+    if (ib > 5 && a < -((int32_t)1 << (20 - ib))) r = 0;
+    return a == 0 ? INT16_MAX : r;
+}
+
+/* 1 / (1 + e) (logistic) or (1 - e) / (1 + e) (tanh) for e in Q0.15: three Newton-Raphson steps
+ * from 48/17 - 32/17 d, d = (1 + e) / 2, in Q2.13 */
+static int32_t newton16(int32_t e, int is_tanh)
+{
+    const int32_t s = e + INT16_MAX;
+    const int32_t d = wrap16((s + (s >= 0 ? 1 : -1)) / 2);
+    int32_t x = wrap16(23130 + srdhm16(d, -15420));
+    for (int k = 0; k < 3; ++k) {
+        x = wrap16(x + shl_sat16(srdhm16(x, wrap16(8192 - srdhm16(d, x))), 2));
+    }
+    return is_tanh ? shl_sat16(wrap16(x - 8192), 2) : shl_sat16(x, 1);
+}
+
+/* logistic of a Q3.12 int16, Q0.15 */
+static int16_t logistic_gemmlowp(int32_t a)
+{
+    if (a == 0) return 16384;
+    const int32_t mag = a > 0 ? a : wrap16(-a);
+    const int32_t r = newton16(exp_neg16(wrap16(-mag), 3), 0);
+    return (int16_t)(a > 0 ? r : wrap16(INT16_MAX - r));
+}
+
+/* tanh of a Q(ib).(15-ib) int16, Q0.15 */
+static int16_t tanh_gemmlowp(int32_t a, int ib)
+{
+    if (a == 0) return 0;
+    const int32_t t = newton16(exp_neg16(a < 0 ? a : wrap16(-a), ib + 1), 1);
+    return (int16_t)(a < 0 ? wrap16(-t) : t);
+}
+
+/* ---- the LSTM ------------------------------------------------------------------------------ */
+
 static int32_t dot_s8(const int8_t *a, const int8_t *b, int32_t n, int32_t acc)
 {
     for (int32_t k = 0; k < n; ++k) acc += (int32_t)a[k] * b[k];
     return acc;
 }
 
-/* one gate for every unit: sat16(sat16(input part) + sat16(recurrent part)), then its activation */
+/* one gate for every unit: its Q3.12 pre-activation (the input part saturated to int16, then
+ * the recurrent part added: TF-Lite Micro saturates that part on its own first, LiteRT does
+ * not), then its activation */
 static void gate(const tinyml_lstm_params_t *p, const tinyml_lstm_gate_t *g, const int8_t *x, const int8_t *h,
                  int is_cell_gate, int16_t *out)
 {
     const tinyml_rounding_t rnd = TM_ROUNDING(p->rounding);
+    const int litert = p->arithmetic == TINYML_LSTM_LITERT;
     for (int32_t j = 0; j < p->units; ++j) {
         const int32_t in_acc = dot_s8(g->input_weights + j * p->input_size, x, p->input_size, g->input_bias[j]);
         const int32_t rec_acc = dot_s8(g->recurrent_weights + j * p->units, h, p->units, g->recurrent_bias[j]);
-        const int32_t pre = sat16(sat16(tm_mbqm(in_acc, g->input_multiplier, g->input_shift, rnd))
-                                  + sat16(tm_mbqm(rec_acc, g->recurrent_multiplier, g->recurrent_shift, rnd)));
-        out[j] = is_cell_gate ? tanh_q15(pre, 3, 0) : sigmoid_q15(pre);
+        const int32_t rec = tm_mbqm(rec_acc, g->recurrent_multiplier, g->recurrent_shift, rnd);
+        const int32_t pre = sat16(tm_wadd(sat16(tm_mbqm(in_acc, g->input_multiplier, g->input_shift, rnd)),
+                                          litert ? rec : sat16(rec)));
+        if (litert) {
+            out[j] = is_cell_gate ? tanh_gemmlowp(pre, 3) : logistic_gemmlowp(pre);
+        } else {
+            out[j] = is_cell_gate ? tanh_q15(pre, 3, 0) : sigmoid_q15(pre);
+        }
     }
 }
 
@@ -99,6 +190,8 @@ void tinyml_lstm_s8(const tinyml_lstm_params_t *p, const int8_t *input, int8_t *
                     int16_t *cell, int16_t *scratch)
 {
     const tinyml_rounding_t rnd = TM_ROUNDING(p->rounding);
+    const int litert = p->arithmetic == TINYML_LSTM_LITERT;
+    const int tanh_bits = 15 + p->cell_scale_log2; /* LiteRT: tanh(c) reads c in Q(15+P).(-P) */
     const int32_t n = p->units;
     int16_t *fo = scratch;          /* forget gate, then output gate */
     int16_t *ig = scratch + n;      /* input gate */
@@ -113,15 +206,27 @@ void tinyml_lstm_s8(const tinyml_lstm_params_t *p, const int8_t *input, int8_t *
             gate(p, &p->input_gate, x, h, 0, ig);
             gate(p, &p->cell_gate, x, h, 1, cg);
             for (int32_t j = 0; j < n; ++j) {
-                const int32_t kept = sat16(tm_mbqm((int32_t)fo[j] * c[j], 1 << 30, -14, rnd));
-                const int32_t added = sat16(tm_mbqm((int32_t)ig[j] * cg[j], 1 << 30, p->input_cell_shift, rnd));
-                int32_t v = sat16(kept + added);
+                const int32_t f_c = (int32_t)fo[j] * c[j], i_g = (int32_t)ig[j] * cg[j];
+                int32_t v;
+                if (litert) { /* one rounding each; the second product wraps to int16 */
+                    v = sat16(tm_rdbpot(f_c, 15) + wrap16(tm_rdbpot(i_g, 30 + p->cell_scale_log2)));
+                } else {
+                    v = sat16(sat16(tm_mbqm(f_c, 1 << 30, -14, rnd)) +
+                              sat16(tm_mbqm(i_g, 1 << 30, p->input_cell_shift, rnd)));
+                }
                 if (p->has_cell_clip) v = tm_clamp(v, -p->cell_clip, p->cell_clip);
                 c[j] = (int16_t)v;
             }
             gate(p, &p->output_gate, x, h, 0, fo);
             for (int32_t j = 0; j < n; ++j) {
-                const int32_t th = tanh_q15(c[j], p->tanh_multiplier, p->tanh_shift);
+                int32_t th;
+                if (!litert) {
+                    th = tanh_q15(c[j], p->tanh_multiplier, p->tanh_shift);
+                } else if (tanh_bits >= 0 && tanh_bits <= 6) {
+                    th = tanh_gemmlowp(c[j], tanh_bits);
+                } else {
+                    th = ig[j]; /* LiteRT's tanh has no case for these bits: its buffer keeps the input gate */
+                }
                 const int32_t v = p->hidden_zero_point
                                   + tm_mbqm(th * fo[j], p->hidden_multiplier, p->hidden_shift, rnd);
                 h[j] = (int8_t)tm_clamp(v, INT8_MIN, INT8_MAX);

@@ -27,9 +27,10 @@ class Contract:
     # product in double, LiteRT (std::sqrt of a float) in float32. Measured: on scale pairs where the two
     # multipliers give different outputs, each oracle matches its own formula only.
     rsqrt_scale_float32: bool = False
-    # LiteRT's integer LSTM computes sigmoid and tanh with gemmlowp's int16 fixed point and rounds
-    # the cell products once, where TFLM uses its table and rounds twice: only TFLM's is reproduced.
-    lstm_supported: bool = True
+    # Whose integer LSTM arithmetic: LiteRT computes sigmoid and tanh with gemmlowp's int16 fixed
+    # point, rounds the cell products once and does not saturate the gates' recurrent part on its
+    # own, where TFLM uses its table and rounds twice (runtime_c: kernels.h, lstm_s8.c).
+    lstm_litert: bool = False
 
     def rounding(self, op_kind: str) -> str:
         return "single" if op_kind in self.single_rounding_ops else "double"
@@ -47,7 +48,7 @@ def get_contract(name: str) -> Contract:
     if name == "tflm":
         return Contract("tflm", relu6_clamps_input_domain=True)
     if name == "litert":
-        return Contract("litert", _LITERT_SINGLE, sum_supported=False, lstm_supported=False,
+        return Contract("litert", _LITERT_SINGLE, sum_supported=False, lstm_litert=True,
                         rsqrt_scale_float32=True)
     from .errors import TinyMLError
 

@@ -67,6 +67,7 @@ class Op:
     inputs: tuple[int, ...]
     outputs: tuple[int, ...]
     options: dict[str, Any] = field(default_factory=dict, compare=False)
+    intermediates: tuple[int, ...] = ()   # tensors the converter records for an op's internal scales (LSTM)
 
 
 @dataclass(frozen=True)

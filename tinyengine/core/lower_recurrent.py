@@ -19,7 +19,7 @@ import numpy as np
 from . import quant as Q
 from .layers import Layer, ScratchArg, StateArg, TensorArg
 from .lower_ctx import LowerCtx
-from .params import LstmGate, LstmParams, Rounding, SvdfParams
+from .params import LstmArithmetic, LstmGate, LstmParams, Rounding, SvdfParams
 
 GATES = ("input", "forget", "cell", "output")
 _INPUT_WEIGHTS, _RECURRENT_WEIGHTS, _BIAS = 1, 5, 12     # + gate index
@@ -31,9 +31,7 @@ _GATE_SCALE = 2.0 ** -12
 
 def lower_lstm(ctx: LowerCtx) -> Layer:
     op = ctx.op
-    if not ctx.contract.lstm_supported:
-        raise ctx.fail("LiteRT's integer LSTM (gemmlowp sigmoid and tanh, single-rounded cell products) is not "
-                       "reproduced; compile with --contract tflm")
+    litert = ctx.contract.lstm_litert
     if len(op.inputs) != 24:
         raise ctx.fail(f"has {len(op.inputs)} inputs, an LSTM has 24")
     if not ctx.has_input(_INPUT_WEIGHTS):
@@ -73,18 +71,42 @@ def lower_lstm(ctx: LowerCtx) -> Layer:
     qclip = int(min(max(clip / float(cell.quant.scale), -32768.0), 32767.0)) if clip > 0 else 0
     left = 12 + power                                  # TFLM: (15 + power) - 3
     tanh_mult, tanh_shift = (3 << left, 0) if left >= 0 else (3, -left)
-    hm, hs = Q.quantize_multiplier(2.0 ** -15 * 2.0 ** -15 / float(h_scale), ctx.single)
+    if litert:
+        if not -30 <= power <= -9:
+            raise ctx.fail(f"cell state '{cell.name}' has scale 2^{power}; LiteRT's integer LSTM takes 2^-30 .. 2^-9")
+        # LiteRT: the hidden state's scale and zero point from the op's fifth intermediate tensor
+        # (the converter makes it equal the hidden state's), the effective scale stored as float32
+        out_scale, out_zp = _hidden_intermediate(ctx, h_scale, h_zp)
+        hm, hs = Q.quantize_multiplier(float(np.float32(2.0 ** -15 / out_scale * 2.0 ** -15)), ctx.single)
+    else:
+        out_zp = h_zp
+        hm, hs = Q.quantize_multiplier(2.0 ** -15 * 2.0 ** -15 / float(h_scale), ctx.single)
     params = LstmParams(
         batches=batches, time_steps=steps, input_size=size, units=units, time_major=int(time_major),
         input_gate=gates["input"], forget_gate=gates["forget"], cell_gate=gates["cell"], output_gate=gates["output"],
         input_cell_shift=-29 - power, cell_clip=qclip, has_cell_clip=int(clip > 0), tanh_multiplier=tanh_mult,
-        tanh_shift=tanh_shift, hidden_multiplier=hm, hidden_shift=hs, hidden_zero_point=h_zp,
-        rounding=_rounding(ctx))
+        tanh_shift=tanh_shift, hidden_multiplier=hm, hidden_shift=hs, hidden_zero_point=out_zp,
+        rounding=_rounding(ctx), arithmetic=LstmArithmetic.LITERT if litert else LstmArithmetic.TFLM,
+        cell_scale_log2=power)
     args = [TensorArg(x.index, "int8_t", True), ctx.out_arg(), StateArg(hidden.index, "int8_t"),
             StateArg(cell.index, "int16_t"), ScratchArg()]
     layer = ctx.layer(params, args, macs=steps * batches * 4 * units * (size + units))
     inputs = tuple(t for t in layer.inputs if t not in (hidden.index, cell.index))
     return dataclasses.replace(layer, inputs=inputs)
+
+
+def _hidden_intermediate(ctx: LowerCtx, h_scale: float, h_zp: int) -> tuple[float, int]:
+    """The scale and zero point LiteRT requantizes the hidden output with: those of the op's
+    intermediate #4 (effective_hidden_scale_intermediate) where the converter recorded it, else
+    the hidden state's."""
+    found = ctx.op.intermediates
+    if len(found) < 5 or found[4] < 0:
+        return float(h_scale), h_zp
+    q = ctx.graph.tensors[found[4]].quant
+    if q is None or q.per_channel or not q.scale > 0:
+        raise ctx.fail(f"intermediate tensor '{ctx.graph.tensors[found[4]].name}' (the hidden output's scale) "
+                       "has no single positive scale")
+    return float(q.scale), int(q.zero_point)
 
 
 def _rounding(ctx: LowerCtx) -> Rounding:

@@ -21,6 +21,13 @@ from typing import ClassVar
 from .layers import ConstArray
 
 
+class LstmArithmetic(Enum):
+    """tinyml_lstm_arithmetic_t (kernels.h): whose integer LSTM the kernel reproduces."""
+
+    TFLM = "TINYML_LSTM_TFLM"       # TF-Lite Micro: table sigmoid and tanh, double-rounded cell products
+    LITERT = "TINYML_LSTM_LITERT"   # LiteRT: gemmlowp int16 sigmoid and tanh, single-rounded cell products
+
+
 class Rounding(Enum):
     """tinyml_rounding_t (fixedpoint.h): how a requantization rounds."""
 
@@ -410,6 +417,8 @@ class LstmParams:
     hidden_shift: int
     hidden_zero_point: int
     rounding: Rounding
+    arithmetic: LstmArithmetic
+    cell_scale_log2: int       # P: the cell state's scale is 2^P (LiteRT's arithmetic reads it)
 
 
 @dataclass(frozen=True)

@@ -74,10 +74,11 @@ def _to_graph(model: Any, buf: bytes, name: str) -> Graph:
             kind = f"CUSTOM:{printable(custom or '')}"
         inputs = tuple(int(t) for t in (op.inputs if op.inputs is not None else []))
         outputs = tuple(int(t) for t in (op.outputs if op.outputs is not None else []))
-        for t in inputs + outputs:
+        intermediates = tuple(int(t) for t in (op.intermediates if op.intermediates is not None else []))
+        for t in inputs + outputs + intermediates:
             if t < -1 or t >= len(tensors):
                 raise MalformedModelError(f"'{name}': op #{i} ({kind}) refers to tensor {t}, which does not exist")
-        ops.append(Op(i, kind, inputs, outputs, _options(op.builtinOptions)))
+        ops.append(Op(i, kind, inputs, outputs, _options(op.builtinOptions), intermediates))
     graph_inputs = tuple(int(t) for t in (sg.inputs if sg.inputs is not None else []))
     graph_outputs = tuple(int(t) for t in (sg.outputs if sg.outputs is not None else []))
     return Graph(name, tensors, tuple(ops), graph_inputs, graph_outputs)

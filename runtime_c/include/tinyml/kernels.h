@@ -474,15 +474,30 @@ typedef struct {
 void tinyml_resize_nearest(const tinyml_resize_nearest_params_t *p, const void *input, void *output);
 
 /* ---- UNIDIRECTIONAL_SEQUENCE_LSTM, int8 activations, int16 cell state ----------------------
- * TF-Lite Micro's integer LSTM: no CIFG, peephole, projection or layer normalisation. Per time
- * step and batch row, each gate's pre-activation (Q3.12, int16) is the saturated sum of its
- * input part and its recurrent part, each saturated to int16 on its own; forget, input and
- * output gates take the int16 sigmoid, the cell gate the int16 tanh (Q0.15 results). Then
- *   c = sat16(f * c >> 15) + sat16(i * g, 2^30 with input_cell_shift), saturated, clipped;
- *   h = sat8(hidden_zero_point + (o * tanh(c)) scaled by the hidden multiplier),
- * and h is the step's output row. The hidden state (int8 [batches][units]) and the cell state
- * (int16 [batches][units]) are the model's variable tensors: read at the start of a call,
- * written at its end; the caller keeps them between calls. */
+ * The integer LSTM without CIFG, peephole, projection or layer normalisation, in one of two
+ * arithmetics (`arithmetic`), each that implementation's to the bit. Per time step and batch
+ * row each gate's pre-activation (Q3.12, int16) is the saturated sum of its input part and its
+ * recurrent part (both requantized with gemmlowp's double rounding); forget, input and output
+ * gates take an int16 sigmoid, the cell gate an int16 tanh (Q0.15 results); then the cell
+ * state c (int16, scale 2^P) and the hidden state h (int8, the step's output row):
+ *   TINYML_LSTM_TFLM (TF-Lite Micro): the recurrent part saturated to int16 on its own too;
+ *     sigmoid and tanh interpolate TFLite's 256-entry table;
+ *     c = sat16(sat16(f * c, 2^30 with shift -14) + sat16(i * g, 2^30 with input_cell_shift)),
+ *     clipped; h = sat8(hidden_zero_point + o * tanh(c) scaled by the hidden multiplier), with
+ *     tanh's argument c rescaled to Q3.12 by tanh_multiplier, tanh_shift.
+ *   TINYML_LSTM_LITERT (LiteRT's reference kernels): gemmlowp's int16 fixed-point sigmoid and
+ *     tanh; c = sat16(rdiv(f * c, 15) + wrap16(rdiv(i * g, 30 + P))), clipped (rdiv: one
+ *     rounding, half away from zero); tanh(c) reads c as Q(15+P).(-P) as it is, and for
+ *     15 + P outside 0..6, where LiteRT's tanh has no case and leaves its buffer as it was, the
+ *     step's input gate stands in for tanh(c); h as above.
+ * The hidden state (int8 [batches][units]) and the cell state (int16 [batches][units]) are the
+ * model's variable tensors: read at the start of a call, written at its end; the caller keeps
+ * them between calls. */
+typedef enum {
+    TINYML_LSTM_TFLM = 0,
+    TINYML_LSTM_LITERT = 1
+} tinyml_lstm_arithmetic_t;
+
 typedef struct {
     const int8_t *input_weights;      /* [units][input_size] */
     const int8_t *recurrent_weights;  /* [units][units] */
@@ -501,6 +516,8 @@ typedef struct {
     int32_t tanh_multiplier, tanh_shift; /* tanh(c): argument (c * multiplier + round) >> shift, in Q3.12 x 3 */
     int32_t hidden_multiplier, hidden_shift, hidden_zero_point;
     tinyml_rounding_t rounding;
+    tinyml_lstm_arithmetic_t arithmetic;
+    int32_t cell_scale_log2;         /* P: the cell state's scale is 2^P (LiteRT's arithmetic) */
 } tinyml_lstm_params_t;
 
 /* scratch: 3 int16 vectors of `units` */
