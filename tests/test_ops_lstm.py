@@ -109,3 +109,26 @@ def test_converter_emits_the_fused_op_with_variable_state():
     g = read_tflite(_model())
     assert [op.kind for op in g.ops] == ["UNIDIRECTIONAL_SEQUENCE_LSTM"]
     assert sorted(g.tensors[t].dtype for t in g.variables) == ["int16", "int8"]
+
+
+def test_litert_requantizes_the_hidden_output_with_the_intermediates_scale(tmp_path):
+    """LiteRT scales and offsets the hidden output by the op's fifth intermediate tensor, not the
+    hidden state (the converter makes them equal): with that intermediate's scale and zero point
+    changed in the file, the code compiled for litert takes them and stays bit-exact."""
+    import flatbuffers
+
+    from tinyengine.core.reader import schema
+
+    model = schema.ModelT.InitFromObj(schema.Model.GetRootAsModel(_model().read_bytes(), 0))
+    sg = model.subgraphs[0]
+    (op,) = [o for o in sg.operators if o.intermediates is not None and len(o.intermediates) == 5]
+    q = sg.tensors[int(op.intermediates[4])].quantization
+    q.scale = [float(np.float32(q.scale[0] * 1.7))]
+    q.zeroPoint = [int(q.zeroPoint[0]) + 5]
+    builder = flatbuffers.Builder(1024)
+    builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
+    patched = tmp_path / "lstm_patched.tflite"
+    patched.write_bytes(builder.Output())
+    (layer,) = [lay for lay in compile_model(patched, "litert").layers if lay.op == "UNIDIRECTIONAL_SEQUENCE_LSTM"]
+    assert layer.params.hidden_zero_point == q.zeroPoint[0]
+    assert_bit_exact(patched, count=4, contracts=("litert",))
