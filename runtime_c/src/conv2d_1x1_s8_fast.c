@@ -522,8 +522,7 @@ void tinyml_conv2d_1x1_s8_fast(const tinyml_conv2d_params_t *p, const int8_t *in
  * the compiler picks this variant only then. The output stage reads each channel's m, h and r
  * from a table made at compile time (LDRD + LDR instead of 2 LDR, MVN, LSL, ASR). The pixel
  * pairs and overlap rule are the int8 kernel's; an odd last pixel and a layer outside the fast requantization go
- * through pw16_pair_any: the pair loop with each output requantized by pw_out_one (an odd last pixel
- * as a pair of itself, the second result dropped). */
+ * through the pair loop with each output requantized by pw_out_one (pw16_one_pixel, pw16_pair_any). */
 
 #if TINYML_HAVE_DSP && defined(__GNUC__)
 /* One step: pixels A, B (s: A even, A odd, B even, B odd int16 pairs) against rows c, c + 1
@@ -613,25 +612,35 @@ PW_NOINLINE void pw16_one_widened(const pw_layer_t *L, const int8_t *w, const in
         out_a[c + 1] = (int8_t)pw_out_one(L, a1, c + 1);
     }
 }
-/* Pixels A and B of the 1x1 kernel with any requantization (pw_out_one), for a layer outside
- * the fast requantization; with in_b == in_a and out_b == NULL the odd last pixel alone (widened
- * twice, B's accumulators dropped). Widened as a pair, then the pair loop for up to 8 channel
- * pairs at a time: no inner loop of its own in the code flash. */
+/* The 1x1 kernel's exact paths (pw_out_one: any requantization) through the pair loop, up to 8
+ * channel pairs at a time, so neither has an inner loop of its own. pw16_one_pixel: one pixel
+ * (the odd last one), widened as A and again as B, B's results dropped. pw16_pair_any: pixels A
+ * and B of a layer outside the fast requantization. */
 #define PW16_ONE_PAIRS 8
-static void pw16_pair_any(const pw_layer_t *L, const int8_t *in_a, const int8_t *in_b, int8_t *out_a,
-                          int8_t *out_b, int8_t *scratch)
+static void pw16_one_pixel(const pw_layer_t *L, const int8_t *in_a, int8_t *out_a, int8_t *scratch)
 {
-    pw_copy_pair(scratch, in_a, in_b, L->in_c); /* scratch is L->scratch */
+    pw_copy_pair(scratch, in_a, in_a, L->in_c); /* scratch is L->scratch */
     int32_t acc[4 * PW16_ONE_PAIRS];
     for (int32_t c = 0; c < L->out_c; c += 2 * PW16_ONE_PAIRS) {
         const int32_t n = (L->out_c - c) / 2 < PW16_ONE_PAIRS ? (L->out_c - c) / 2 : PW16_ONE_PAIRS;
         pw_acc_w16(L, L->filter + (size_t)c * 2 * (size_t)L->in_c, L->bias + c, acc, n);
-        /* pair j: A.c, B.c, A.c+1, B.c+1 at acc[4j ..], so channel c + k of pixel q is acc[2k + q] */
-        for (int32_t q = 0; q < (out_b != NULL ? 2 : 1); ++q) {
-            int8_t *const out = q ? out_b : out_a;
-            for (int32_t k = 0; k < 2 * n; ++k) {
-                out[c + k] = (int8_t)pw_out_one(L, acc[2 * k + q], c + k);
-            }
+        for (int32_t k = 0; k < 2 * n; ++k) { /* A's accumulators: acc[4j] and acc[4j + 2] of pair j */
+            out_a[c + k] = (int8_t)pw_out_one(L, acc[2 * k], c + k);
+        }
+    }
+}
+
+static void pw16_pair_any(const pw_layer_t *L, const int8_t *in_a, int8_t *out_a, int8_t *scratch)
+{
+    pw_copy_pair(scratch, in_a, in_a + L->in_c, L->in_c);
+    int8_t *const out_b = out_a + L->out_c;
+    int32_t acc[4 * PW16_ONE_PAIRS];
+    for (int32_t c = 0; c < L->out_c; c += 2 * PW16_ONE_PAIRS) {
+        const int32_t n = (L->out_c - c) / 2 < PW16_ONE_PAIRS ? (L->out_c - c) / 2 : PW16_ONE_PAIRS;
+        pw_acc_w16(L, L->filter + (size_t)c * 2 * (size_t)L->in_c, L->bias + c, acc, n);
+        for (int32_t k = 0; k < 4 * n; ++k) { /* pair j: A.c, B.c, A.c+1, B.c+1 at acc[4j ..] */
+            const int32_t ch = c + (k >> 1);
+            (k & 1 ? out_b : out_a)[ch] = (int8_t)pw_out_one(L, acc[k], ch);
         }
     }
 }
@@ -660,11 +669,11 @@ void tinyml_conv2d_1x1_s8_fast_w16(const tinyml_conv2d_params_t *p, const int8_t
     for (; i + 2 <= pixels; i += 2) {
         const int8_t *in_a = input + (size_t)i * in_c;
         int8_t *const out_a = output + (size_t)i * out_c;
-        pw16_pair_any(&L, in_a, in_a + in_c, out_a, out_a + out_c, scratch);
+        pw16_pair_any(&L, in_a, out_a, scratch);
     }
     if (i < pixels) {
         const int8_t *in_a = input + (size_t)i * in_c;
-        pw16_pair_any(&L, in_a, in_a, output + (size_t)i * out_c, NULL, scratch);
+        pw16_one_pixel(&L, in_a, output + (size_t)i * out_c, scratch);
     }
 }
 
