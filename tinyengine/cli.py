@@ -5,13 +5,16 @@ This module only parses arguments and prints; the work is in tinyengine.driver.c
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 
 
 def _interrupted_while_starting(_signum, _frame):
-    # Ctrl-C before main() runs (while the modules below load): exit 130, not a traceback or -2
-    raise SystemExit(130)
+    # Ctrl-C before main() runs (while the modules below load): exit 130 at once. Nothing is
+    # written yet, and an exception raised here could surface inside a C extension's import as
+    # an unrelated ImportError with a traceback.
+    os._exit(130)
 
 
 def _on_interrupt(handler) -> None:
@@ -338,6 +341,13 @@ def main(argv: list[str] | None = None) -> int:
         return getattr(exc, "exit_code", 2)
     except KeyboardInterrupt:
         print("tinyml: interrupted", file=sys.stderr)
+        if argv is None:
+            # the program's own run: its cleanup has run while the interrupt unwound, so leave
+            # now. Exiting through the interpreter can turn the status into -2 (SIGINT) when the
+            # interrupt passed through code CPython ran as a separate evaluation (an import).
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(130)
         return 130
     finally:
         if argv is None:   # the program's own run: once its status is known, a late Ctrl-C changes nothing
