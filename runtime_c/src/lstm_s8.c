@@ -112,7 +112,7 @@ static int32_t exp_neg16(int32_t a, int ib)
     const int fb = 15 - ib;
     const int32_t quarter = (int32_t)1 << (fb - 2);
     const int32_t mod = wrap16((a & (quarter - 1)) - quarter);
-    int32_t r = exp_quarter16(ib > 0 ? shl_sat16(mod, ib) : mod);
+    int32_t r = exp_quarter16(shl_sat16(mod, ib));
     const int32_t rest = wrap16(mod - a);
     for (int k = -2; k <= 4; ++k) {
         if (ib > k && (rest & ((int32_t)1 << (fb + k)))) r = srdhm16(r, factor[k + 2]);
